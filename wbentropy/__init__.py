@@ -1,0 +1,9 @@
+"""wbentropy: quantum-geometric entropy transport from Wannier-interpolated Hamiltonians."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import InputError  # noqa: E402
+from .model import TBModel  # noqa: E402
+
+__all__ = ["__version__", "InputError", "TBModel"]

@@ -1,0 +1,121 @@
+"""Command line: ``wbentropy compute`` and ``wbentropy show``.
+
+User errors (bad files, bad options) print one line ``wbentropy: error: ...`` and exit
+with status 2; no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = ["main", "build_parser"]
+
+logger = logging.getLogger("wbentropy")
+
+
+def _mu_range(start: float, stop: float, step: float) -> np.ndarray:
+    if step <= 0 or stop < start:
+        raise InputError(f"--mu-range needs START <= STOP and STEP > 0, got {start} {stop} {step}")
+    n = int(np.floor((stop - start) / step + 1e-9)) + 1
+    return start + step * np.arange(n)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="wbentropy", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"wbentropy {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("compute", help="integrate quantities over the Brillouin zone")
+    src = c.add_mutually_exclusive_group(required=True)
+    src.add_argument("--w90", metavar="SEED", help="SEED.chk + SEED.eig + SEED.mmn (read by WannierBerri)")
+    src.add_argument("--tb", metavar="FILE", help="Wannier90 SEED_tb.dat")
+    src.add_argument("--hr", metavar="FILE", help="Wannier90 SEED_hr.dat")
+    c.add_argument("--r", metavar="FILE", help="Wannier90 SEED_r.dat (with --hr)")
+    c.add_argument("--wsvec", metavar="FILE", help="Wannier90 SEED_wsvec.dat (MDRS, with --tb/--hr)")
+    c.add_argument("--win", metavar="FILE", help="Wannier90 SEED.win (lattice, with --hr)")
+    c.add_argument("--kmesh", nargs=3, type=int, required=True, metavar=("N1", "N2", "N3"))
+    c.add_argument("--temperature", nargs="+", type=float, required=True, metavar="K",
+                   help="temperatures in K (0 = step occupations)")
+    mu = c.add_mutually_exclusive_group(required=True)
+    mu.add_argument("--mu", nargs="+", type=float, metavar="EV", help="chemical potentials in eV")
+    mu.add_argument("--mu-range", nargs=3, type=float, metavar=("START", "STOP", "STEP"),
+                    help="chemical potentials START..STOP (inclusive) in steps of STEP, eV")
+    c.add_argument("--quantities", default="ahc,entropy_hall",
+                   help="comma-separated list (default: ahc,entropy_hall)")
+    c.add_argument("--out", required=True, metavar="RESULT.h5")
+    c.add_argument("--degen-thresh", type=float, default=None, metavar="EV")
+    c.add_argument("--batch-size", type=int, default=None, help="k-points per batch (memory bound)")
+    c.add_argument("--max-memory", type=float, default=512.0, metavar="MB",
+                   help="memory budget per batch (MB) when --batch-size is not given")
+    c.add_argument("-v", "--verbose", action="store_true")
+
+    s = sub.add_parser("show", help="print a result file as a table")
+    s.add_argument("result", metavar="RESULT.h5")
+    return p
+
+
+def _compute(args) -> int:
+    from .api import compute
+    from .geometry import DEFAULT_DEGEN_THRESH
+    from .io.load import load_model
+
+    mus = args.mu if args.mu is not None else _mu_range(*args.mu_range)
+    names = [q.strip() for q in args.quantities.split(",") if q.strip()]
+    from .quantities import get_quantities
+
+    get_quantities(names)  # fail early on unknown names
+    comm = _mpi_comm()
+    model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win)
+    result = compute(model=model, quantities=names, temperatures=args.temperature, mus=mus,
+                     kmesh=args.kmesh,
+                     degen_thresh=DEFAULT_DEGEN_THRESH if args.degen_thresh is None else args.degen_thresh,
+                     batch_size=args.batch_size, comm=comm, max_memory_mb=args.max_memory)
+    if comm is None or comm.Get_rank() == 0:
+        path = result.save(args.out)
+        logger.info("wrote %s", path)
+        sys.stdout.write(result.to_text())
+    return 0
+
+
+def _mpi_comm():
+    """COMM_WORLD if running under an MPI launcher with more than one rank, else None."""
+    import os
+
+    if not any(k in os.environ for k in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID",
+                                         "PMI_SIZE", "HYDRA_CONTROL_FD")):
+        return None
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        return None
+    comm = MPI.COMM_WORLD
+    return comm if comm.Get_size() > 1 else None
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "compute":
+            return _compute(args)
+        if args.command == "show":
+            from .results import Result
+
+            sys.stdout.write(Result.load(args.result).to_text())
+            return 0
+    except InputError as exc:
+        parser.exit(2, f"wbentropy: error: {exc}\n")
+    return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

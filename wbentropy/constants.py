@@ -1,0 +1,62 @@
+"""Every physical constant and unit conversion of wbentropy, derived from scipy.constants.
+
+Internal units: energies in eV, lengths in Angstrom, temperatures in K,
+Berry curvature in Angstrom^2, band velocities dE/dk in eV*Angstrom.
+Nothing else in the package may contain a magic conversion number.
+
+Derivations
+-----------
+Brillouin-zone integrals: int d^3k/(2 pi)^3 F(k) = (1/V_cell) <F>_BZ, where <.>_BZ
+is the average over a uniform k-mesh and V_cell the unit-cell volume.
+
+Anomalous Hall conductivity (WannierBerri/postw90 sign convention)
+
+    sigma^e_ab = -(e^2/hbar) sum_n int d^3k/(2pi)^3 f_n Omega_n^ab.
+
+With Omega in A^2 and V in A^3, <f Omega>/V has units 1/A = 1e8 1/cm, so
+sigma[S/cm] = -(e^2/hbar)[S] * 1e8 * <f Omega>/V.   (postw90 berry.F90 uses the same
+factor: fac = -e^2/hbar/V_c[A^3] * 1e8, to S/cm.)
+
+Anomalous entropy Hall conductivity (paper Eq. 28 with SI units restored): the entropy
+operator counts entropy in units of k_B, so e^2 -> e k_B,
+
+    sigma^s_ab = -(e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab   [A/(m K)],
+
+s_n = -f ln f - (1-f) ln(1-f) dimensionless.  <s Omega>/V in 1/A = 1e10 1/m, so
+sigma^s[A/(m K)] = -(e k_B/hbar)[A/K] * 1e10 * <s Omega>/V.
+This equals the anomalous Nernst coefficient alpha = -(1/e) int de (df/de) sigma(e)(e-mu)/T
+(Onsager; see tests/test_onsager.py).
+"""
+from __future__ import annotations
+
+from scipy import constants as _c
+
+#: Boltzmann constant in eV/K.
+KB_EV: float = _c.k / _c.e
+#: Elementary charge in C.
+E_CHARGE: float = _c.e
+#: Reduced Planck constant in J s.
+HBAR: float = _c.hbar
+#: hbar in eV*fs (converts a relaxation time tau[fs] to a rate hbar/tau in eV).
+HBAR_EV_FS: float = _c.hbar / _c.e * 1e15
+#: e^2/hbar in S (Siemens).
+E2_OVER_HBAR: float = _c.e**2 / _c.hbar
+#: e*k_B/hbar in A/K.
+E_KB_OVER_HBAR: float = _c.e * _c.k / _c.hbar
+#: 1/Angstrom in 1/cm.
+PER_ANGSTROM_TO_PER_CM: float = 1e8
+#: 1/Angstrom in 1/m.
+PER_ANGSTROM_TO_PER_M: float = 1e10
+
+#: Factor turning <f Omega>/V [1/A] into sigma^e [S/cm] (including the minus sign).
+AHC_FACTOR_S_PER_CM: float = -E2_OVER_HBAR * PER_ANGSTROM_TO_PER_CM
+#: Factor turning <s Omega>/V [1/A] into sigma^s [A/(m K)] (including the minus sign).
+ENTROPY_HALL_FACTOR_A_PER_MK: float = -E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
+
+#: Conductance quantum e^2/h in S (for the quantised Hall test: sigma = C e^2/(h c)).
+E2_OVER_H: float = _c.e**2 / _c.h
+
+UNITS = {
+    "ahc": "S/cm",
+    "entropy_hall": "A/(m*K)",
+}

@@ -1,0 +1,211 @@
+"""Band-resolved quantum geometry at a batch of k-points (Hamiltonian gauge).
+
+From the Wannier-gauge matrices of :mod:`wbentropy.interpolation` and the
+eigen-decomposition H(k) U = U diag(E) this builds (Wang et al., PRB 74, 195118 (2006);
+WannierBerri ``formula/covariant.py``):
+
+    Hbar_a = U^+ d_a H U,   Abar_a = U^+ A_a U,   Obar = U^+ curl A U,
+    D_a,nm = Hbar_a,nm / (E_m - E_n)                     (n, m not degenerate, else 0)
+    r^a_nm = Abar_a,nm + i D_a,nm                        (n != m, interband Berry connection)
+    v^a_n  = Re Hbar_a,nn                                (band velocity, eV*Angstrom)
+    Omega_n^c = Re Obar_c,nn - 2 Re sum_m (D_a,nm Abar_b,mn - D_b,nm Abar_a,mn)
+                + 2 Im sum_m D_a,nm D_b,mn                (c = yz, zx, xy; (a, b) cyclic)
+    Omega^c_nm = i (r^a_nm r^b_mn - r^b_nm r^a_mn) = -2 Im r^a_nm r^b_mn   (paper, below Eq. 18)
+    g^ab_nm = Re r^a_nm r^b_mn                           (paper, below Eq. 18)
+    v^ab_n  = Re (U^+ d_a d_b H U)_nn                    (paper, below Eq. 20)
+
+Degenerate bands (|E_n - E_m| < ``degen_thresh``) are treated as one group: D and r
+vanish inside a group, so every group trace (sum_{n in group} Omega_n, and
+sum_n F(E_n) Omega_n for any smooth F) is gauge-invariant.
+
+Each formula lives in one function here; nothing in this module knows about
+occupations, grids or units beyond eV and Angstrom.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .interpolation import ALPHA, BETA, WannierGauge
+
+__all__ = ["BandGeometry", "band_geometry", "DEFAULT_DEGEN_THRESH"]
+
+#: Energy difference (eV) below which two bands count as degenerate (WannierBerri uses 1e-7).
+DEFAULT_DEGEN_THRESH = 1e-7
+
+
+def _rotate(U: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """U^+ X U for X of shape (nk, nw, nw, *comp); returns (nk, *comp, nw, nw)."""
+    ncomp = X.ndim - 3
+    Xc = np.moveaxis(X, (1, 2), (-2, -1))  # (nk, *comp, nw, nw)
+    Uh = np.conj(np.swapaxes(U, -1, -2))
+    shape = (U.shape[0],) + (1,) * ncomp + U.shape[1:]
+    return Uh.reshape(shape) @ Xc @ U.reshape(shape)
+
+
+def _diag_of_product(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """sum_m X_nm Y_mn for stacks (..., nb, nb) -> (..., nb)."""
+    return np.einsum("...nm,...mn->...n", X, Y)
+
+
+@dataclass(frozen=True, eq=False)
+class BandGeometry:
+    """Band energies and quantum geometry for a batch of k-points.
+
+    Matrices are stored component-first: ``Hbar[k, a, n, m]``.  Public accessors
+    return band-resolved arrays with Cartesian components last.
+
+    Attributes
+    ----------
+    E : (nk, nb) float, eV
+    U : (nk, nw, nb) complex, eigenvectors (columns)
+    Hbar : (nk, 3, nb, nb) complex, U^+ d_a H U in eV*Angstrom
+    Abar : (nk, 3, nb, nb) complex or None, Angstrom
+    Obar : (nk, 3, nb, nb) complex or None, Angstrom^2
+    H2bar : (nk, 3, 3, nb, nb) complex or None, eV*Angstrom^2
+    degenerate : (nk, nb, nb) bool, True where |E_n - E_m| < threshold (diagonal included)
+    """
+
+    E: np.ndarray
+    U: np.ndarray
+    Hbar: np.ndarray
+    Abar: np.ndarray | None
+    Obar: np.ndarray | None
+    H2bar: np.ndarray | None
+    degenerate: np.ndarray
+
+    @cached_property
+    def inverse_energy_difference(self) -> np.ndarray:
+        """1/(E_m - E_n) as (nk, nb, nb), zero for degenerate pairs."""
+        dE = self.E[:, None, :] - self.E[:, :, None]
+        with np.errstate(divide="ignore"):
+            inv = np.where(self.degenerate, 0.0, 1.0 / np.where(self.degenerate, 1.0, dE))
+        return inv
+
+    @cached_property
+    def D(self) -> np.ndarray:
+        """D_a,nm = Hbar_a,nm/(E_m - E_n), (nk, 3, nb, nb), 1/Angstrom... times Angstrom: Angstrom."""
+        return self.Hbar * self.inverse_energy_difference[:, None]
+
+    @cached_property
+    def r_cov(self) -> np.ndarray:
+        """Interband Berry connection r^a_nm = Abar + i D (zero within degenerate groups), (nk, 3, nb, nb), Angstrom."""
+        r = 1j * self.D
+        if self.Abar is not None:
+            r = r + np.where(self.degenerate[:, None], 0.0, self.Abar)
+        return r
+
+    # ---------------------------------------------------------------- band-resolved
+    @cached_property
+    def velocity(self) -> np.ndarray:
+        """v^a_n = dE_n/dk_a, (nk, nb, 3), eV*Angstrom."""
+        return np.moveaxis(np.real(np.einsum("kann->kan", self.Hbar)), 1, 2)
+
+    @cached_property
+    def berry_curvature(self) -> np.ndarray:
+        """Omega_n as pseudovector (yz, zx, xy), (nk, nb, 3), Angstrom^2 (Wang et al. Eq. 27-32)."""
+        return berry_curvature_bands(D=self.D, Abar=self.Abar, Obar=self.Obar)
+
+    @property
+    def r(self) -> np.ndarray:
+        """Interband Berry connection with Cartesian index last, (nk, nb, nb, 3), Angstrom."""
+        return np.moveaxis(self.r_cov, 1, -1)
+
+    @cached_property
+    def berry_curvature_pairs(self) -> np.ndarray:
+        """Omega^c_nm = -2 Im r^a_nm r^b_mn, (nk, nb, nb, 3), Angstrom^2 (paper, below Eq. 18)."""
+        return berry_curvature_pairs(self.r_cov)
+
+    @cached_property
+    def quantum_metric_pairs(self) -> np.ndarray:
+        """g^ab_nm = Re r^a_nm r^b_mn, (nk, nb, nb, 3, 3), Angstrom^2 (paper, below Eq. 18)."""
+        return quantum_metric_pairs(self.r_cov)
+
+    @cached_property
+    def inverse_mass(self) -> np.ndarray:
+        """v^ab_n = Re <n|d_a d_b H|n>, (nk, nb, 3, 3), eV*Angstrom^2 (paper, below Eq. 20)."""
+        if self.H2bar is None:
+            raise ValueError("second derivatives of H were not interpolated")
+        return np.moveaxis(np.real(np.einsum("kabnn->kabn", self.H2bar)), -1, 1)
+
+
+def berry_curvature_bands(*, D: np.ndarray, Abar: np.ndarray | None, Obar: np.ndarray | None) -> np.ndarray:
+    """Band Berry curvature Omega_n (pseudovector) from the covariant pieces.
+
+    Omega_n^c = Re Obar_c,nn - 2 Re sum_m (D_a,nm Abar_b,mn - D_b,nm Abar_a,mn)
+                + 2 Im sum_m D_a,nm D_b,mn,  (a, b, c) cyclic.
+
+    Wang et al., PRB 74, 195118 (2006), Eq. 27-32; the diagonal of their Omega^H.
+
+    Parameters
+    ----------
+    D : (nk, 3, nb, nb) complex, Angstrom
+    Abar, Obar : (nk, 3, nb, nb) complex or None (Angstrom, Angstrom^2)
+
+    Returns
+    -------
+    (nk, nb, 3) float, Angstrom^2
+    """
+    Da, Db = D[:, ALPHA], D[:, BETA]
+    omega = 2.0 * np.imag(_diag_of_product(Da, Db))
+    if Abar is not None:
+        omega -= 2.0 * np.real(_diag_of_product(Da, Abar[:, BETA]) - _diag_of_product(Db, Abar[:, ALPHA]))
+    if Obar is not None:
+        omega += np.real(np.einsum("kcnn->kcn", Obar))
+    return np.moveaxis(omega, 1, 2)
+
+
+def berry_curvature_pairs(r_cov: np.ndarray) -> np.ndarray:
+    """Omega^c_nm = i (r^a_nm r^b_mn - r^b_nm r^a_mn) = -2 Im(r^a_nm r^b_mn), (a, b, c) cyclic.
+
+    Parameters
+    ----------
+    r_cov : (nk, 3, nb, nb) complex, Angstrom
+
+    Returns
+    -------
+    (nk, nb, nb, 3) float, Angstrom^2
+    """
+    prod = r_cov[:, ALPHA] * np.swapaxes(r_cov[:, BETA], -1, -2)
+    return np.moveaxis(-2.0 * np.imag(prod), 1, -1)
+
+
+def quantum_metric_pairs(r_cov: np.ndarray) -> np.ndarray:
+    """g^ab_nm = Re(r^a_nm r^b_mn) (paper, below Eq. 18).
+
+    Parameters
+    ----------
+    r_cov : (nk, 3, nb, nb) complex, Angstrom
+
+    Returns
+    -------
+    (nk, nb, nb, 3, 3) float, Angstrom^2
+    """
+    rT = np.swapaxes(r_cov, -1, -2)
+    g = np.real(r_cov[:, :, None] * rT[:, None, :])  # (nk, a, b, n, m)
+    return np.moveaxis(g, (1, 2), (-2, -1))
+
+
+def band_geometry(wg: WannierGauge, *, degen_thresh: float = DEFAULT_DEGEN_THRESH) -> BandGeometry:
+    """Diagonalise H(k) and rotate all Wannier-gauge matrices to the Hamiltonian gauge.
+
+    Parameters
+    ----------
+    wg : WannierGauge
+        Output of :class:`~wbentropy.interpolation.Interpolator`.
+    degen_thresh : float
+        Bands closer than this (eV) are one degenerate group.
+
+    Returns
+    -------
+    BandGeometry
+    """
+    E, U = np.linalg.eigh(wg.H)
+    Hbar = _rotate(U, wg.dH)
+    Abar = _rotate(U, wg.A) if wg.A is not None else None
+    Obar = _rotate(U, wg.curlA) if wg.curlA is not None else None
+    H2bar = _rotate(U, wg.d2H) if wg.d2H is not None else None
+    degenerate = np.abs(E[:, :, None] - E[:, None, :]) < degen_thresh
+    return BandGeometry(E=E, U=U, Hbar=Hbar, Abar=Abar, Obar=Obar, H2bar=H2bar, degenerate=degenerate)

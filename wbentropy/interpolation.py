@@ -1,0 +1,105 @@
+"""Wannier interpolation: R-space matrices to k-space matrices in the Wannier gauge.
+
+For a batch of k-points (reduced coordinates) this evaluates, by one complex
+matrix product phases(nk, nR) @ operators(nR, ...),
+
+    H(k)        = sum_R e^{2 pi i k.R} H(R)
+    d_a H(k)    = sum_R i R_a e^{2 pi i k.R} H(R)              (R_a Cartesian, Angstrom)
+    d_a d_b H   = -sum_R R_a R_b e^{2 pi i k.R} H(R)
+    A_a(k)      = sum_R e^{2 pi i k.R} r_a(R)                   (Berry connection, Wannier gauge)
+    Obar_c(k)   = eps_cab d_a A_b = sum_R e^{2 pi i k.R} i eps_cab R_a r_b(R)
+
+(Wang, Yates, Souza, Vanderbilt, PRB 74, 195118 (2006), Eqs. 37-40, in Wannier90's
+phase convention, see :mod:`wbentropy.model`).  Memory is bounded by the batch size.
+This module knows nothing about bands, occupations or integration.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import TBModel
+
+__all__ = ["WannierGauge", "Interpolator"]
+
+#: Cartesian index pairs (a, b) of the Levi-Civita pseudovector c: (y,z), (z,x), (x,y).
+ALPHA = np.array([1, 2, 0])
+BETA = np.array([2, 0, 1])
+
+
+@dataclass(frozen=True)
+class WannierGauge:
+    """k-space matrices in the Wannier gauge for a batch of k-points.
+
+    Attributes
+    ----------
+    H : (nk, nw, nw) complex, eV
+    dH : (nk, nw, nw, 3) complex, eV*Angstrom
+    d2H : (nk, nw, nw, 3, 3) complex or None, eV*Angstrom^2
+    A : (nk, nw, nw, 3) complex or None, Angstrom
+    curlA : (nk, nw, nw, 3) complex or None, Angstrom^2 (pseudovector index c: yz, zx, xy)
+    """
+
+    H: np.ndarray
+    dH: np.ndarray
+    d2H: np.ndarray | None
+    A: np.ndarray | None
+    curlA: np.ndarray | None
+
+
+class Interpolator:
+    """Fourier-interpolate a :class:`~wbentropy.model.TBModel` at batches of k-points.
+
+    Parameters
+    ----------
+    model : TBModel
+        The real-space model.
+    second_derivatives : bool
+        Also build d_a d_b H (needed for inverse masses / Fermi-sea Drude forms).
+    position : bool
+        Build the Berry connection terms (A and its curl).  If the model has no
+        r(R), A = 0 and these are skipped.
+    """
+
+    def __init__(self, *, model: TBModel, second_derivatives: bool = False, position: bool = True) -> None:
+        self.model = model
+        nR, nw, _ = model.H.shape
+        self.num_wann = nw
+        Rc = model.R_cart  # (nR, 3)
+        blocks = [model.H[..., None], 1j * model.H[..., None] * Rc[:, None, None, :]]
+        names = [("H", 1), ("dH", 3)]
+        if second_derivatives:
+            RR = Rc[:, :, None] * Rc[:, None, :]
+            blocks.append((-model.H[..., None, None] * RR[:, None, None]).reshape(nR, nw, nw, 9))
+            names.append(("d2H", 9))
+        self.has_position = position and model.r is not None
+        if self.has_position:
+            r = model.r
+            curl = 1j * (Rc[:, None, None, ALPHA] * r[..., BETA] - Rc[:, None, None, BETA] * r[..., ALPHA])
+            blocks += [r, curl]
+            names += [("A", 3), ("curlA", 3)]
+        self._names = names
+        self._ncomp = sum(n for _, n in names)
+        # (nR, nw*nw*ncomp): one GEMM per batch
+        self._ops = np.ascontiguousarray(np.concatenate(blocks, axis=-1).reshape(nR, -1))
+        self._R = model.R.astype(float)
+
+    def __call__(self, k: np.ndarray) -> WannierGauge:
+        """Evaluate at k-points ``k`` of shape (nk, 3), reduced coordinates."""
+        k = np.atleast_2d(np.asarray(k, dtype=float))
+        phase = np.exp(2j * np.pi * (k @ self._R.T))
+        nk, nw = k.shape[0], self.num_wann
+        full = (phase @ self._ops).reshape(nk, nw, nw, self._ncomp)
+        out = {}
+        start = 0
+        for name, n in self._names:
+            out[name] = full[..., start:start + n]
+            start += n
+        H = np.ascontiguousarray(out["H"][..., 0])
+        d2H = out["d2H"].reshape(nk, nw, nw, 3, 3) if "d2H" in out else None
+        return WannierGauge(H=H, dH=out["dH"], d2H=d2H, A=out.get("A"), curlA=out.get("curlA"))
+
+    def bytes_per_kpoint(self) -> int:
+        """Approximate memory per k-point of one evaluation (bytes), for batch sizing."""
+        return 16 * self.num_wann**2 * (self._ncomp * 3 + 8) + 16 * self._R.shape[0]

@@ -1,0 +1,2 @@
+"""Readers and writers for external file formats."""
+from __future__ import annotations

@@ -1,0 +1,160 @@
+"""Results that know their axes, units and provenance; HDF5 and text output.
+
+HDF5 layout (the contract used by external checks)::
+
+    /temperature            (nT,)  K
+    /mu                     (nmu,) eV
+    /<quantity>/value       (nT, nmu, 3, 3), attribute ``units``
+    /<quantity>/error       (nT, nmu, 3, 3), optional error estimate, same units
+    root attributes: input files, mesh, package version, options.
+
+Files are written atomically (temporary file in the same folder, then rename), so an
+interrupted write never leaves a corrupted file or destroys a previous good one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = ["Result", "QuantityResult"]
+
+_AXES = "xyz"
+
+
+@dataclass
+class QuantityResult:
+    """One quantity's tensors on the (T, mu) grid."""
+
+    value: np.ndarray
+    units: str
+    error: np.ndarray | None = None
+    attrs: dict = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    """All quantities of one run, on one (T, mu) grid.
+
+    Attributes
+    ----------
+    temperature : (nT,) K
+    mu : (nmu,) eV
+    quantities : dict name -> QuantityResult, values shaped (nT, nmu, 3, 3)
+    attrs : dict of provenance (str/number values)
+    """
+
+    temperature: np.ndarray
+    mu: np.ndarray
+    quantities: dict[str, QuantityResult]
+    attrs: dict = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.quantities[name].value
+
+    # ------------------------------------------------------------------- HDF5
+    def save(self, path: str | Path) -> Path:
+        """Write to HDF5 atomically; returns the path."""
+        import h5py
+
+        path = Path(path)
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            raise InputError("output folder does not exist", path=path)
+        if not os.access(folder, os.W_OK):
+            raise InputError("output folder is not writable", path=path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        try:
+            with h5py.File(tmp, "w") as h:
+                h.create_dataset("temperature", data=np.asarray(self.temperature, dtype=float))
+                h["temperature"].attrs["units"] = "K"
+                h.create_dataset("mu", data=np.asarray(self.mu, dtype=float))
+                h["mu"].attrs["units"] = "eV"
+                for name, q in self.quantities.items():
+                    g = h.create_group(name)
+                    g.create_dataset("value", data=q.value)
+                    g["value"].attrs["units"] = q.units
+                    g.attrs["units"] = q.units
+                    if q.error is not None:
+                        g.create_dataset("error", data=q.error)
+                        g["error"].attrs["units"] = q.units
+                    for k, v in q.attrs.items():
+                        g.attrs[k] = _attr(v)
+                for k, v in self.attrs.items():
+                    h.attrs[k] = _attr(v)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Result":
+        """Read a file written by :meth:`save`."""
+        import h5py
+
+        path = Path(path)
+        if not path.is_file():
+            raise InputError("result file not found", path=path)
+        try:
+            with h5py.File(path, "r") as h:
+                quantities = {}
+                for name, g in h.items():
+                    if not isinstance(g, h5py.Group):
+                        continue
+                    quantities[name] = QuantityResult(
+                        value=g["value"][()], units=str(g["value"].attrs.get("units", "")),
+                        error=g["error"][()] if "error" in g else None,
+                        attrs={k: _unattr(v) for k, v in g.attrs.items() if k != "units"})
+                return cls(temperature=h["temperature"][()], mu=h["mu"][()], quantities=quantities,
+                           attrs={k: _unattr(v) for k, v in h.attrs.items()})
+        except (OSError, KeyError) as exc:
+            raise InputError(f"not a wbentropy result file ({exc})", path=path) from None
+
+    # ------------------------------------------------------------------- text
+    def to_text(self, *, components: str = "all") -> str:
+        """Readable table: one block per quantity, one row per (T, mu)."""
+        lines = []
+        for k, v in self.attrs.items():
+            lines.append(f"# {k}: {v}")
+        for name, q in self.quantities.items():
+            lines.append("")
+            lines.append(f"## {name}  [{q.units}]")
+            comps = [(a, b) for a in range(3) for b in range(3)]
+            if q.value.ndim == 4 and np.allclose(q.value, -np.swapaxes(q.value, -1, -2)):
+                comps = [(1, 2), (2, 0), (0, 1)]
+            elif q.value.ndim == 4 and np.allclose(q.value, np.swapaxes(q.value, -1, -2)):
+                comps = [(a, b) for a in range(3) for b in range(a, 3)]
+            head = f"{'T[K]':>9} {'mu[eV]':>12} " + " ".join(f"{_AXES[a] + _AXES[b]:>14}" for a, b in comps)
+            lines.append(head)
+            for iT, T in enumerate(self.temperature):
+                for im, mu in enumerate(self.mu):
+                    vals = " ".join(f"{q.value[iT, im, a, b]:14.6e}" for a, b in comps)
+                    lines.append(f"{T:9.3f} {mu:12.6f} {vals}")
+            if q.error is not None:
+                lines.append(f"# error estimate of {name}: max {np.max(np.abs(q.error)):.3e} {q.units}")
+        return "\n".join(lines) + "\n"
+
+
+def _attr(v):
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v)
+    if v is None:
+        return "None"
+    return v
+
+
+def _unattr(v):
+    if isinstance(v, bytes):
+        v = v.decode()
+    if isinstance(v, np.generic):
+        v = v.item()
+    return v
