@@ -14,9 +14,12 @@ WannierBerri ``formula/covariant.py``):
     g^ab_nm = Re r^a_nm r^b_mn                           (paper, below Eq. 18)
     v^ab_n  = Re (U^+ d_a d_b H U)_nn                    (paper, below Eq. 20)
 
-Degenerate bands (|E_n - E_m| < ``degen_thresh``) are treated as one group: D and r
-vanish inside a group, so every group trace (sum_{n in group} Omega_n, and
-sum_n F(E_n) Omega_n for any smooth F) is gauge-invariant.
+Degenerate bands are treated as one group (consecutive bands whose spacing is below
+``degen_thresh``, as in WannierBerri): D and r vanish inside a group, and occupations
+are evaluated at the group's mean energy (:attr:`BandGeometry.E_group`), so every
+weighted sum sum_n F(E_group_n) Omega_n is gauge-invariant.  Without the common
+weight, a symmetry-protected degeneracy split by Wannierisation noise (1e-8 eV in GaAs
+at Gamma) gives F(E_n) - F(E_m) ~ 1e-8 times Berry curvatures ~ 1e16 A^2: garbage.
 
 Each formula lives in one function here; nothing in this module knows about
 occupations, grids or units beyond eV and Angstrom.
@@ -32,8 +35,9 @@ from .interpolation import ALPHA, BETA, WannierGauge
 
 __all__ = ["BandGeometry", "band_geometry", "DEFAULT_DEGEN_THRESH"]
 
-#: Energy difference (eV) below which two bands count as degenerate (WannierBerri uses 1e-7).
-DEFAULT_DEGEN_THRESH = 1e-7
+#: Spacing (eV) below which consecutive bands form one degenerate group (WannierBerri's
+#: calculators use 1e-4 for band groups).
+DEFAULT_DEGEN_THRESH = 1e-4
 
 
 def _rotate(U: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -65,7 +69,8 @@ class BandGeometry:
     Abar : (nk, 3, nb, nb) complex or None, Angstrom
     Obar : (nk, 3, nb, nb) complex or None, Angstrom^2
     H2bar : (nk, 3, 3, nb, nb) complex or None, eV*Angstrom^2
-    degenerate : (nk, nb, nb) bool, True where |E_n - E_m| < threshold (diagonal included)
+    degenerate : (nk, nb, nb) bool, True where n and m are in one degenerate group (diagonal included)
+    E_group : (nk, nb) float, eV, mean energy of each band's degenerate group
     """
 
     E: np.ndarray
@@ -75,6 +80,7 @@ class BandGeometry:
     Obar: np.ndarray | None
     H2bar: np.ndarray | None
     degenerate: np.ndarray
+    E_group: np.ndarray
 
     @cached_property
     def inverse_energy_difference(self) -> np.ndarray:
@@ -207,5 +213,21 @@ def band_geometry(wg: WannierGauge, *, degen_thresh: float = DEFAULT_DEGEN_THRES
     Abar = _rotate(U, wg.A) if wg.A is not None else None
     Obar = _rotate(U, wg.curlA) if wg.curlA is not None else None
     H2bar = _rotate(U, wg.d2H) if wg.d2H is not None else None
-    degenerate = np.abs(E[:, :, None] - E[:, None, :]) < degen_thresh
-    return BandGeometry(E=E, U=U, Hbar=Hbar, Abar=Abar, Obar=Obar, H2bar=H2bar, degenerate=degenerate)
+    degenerate, E_group = degenerate_groups(E, degen_thresh=degen_thresh)
+    return BandGeometry(E=E, U=U, Hbar=Hbar, Abar=Abar, Obar=Obar, H2bar=H2bar, degenerate=degenerate,
+                        E_group=E_group)
+
+
+def degenerate_groups(E: np.ndarray, *, degen_thresh: float) -> tuple[np.ndarray, np.ndarray]:
+    """Group consecutive (sorted) bands whose spacing is below ``degen_thresh``.
+
+    Returns
+    -------
+    same : (nk, nb, nb) bool, True if n and m belong to the same group
+    E_group : (nk, nb) float, the group's mean energy for every band
+    """
+    labels = np.concatenate([np.zeros((E.shape[0], 1), dtype=int),
+                             np.cumsum(np.diff(E, axis=1) >= degen_thresh, axis=1)], axis=1)
+    same = labels[:, :, None] == labels[:, None, :]
+    E_group = (same @ E[:, :, None])[..., 0] / same.sum(axis=2)
+    return same, E_group

@@ -90,13 +90,13 @@ class Quantity:
 
 def _ahc_batch(geom: BandGeometry, *, temperatures, mus, volume) -> np.ndarray:
     """sigma^e_ab = -(e^2/hbar) sum_n int d^3k/(2pi)^3 f_n Omega_n^ab  [S/cm]."""
-    p = occupation_weighted_sum(geom.E, geom.berry_curvature, weight=fermi, temperatures=temperatures, mus=mus)
+    p = occupation_weighted_sum(geom.E_group, geom.berry_curvature, weight=fermi, temperatures=temperatures, mus=mus)
     return pseudovector_to_tensor(p) * (C.AHC_FACTOR_S_PER_CM / volume)
 
 
 def _entropy_hall_batch(geom: BandGeometry, *, temperatures, mus, volume) -> np.ndarray:
     """sigma^s_ab = -(e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab  [A/(m K)] (paper Eq. 28)."""
-    p = occupation_weighted_sum(geom.E, geom.berry_curvature, weight=entropy, temperatures=temperatures, mus=mus)
+    p = occupation_weighted_sum(geom.E_group, geom.berry_curvature, weight=entropy, temperatures=temperatures, mus=mus)
     return pseudovector_to_tensor(p) * (C.ENTROPY_HALL_FACTOR_A_PER_MK / volume)
 
 

@@ -86,6 +86,8 @@ def read_chk(*, seed: str | Path, name: str | None = None) -> TBModel:
     wandata = _read_wannier_data(seed, paths)
     system = _build_system(wandata, paths)
     R, H, r = _convert(system)
+    logger.debug("read %s through WannierBerri: %d Wannier functions, %d R vectors, mp_grid %s",
+                 paths["chk"], H.shape[1], R.shape[0], tuple(wandata.mp_grid))
     from wannierberri import __version__ as wb_version
 
     sources = {
@@ -132,7 +134,8 @@ def _read_wannier_data(seed: Path, paths: dict):
                                         real_lattice=chk.real_lattice)
         except Exception as err:
             raise InputError(f"cannot read the b-vectors: {_describe(err)}", path=paths["nnkp"]) from err
-        wandata.set_file("bkvec", bkvec, overwrite=True)
+        wandata.unset_file("bkvec")  # replace the b-vectors rebuilt from the chk k-mesh
+        wandata.set_file("bkvec", bkvec)
 
     try:
         eig = EIG.from_w90_file(prefix)

@@ -109,7 +109,7 @@ def _log_x_over_sinh_x(d: np.ndarray) -> np.ndarray:
     return np.where(small, -d * d / 6.0, big)
 
 
-def kubo_mori_kernel(E_n, E_m, f_n, f_m, kT):
+def kubo_mori_kernel(E_n, E_m, f_n, f_m, kT, *, mu=None):
     r"""Kubo–Mori (Daleckii–Krein) kernel of :math:`-\varphi`, :math:`\varphi(x)=\ln\frac{1-x}{x}`.
 
     .. math::
@@ -133,11 +133,15 @@ def kubo_mori_kernel(E_n, E_m, f_n, f_m, kT):
         with ``E_n``, ``E_m`` (the last two forms above use this).
     kT : float or array_like
         :math:`k_BT` in eV.
+    mu : float or array_like, optional
+        Chemical potential (eV).  If given, K is evaluated from the energies
+        alone by the closed form in log space, accurate for every
+        :math:`(\epsilon-\mu)/k_BT` (``f_n``, ``f_m`` are then not used).
 
     Returns
     -------
     ndarray
-        :math:`K_{nm}`, dimensionless, finite and positive.
+        :math:`K_{nm}`, dimensionless, finite and :math:`\ge 4`.
 
     Notes
     -----
@@ -147,22 +151,27 @@ def kubo_mori_kernel(E_n, E_m, f_n, f_m, kT):
     Numerics: for :math:`|\epsilon_n-\epsilon_m|>10^{-3}k_BT` the divided
     difference is used (its denominator :math:`f_m-f_n` is then accurate);
     for near-degenerate pairs the closed :math:`d/\sinh d` form in log space
-    (no 0/0).  Values are capped at ~1e299 (no overflow).  A double ``f``
-    within machine epsilon of 1 carries no information on :math:`1-f`, so K of
-    a pair of states *both* more than ~36 kT below μ is not accurate; in the
-    entropy production K only appears as :math:`f_{nm}^2K_{nm}`, which
-    :func:`interband_integrand` evaluates without K (and which such pairs
-    contribute < 1e-15 to).
+    (no 0/0).  Values are capped at ~1e299 (no overflow).  Without ``mu``, a
+    double ``f`` within machine epsilon of 1 carries no information on
+    :math:`1-f`, so K of a pair of states *both* more than ~36 kT below μ is
+    not accurate (it is then floored at the exact lower bound 4 =
+    min 1/[f(1-f)]).  In the entropy production K only appears as
+    :math:`f_{nm}^2K_{nm}`, which :func:`interband_integrand` evaluates without
+    K (and to which such pairs contribute < 1e-15).
     """
     E_n, E_m, f_n, f_m = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (E_n, E_m, f_n, f_m)))
     dx = (E_n - E_m) / kT
+    if mu is not None:
+        log_k = _log_x_over_sinh_x(0.5 * dx) - 0.5 * (_log_f_one_minus_f_from_x((E_n - mu) / kT)
+                                                      + _log_f_one_minus_f_from_x((E_m - mu) / kT))
+        return np.exp(np.minimum(log_k, _LOG_BIG))
     df = f_m - f_n
     use_dd = (np.abs(dx) > _NEAR_DEGENERATE) & (df != 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         k_dd = dx / np.where(use_dd, df, 1.0)
     log_k = _log_x_over_sinh_x(0.5 * dx) - 0.5 * (_log_f_one_minus_f_from_f(f_n) + _log_f_one_minus_f_from_f(f_m))
     k_cf = np.exp(np.minimum(log_k, _LOG_BIG))
-    return np.where(use_dd, np.minimum(k_dd, np.exp(_LOG_BIG)), k_cf)
+    return np.maximum(np.where(use_dd, np.minimum(k_dd, np.exp(_LOG_BIG)), k_cf), 4.0)
 
 
 def quantum_metric(r: np.ndarray) -> np.ndarray:
