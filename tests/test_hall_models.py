@@ -49,18 +49,18 @@ def test_quantised_hall_in_gap(mass):
 
 
 def _nernst_from_ahc_curve(model, mu, T, kmesh, n_per_kT=40, width=40.0):
-    """alpha = -(1/e) int dE (df/dE) sigma(E) (E - mu)/T from the T = 0 AHC curve sigma(E).
+    """alpha = -(1/q) int dE (df/dE) sigma(E) (E - mu)/T from the T = 0 AHC curve sigma(E),
+    q = -e the electron charge (Xiao et al. 2006; Mott: alpha = -(pi^2 k_B^2 T/3e) dsigma/dmu).
 
     sigma(E) in S/cm is computed at T = 0 on a fine energy grid; the energy integral is a
-    trapezoid sum.  With E in eV, (1/e)(E-mu) is (E-mu)[V], so alpha[A/(m K)] =
-    -sum dE f'(E) sigma[S/m] (E - mu)[eV] / T."""
+    trapezoid sum.  With E in eV, (E - mu)[J]/q = (e/q) (E - mu)[eV] volts."""
     kT = C.KB_EV * T
     E = mu + kT * np.linspace(-width, width, int(2 * width * n_per_kT) + 1)
     sig = compute(model=model, quantities=["ahc"], temperatures=[0.0], mus=E, kmesh=kmesh)["ahc"][0]
     x = (E - mu) / kT
     dfde = -np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))) ** 2 / kT
     integrand = dfde[:, None, None] * (sig * 100.0) * (E - mu)[:, None, None] / T
-    return -np.trapezoid(integrand, E, axis=0)
+    return -(C.E_CHARGE / C.ELECTRON_CHARGE) * np.trapezoid(integrand, E, axis=0)
 
 
 @pytest.mark.parametrize("mu,T", [(-1.3, 300.0), (0.9, 600.0), (1.6, 150.0)])
@@ -104,3 +104,19 @@ def test_batch_size_does_not_change_result():
     a = compute(batch_size=7, **kw)["ahc"]
     b = compute(batch_size=1000, **kw)["ahc"]
     assert np.allclose(a, b, rtol=1e-12, atol=1e-12 * np.max(np.abs(a)))
+
+
+def test_entropy_hall_sign_follows_mott_for_electrons():
+    """Low-T Mott limit fixes the sign independently of any integration formula:
+    sigma^s = -(pi^2 k_B^2 T/(3e)) d sigma^e/d mu for electrons (charge -e), i.e. the
+    paper's Eq. 31 with j^e the particle current."""
+    model = qwz_chern_model(mass=-1.0, tz=0.0, a=A, c=CC)
+    T, mu, h = 60.0, -1.8, 0.02
+    kmesh = (300, 300, 1)
+    res = compute(model=model, quantities=["ahc", "entropy_hall"], temperatures=[0.0, T],
+                  mus=[mu - h, mu, mu + h], kmesh=kmesh)
+    dsig = (res["ahc"][0, 2, 0, 1] - res["ahc"][0, 0, 0, 1]) / (2 * h) * 100.0  # S/(m eV)
+    mott = -(np.pi**2 / 3) * (C.KB_EV * T) * (C.KB_EV) * dsig  # A/(m K): k_B^2 T/e = kT[eV] k_B[eV/K] V
+    s = res["entropy_hall"][1, 1, 0, 1]
+    assert abs(mott) > 1e-3
+    assert s == pytest.approx(mott, rel=0.05)

@@ -8,6 +8,7 @@ from scipy import constants as sc
 
 from wb_reference import wb_ahc, wb_system
 
+from wbentropy import constants as C
 from wbentropy.api import compute
 from wbentropy.io.w90chk import read_chk
 
@@ -36,8 +37,8 @@ def test_fe_ahc_matches_wannierberri_same_mesh(fe_model, fe_wb):
 
 
 def test_fe_entropy_hall_equals_nernst_from_wannierberri_ahc_curve(fe_model, fe_wb):
-    """Onsager: sigma^s(T, mu) = alpha = -(1/e) int dE (df/dE) sigma(E) (E-mu)/T with sigma(E)
-    the T = 0 AHC curve from WannierBerri (another code) on the same mesh."""
+    """Onsager: sigma^s(T, mu) = alpha = -(1/q) int dE (df/dE) sigma(E) (E-mu)/T (q = -e, the
+    electron charge) with sigma(E) the T = 0 AHC curve from WannierBerri (another code)."""
     mesh = (8, 8, 8)
     T = 300.0
     kT = sc.k * T / sc.e
@@ -45,7 +46,8 @@ def test_fe_entropy_hall_equals_nernst_from_wannierberri_ahc_curve(fe_model, fe_
     sigma = wb_ahc(system=fe_wb, mesh=mesh, mu=E) * 100.0  # S/m
     x = (E - EF_FE) / kT
     dfde = -np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))) ** 2 / kT
-    alpha = -np.trapezoid(dfde[:, None, None] * sigma * (E - EF_FE)[:, None, None] / T, E, axis=0)  # A/(m K)
+    volts = C.E_CHARGE / C.ELECTRON_CHARGE  # (E - mu)[J]/q per eV of E - mu
+    alpha = -volts * np.trapezoid(dfde[:, None, None] * sigma * (E - EF_FE)[:, None, None] / T, E, axis=0)
     ours = compute(model=fe_model, quantities=["entropy_hall"], temperatures=[T], mus=[EF_FE],
                    kmesh=mesh)["entropy_hall"][0, 0]
     scale = np.max(np.abs(alpha))

@@ -17,15 +17,32 @@ With Omega in A^2 and V in A^3, <f Omega>/V has units 1/A = 1e8 1/cm, so
 sigma[S/cm] = -(e^2/hbar)[S] * 1e8 * <f Omega>/V.   (postw90 berry.F90 uses the same
 factor: fac = -e^2/hbar/V_c[A^3] * 1e8, to S/cm.)
 
-Anomalous entropy Hall conductivity (paper Eq. 28 with SI units restored): the entropy
-operator counts entropy in units of k_B, so e^2 -> e k_B,
+Anomalous entropy Hall conductivity (paper Eq. 28 with SI units restored).  Electrons
+carry charge q = -e; in a field E their anomalous velocity is (e/hbar) E x Omega, so
+the charge current is -(e^2/hbar) E x int f Omega (the sign above) and the entropy
+current, k_B times the s-weighted particle current, is
 
-    sigma^s_ab = -(e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab   [A/(m K)],
+    sigma^s_ab = +(e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab   [A/(m K)],
 
-s_n = -f ln f - (1-f) ln(1-f) dimensionless.  <s Omega>/V in 1/A = 1e10 1/m, so
-sigma^s[A/(m K)] = -(e k_B/hbar)[A/K] * 1e10 * <s Omega>/V.
-This equals the anomalous Nernst coefficient alpha = -(1/e) int de (df/de) sigma(e)(e-mu)/T
-(Onsager; see tests/test_onsager.py).
+s_n = -f ln f - (1-f) ln(1-f) dimensionless: exactly the paper's Eq. 27/28
+(e = hbar = k_B = 1, H = H_0 + E.r for charge -1).  In SI, j^s = -(k_B/e) j^e[f -> s].
+<s Omega>/V in 1/A = 1e10 1/m, so sigma^s[A/(m K)] = (e k_B/hbar)[A/K] * 1e10 * <s Omega>/V.
+By Onsager it equals the anomalous Nernst coefficient (j^e = alpha (-grad T))
+
+    alpha = -(1/q) int dE (df/dE) sigma^e(E) (E - mu)/T,   q = -e,
+
+the standard formula with q the electron charge (Xiao et al., PRL 97, 026603 (2006));
+tests/test_hall_models.py and tests/test_real_materials.py check it.
+
+Entropy production and Drude responses (see wbentropy.physics.entropy_production): the
+per-k integrands pi^ab are in natural units (hbar = e = k_B = 1, eV, Angstrom) as the
+coefficient of (eE_a)(eE_b) [eV/A]^2 in a rate in k_B eV/hbar, in A^2/eV.  With
+eE = E[V/m] * 1e-10 eV/A and int d^3k/(2pi)^3 = <.>/V[A^3] = 1e30 <.>/V[m^3]:
+
+    Pi/E^2 [W/(K m^3)/(V/m)^2] = (e k_B/hbar) * 1e-20 * 1e30 * <pi>/V = (e k_B/hbar) * 1e10 * <pi>/V.
+
+Drude conductivity sigma_D = (e^2 tau/hbar^2) sum_n int v^a v^b (-df/dE) with v in eV*A,
+tau = hbar/eta:  sigma_D[S/m] = (e^2/hbar) * 1e10 * <sum v v (-f')>/(eta V).
 """
 from __future__ import annotations
 
@@ -50,8 +67,14 @@ PER_ANGSTROM_TO_PER_M: float = 1e10
 
 #: Factor turning <f Omega>/V [1/A] into sigma^e [S/cm] (including the minus sign).
 AHC_FACTOR_S_PER_CM: float = -E2_OVER_HBAR * PER_ANGSTROM_TO_PER_CM
-#: Factor turning <s Omega>/V [1/A] into sigma^s [A/(m K)] (including the minus sign).
-ENTROPY_HALL_FACTOR_A_PER_MK: float = -E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
+#: Factor turning <s Omega>/V [1/A] into sigma^s [A/(m K)] (electrons: plus sign, see above).
+ENTROPY_HALL_FACTOR_A_PER_MK: float = E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
+#: Factor turning <pi>/V [A^2/eV / A^3] into Pi/E^2 [W/(K m^3)/(V/m)^2] = [S/(m K)].
+ENTROPY_PRODUCTION_FACTOR: float = E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
+#: Factor turning <sum v v (-f')>/(eta V) [eV A^2 / eV / eV / A^3] into sigma_D [S/m].
+DRUDE_FACTOR_S_PER_M: float = E2_OVER_HBAR * PER_ANGSTROM_TO_PER_M
+#: Electron charge q = -e in C (for the Nernst formula alpha = -(1/q) int ...).
+ELECTRON_CHARGE: float = -_c.e
 
 #: Conductance quantum e^2/h in S (for the quantised Hall test: sigma = C e^2/(h c)).
 E2_OVER_H: float = _c.e**2 / _c.h

@@ -95,7 +95,7 @@ def _ahc_batch(geom: BandGeometry, *, temperatures, mus, volume) -> np.ndarray:
 
 
 def _entropy_hall_batch(geom: BandGeometry, *, temperatures, mus, volume) -> np.ndarray:
-    """sigma^s_ab = -(e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab  [A/(m K)] (paper Eq. 28)."""
+    """sigma^s_ab = +(e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab  [A/(m K)] (paper Eq. 28, electrons q = -e)."""
     p = occupation_weighted_sum(geom.E_group, geom.berry_curvature, weight=entropy, temperatures=temperatures, mus=mus)
     return pseudovector_to_tensor(p) * (C.ENTROPY_HALL_FACTOR_A_PER_MK / volume)
 
@@ -107,7 +107,7 @@ QUANTITIES: dict[str, Quantity] = {
                  formula="sigma^e_ab = -(e^2/hbar) sum_n int d3k/(2pi)^3 f_n Omega_n^ab",
                  batch_sum=_ahc_batch),
         Quantity(name="entropy_hall", units=C.UNITS["entropy_hall"],
-                 formula="sigma^s_ab = -(e k_B/hbar) sum_n int d3k/(2pi)^3 s_n Omega_n^ab (paper Eq. 28)",
+                 formula="sigma^s_ab = +(e k_B/hbar) sum_n int d3k/(2pi)^3 s_n Omega_n^ab (paper Eq. 28)",
                  batch_sum=_entropy_hall_batch),
     ]
 }
