@@ -22,7 +22,7 @@ from .errors import InputError
 from .geometry import DEFAULT_DEGEN_THRESH
 from .integrate import UniformMesh, integrate_uniform
 from .model import TBModel
-from .quantities import get_quantities
+from .quantities import Options, get_quantities
 from .results import QuantityResult, Result
 
 __all__ = ["compute", "check_grid"]
@@ -45,7 +45,8 @@ def check_grid(*, temperatures: Sequence[float], mus: Sequence[float]) -> tuple[
 
 def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence[float],
             mus: Sequence[float], kmesh: Sequence[int], degen_thresh: float = DEFAULT_DEGEN_THRESH,
-            batch_size: int | None = None, comm=None, max_memory_mb: float = 512.0) -> Result:
+            batch_size: int | None = None, comm=None, max_memory_mb: float = 512.0,
+            tau_fs: float | None = None, entropy_production_form: str = "exact") -> Result:
     """Integrate the requested quantities on a uniform Gamma-centred mesh.
 
     Parameters
@@ -66,6 +67,11 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         k-points per batch; bounds memory.
     comm : mpi4py communicator, optional
         Distribute batches over MPI ranks.
+    tau_fs : float, optional
+        Relaxation time in fs, needed by entropy production and Drude quantities.
+    entropy_production_form : {"exact", "paper"}
+        Interband entropy-production kernel: "exact" (Kubo-Mori, the second-order
+        expansion of the paper's Eq. 9; default) or "paper" (Eq. 18 as printed).
 
     Returns
     -------
@@ -74,11 +80,19 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     """
     T, mu = check_grid(temperatures=temperatures, mus=mus)
     qs = get_quantities(list(quantities))
+    if entropy_production_form not in ("exact", "paper"):
+        raise InputError(f"entropy production form must be 'exact' or 'paper', got {entropy_production_form!r}")
+    options = Options(tau_fs=tau_fs, entropy_production_form=entropy_production_form)
+    for q in qs:
+        if q.needs_tau:
+            options.eta  # raises a clear error if tau is missing or invalid
+        if q.fermi_surface and np.any(T <= 0):
+            raise InputError(f"{q.name} needs T > 0 (it contains -df/dE or 1/T); remove temperature 0")
     mesh = UniformMesh(tuple(kmesh))
     t0 = time.perf_counter()
     values = integrate_uniform(model=model, quantities=qs, temperatures=T, mus=mu, mesh=mesh,
                                batch_size=batch_size, degen_thresh=degen_thresh, comm=comm,
-                               max_memory_mb=max_memory_mb)
+                               max_memory_mb=max_memory_mb, options=options)
     wall = time.perf_counter() - t0
     logger.info("integrated %d k-points in %.2f s", mesh.size, wall)
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
@@ -88,5 +102,36 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                   "wall_time_s": wall, "mpi_ranks": 1 if comm is None else comm.Get_size()})
     result = Result(temperature=T, mu=mu, quantities={}, attrs=attrs)
     for q, v in zip(qs, values):
-        result.quantities[q.name] = QuantityResult(value=v, units=q.units, attrs={"formula": q.formula})
+        qattrs = {"formula": q.formula}
+        if q.needs_tau:
+            qattrs["tau_fs"] = float(tau_fs)
+        if q.name.startswith("entropy_production") and q.name != "entropy_production_drude":
+            qattrs["form"] = _FORM_LABELS[entropy_production_form]
+        result.quantities[q.name] = QuantityResult(value=v, units=q.units, attrs=qattrs)
+        if q.name.startswith("entropy_production"):
+            check_positive_semidefinite(v, name=q.name)
     return result
+
+
+_FORM_LABELS = {
+    "exact": "exact: Kubo-Mori (Daleckii-Krein) kernel, second-order expansion of Eq. (9)",
+    "paper": "paper: Eq. (18) as printed, kernel 1/(f_n(1-f_n)) for interband pairs (overestimates)",
+}
+
+
+def check_positive_semidefinite(value: np.ndarray, *, name: str, rtol: float = 1e-10) -> None:
+    """Raise if an entropy-production tensor has a negative eigenvalue beyond round-off.
+
+    Pi >= 0 is the second law (paper, below Eq. 9); a violation is a bug, reported loudly,
+    never clipped.  The non-quantum-metric and quantum-metric parts of Eq. (21) are not
+    separately positive and are not checked.
+    """
+    if name in ("entropy_production_qm", "entropy_production_nonqm"):
+        return
+    sym = 0.5 * (value + np.swapaxes(value, -1, -2))
+    eig = np.linalg.eigvalsh(sym)
+    scale = np.max(np.abs(eig), axis=-1, keepdims=True)
+    bad = eig < -rtol * np.maximum(scale, np.finfo(float).tiny)
+    if np.any(bad):
+        raise RuntimeError(f"BUG: {name} has a negative eigenvalue {eig[bad].min():.3e} "
+                           f"(largest {scale.max():.3e}): entropy production must be >= 0")

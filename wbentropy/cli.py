@@ -47,8 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     mu.add_argument("--mu", nargs="+", type=float, metavar="EV", help="chemical potentials in eV")
     mu.add_argument("--mu-range", nargs=3, type=float, metavar=("START", "STOP", "STEP"),
                     help="chemical potentials START..STOP (inclusive) in steps of STEP, eV")
+    from .quantities import QUANTITIES
+
     c.add_argument("--quantities", default="ahc,entropy_hall",
-                   help="comma-separated list (default: ahc,entropy_hall)")
+                   help="comma-separated list (default: ahc,entropy_hall); known: " + ", ".join(QUANTITIES))
+    c.add_argument("--tau", type=float, default=None, metavar="FS",
+                   help="relaxation time in fs (entropy production, Drude quantities)")
+    c.add_argument("--entropy-production-form", choices=("exact", "paper"), default="exact",
+                   help="interband kernel: exact (Kubo-Mori, default) or paper (Eq. 18 as printed)")
     c.add_argument("--out", required=True, metavar="RESULT.h5")
     c.add_argument("--degen-thresh", type=float, default=None, metavar="EV")
     c.add_argument("--batch-size", type=int, default=None, help="k-points per batch (memory bound)")
@@ -76,7 +82,8 @@ def _compute(args) -> int:
     result = compute(model=model, quantities=names, temperatures=args.temperature, mus=mus,
                      kmesh=args.kmesh,
                      degen_thresh=DEFAULT_DEGEN_THRESH if args.degen_thresh is None else args.degen_thresh,
-                     batch_size=args.batch_size, comm=comm, max_memory_mb=args.max_memory)
+                     batch_size=args.batch_size, comm=comm, max_memory_mb=args.max_memory,
+                     tau_fs=args.tau, entropy_production_form=args.entropy_production_form)
     if comm is None or comm.Get_rank() == 0:
         path = result.save(args.out)
         logger.info("wrote %s", path)

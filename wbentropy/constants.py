@@ -73,6 +73,8 @@ ENTROPY_HALL_FACTOR_A_PER_MK: float = E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
 ENTROPY_PRODUCTION_FACTOR: float = E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
 #: Factor turning <sum v v (-f')>/(eta V) [eV A^2 / eV / eV / A^3] into sigma_D [S/m].
 DRUDE_FACTOR_S_PER_M: float = E2_OVER_HBAR * PER_ANGSTROM_TO_PER_M
+#: Factor turning <v s>/V [eV A / A^3] into j^s [W/(K m^2)]: k_B * (e/hbar) * 1e20.
+ENTROPY_CURRENT_FACTOR: float = _c.k * _c.e / _c.hbar * 1e20
 #: Electron charge q = -e in C (for the Nernst formula alpha = -(1/q) int ...).
 ELECTRON_CHARGE: float = -_c.e
 

@@ -130,6 +130,28 @@ class BandGeometry:
         return quantum_metric_pairs(self.r_cov)
 
     @cached_property
+    def velocity_products(self) -> np.ndarray:
+        """v^a_n v^b_n made gauge-invariant: sum_{m in G(n)} Re Hbar_a,nm Hbar_b,mn, (nk, nb, 3, 3), (eV*A)^2.
+
+        For a non-degenerate band this is v^a_n v^b_n; summed over a degenerate group G
+        it is the basis-independent trace Tr_G(Hbar_a P_G Hbar_b P_G).
+        """
+        Hs = np.where(self.degenerate[:, None], self.Hbar, 0.0)  # intra-group blocks only
+        prod = np.einsum("kanm,kbmn->knab", Hs, Hs, optimize=True)
+        return np.real(prod)
+
+    @cached_property
+    def band_hessian(self) -> np.ndarray:
+        """d_a d_b E_n = Re <n|d_a d_b H|n> + 2 sum_{m not in G(n)} Re(Hbar_a,nm Hbar_b,mn)/(E_n - E_m).
+
+        Second-order perturbation theory of the Wannier-interpolated bands; group sums are
+        gauge-invariant.  (nk, nb, 3, 3), eV*Angstrom^2.
+        """
+        inv = -self.inverse_energy_difference  # 1/(E_n - E_m), zero inside groups
+        prod = np.einsum("kanm,kbmn,knm->knab", self.Hbar, self.Hbar, inv.astype(complex), optimize=True)
+        return self.inverse_mass + 2.0 * np.real(prod)
+
+    @cached_property
     def inverse_mass(self) -> np.ndarray:
         """v^ab_n = Re <n|d_a d_b H|n>, (nk, nb, 3, 3), eV*Angstrom^2 (paper, below Eq. 20)."""
         if self.H2bar is None:

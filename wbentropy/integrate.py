@@ -17,7 +17,7 @@ import numpy as np
 from .geometry import DEFAULT_DEGEN_THRESH, band_geometry
 from .interpolation import Interpolator
 from .model import TBModel
-from .quantities import Quantity
+from .quantities import Options, Quantity
 
 __all__ = ["UniformMesh", "integrate_uniform", "default_batch_size"]
 
@@ -55,14 +55,14 @@ def default_batch_size(interp: Interpolator, *, max_memory_mb: float = 512.0) ->
     return int(max(16, min(20000, max_memory_mb * 2**20 // per_k)))
 
 
-def _batch_contribution(interp, quantities, batch_k, *, temperatures, mus, volume, degen_thresh):
+def _batch_contribution(interp, quantities, batch_k, *, temperatures, mus, volume, degen_thresh, options):
     geom = band_geometry(interp(batch_k), degen_thresh=degen_thresh)
-    return np.stack([q.batch_sum(geom, temperatures=temperatures, mus=mus, volume=volume) for q in quantities])
+    return [q.batch_sum(geom, temperatures=temperatures, mus=mus, volume=volume, options=options) for q in quantities]
 
 
 def integrate_uniform(*, model: TBModel, quantities: list[Quantity], temperatures, mus, mesh: UniformMesh,
                       batch_size: int | None = None, degen_thresh: float = DEFAULT_DEGEN_THRESH,
-                      comm=None, max_memory_mb: float = 512.0) -> np.ndarray:
+                      comm=None, max_memory_mb: float = 512.0, options: Options | None = None) -> list[np.ndarray]:
     """Average the quantities' integrands over a uniform mesh.
 
     Parameters
@@ -80,11 +80,15 @@ def integrate_uniform(*, model: TBModel, quantities: list[Quantity], temperature
     comm : mpi4py communicator or None
         If given, batches are distributed round-robin over ranks and reduced in
         batch order on every rank (rank-count independent).
+    options : Options
+        Physical parameters (relaxation time, entropy-production form).
 
     Returns
     -------
-    (nq, nT, nmu, 3, 3) array: the integrated tensors in each quantity's SI units.
+    list of arrays, one per quantity, (nT, nmu, 3, 3) (or (nT, nmu, 3) for vectors),
+    in each quantity's SI units.
     """
+    options = Options() if options is None else options
     temperatures = np.asarray(temperatures, dtype=float)
     mus = np.asarray(mus, dtype=float)
     interp = Interpolator(model=model, second_derivatives=any(q.needs_second_derivatives for q in quantities))
@@ -99,7 +103,7 @@ def integrate_uniform(*, model: TBModel, quantities: list[Quantity], temperature
     for i, s in enumerate(mine):
         k = mesh.points(s, min(s + batch_size, nk))
         partial.append(_batch_contribution(interp, quantities, k, temperatures=temperatures, mus=mus,
-                                           volume=model.volume, degen_thresh=degen_thresh))
+                                           volume=model.volume, degen_thresh=degen_thresh, options=options))
         if rank == 0 and (i + 1) % max(1, len(mine) // 10) == 0:
             logger.info("k-points: %d/%d batches on rank 0 (%.1f s)", i + 1, len(mine), time.perf_counter() - t0)
     if comm is not None and size > 1:
@@ -109,7 +113,8 @@ def integrate_uniform(*, model: TBModel, quantities: list[Quantity], temperature
             for j, arr in enumerate(chunk):
                 ordered[r + j * size] = arr
         partial = ordered
-    total = np.zeros((len(quantities), len(temperatures), len(mus), 3, 3))
-    for arr in partial:
-        total += arr
-    return total / nk
+    total = [np.zeros_like(a) for a in partial[0]] if partial else []
+    for arrs in partial:
+        for t, a in zip(total, arrs):
+            t += a
+    return [t / nk for t in total]

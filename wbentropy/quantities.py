@@ -15,7 +15,8 @@ import numpy as np
 
 from . import constants as C
 from .geometry import BandGeometry
-from .occupation import entropy, fermi, kT_eV
+from .occupation import entropy, fermi, kT_eV, minus_dfermi
+from .physics import entropy_production as EP
 
 __all__ = ["Quantity", "QUANTITIES", "get_quantities", "pseudovector_to_tensor", "occupation_weighted_sum"]
 
@@ -63,6 +64,34 @@ def occupation_weighted_sum(E: np.ndarray, X: np.ndarray, *, weight: Callable, t
 
 
 @dataclass(frozen=True)
+class Options:
+    """Physical parameters shared by quantities.
+
+    Attributes
+    ----------
+    tau_fs : float or None
+        Relaxation time tau in fs (entropy production, Drude responses).
+    entropy_production_form : {"exact", "paper"}
+        Interband kernel: Kubo-Mori (exact second-order expansion of Eq. 9) or the
+        paper's Eq. (18) as printed.
+    """
+
+    tau_fs: float | None = None
+    entropy_production_form: str = "exact"
+
+    @property
+    def eta(self) -> float:
+        """Relaxation rate hbar/tau in eV."""
+        from .errors import InputError
+
+        if self.tau_fs is None:
+            raise InputError("this quantity needs the relaxation time: give --tau FS (femtoseconds)")
+        if not np.isfinite(self.tau_fs) or self.tau_fs <= 0:
+            raise InputError(f"the relaxation time must be > 0 fs, got {self.tau_fs}")
+        return C.HBAR_EV_FS / self.tau_fs
+
+
+@dataclass(frozen=True)
 class Quantity:
     """One BZ-integrated response tensor.
 
@@ -74,11 +103,14 @@ class Quantity:
         SI units of the reported tensor.
     formula : str
         The formula, for file attributes and ``wbentropy show``.
-    batch_sum : callable(geometry, *, temperatures, mus, volume) -> (nT, nmu, 3, 3)
+    batch_sum : callable(geometry, *, temperatures, mus, volume, options) -> (nT, nmu, 3, 3) or (nT, nmu, 3)
         Sum over the batch's k-points of the integrand, already multiplied by the
         SI factor and divided by the cell volume; the integrator divides by the
         total number of k-points.
     needs_second_derivatives : bool
+    needs_tau : bool
+    fermi_surface : bool
+        True if the integrand needs T > 0 (contains -df/dE or 1/kT).
     """
 
     name: str
@@ -86,20 +118,117 @@ class Quantity:
     formula: str
     batch_sum: Callable[..., np.ndarray]
     needs_second_derivatives: bool = False
+    needs_tau: bool = False
+    fermi_surface: bool = False
 
 
-def _ahc_batch(geom: BandGeometry, *, temperatures, mus, volume) -> np.ndarray:
+def _ahc_batch(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
     """sigma^e_ab = -(e^2/hbar) sum_n int d^3k/(2pi)^3 f_n Omega_n^ab  [S/cm]."""
     p = occupation_weighted_sum(geom.E_group, geom.berry_curvature, weight=fermi, temperatures=temperatures, mus=mus)
     return pseudovector_to_tensor(p) * (C.AHC_FACTOR_S_PER_CM / volume)
 
 
-def _entropy_hall_batch(geom: BandGeometry, *, temperatures, mus, volume) -> np.ndarray:
+def _entropy_hall_batch(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
     """sigma^s_ab = +(e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab  [A/(m K)] (paper Eq. 28, electrons q = -e)."""
     p = occupation_weighted_sum(geom.E_group, geom.berry_curvature, weight=entropy, temperatures=temperatures, mus=mus)
     return pseudovector_to_tensor(p) * (C.ENTROPY_HALL_FACTOR_A_PER_MK / volume)
 
 
+def _grid_blocks(E: np.ndarray, temperatures, mus, *, extra: int = 1):
+    """Yield (iT, mu slice, kT, mu block) with blocks small enough for (nk, nb, nb, nmu) arrays."""
+    nk, nb = E.shape
+    chunk = max(1, _WEIGHT_BLOCK // max(1, nk * nb * max(1, extra)))
+    for iT, T in enumerate(temperatures):
+        kT = kT_eV(T)
+        for i0 in range(0, len(mus), chunk):
+            yield iT, slice(i0, i0 + chunk), kT, np.asarray(mus[i0:i0 + chunk], dtype=float)
+
+
+def _reduce_grid(per_k: np.ndarray) -> np.ndarray:
+    """(nk, 3, 3, nmu) -> (nmu, 3, 3) summed over k."""
+    return np.moveaxis(per_k.sum(axis=0), -1, 0)
+
+
+def _check_finite_T(temperatures, name):
+    from .errors import InputError
+
+    if np.any(np.asarray(temperatures) <= 0):
+        raise InputError(f"{name} needs T > 0 (it contains -df/dE or 1/T); remove --temperature 0")
+
+
+def _ep_drude_per_k(geom, kT, mu, options):
+    md = minus_dfermi(geom.E_group[..., None], mu=mu, kT=kT)
+    return EP.drude_integrand(vv=geom.velocity_products, mdfde=md, kT=kT, eta=options.eta)
+
+
+def _ep_interband_per_k(geom, kT, mu, options):
+    f = fermi(geom.E_group[..., None], mu=mu, kT=kT)
+    return EP.interband_integrand(E=geom.E_group, f=f, r=geom.r, kT=kT, eta=options.eta,
+                                  form=options.entropy_production_form, mu=mu)
+
+
+def _make_grid_batch(per_k, factor, *, name, nb_pairs=True):
+    """Wrap a per-k integrand on the (T, mu) grid into a Quantity.batch_sum."""
+
+    def batch_sum(geom, *, temperatures, mus, volume, options):
+        _check_finite_T(temperatures, name)
+        out = np.zeros((len(temperatures), len(mus), 3, 3))
+        for iT, sl, kT, mu in _grid_blocks(geom.E, temperatures, mus, extra=geom.E.shape[1] if nb_pairs else 1):
+            out[iT, sl] = _reduce_grid(per_k(geom, kT, mu, options))
+        return out * (factor / volume)
+
+    return batch_sum
+
+
+def _ep_total_per_k(geom, kT, mu, options):
+    return _ep_drude_per_k(geom, kT, mu, options) + _ep_interband_per_k(geom, kT, mu, options)
+
+
+def _ep_qm_parts(geom, kT, mu, options):
+    """Eq. (21) with tau restored: (QM part, non-QM part).  The non-QM band term uses
+    v^ab_eff = d_a d_b E_n - 2 sum_m eps_nm g_nm with the full interband metric, so that
+    QM + non-QM equals Drude + interband exactly after the BZ sum (in a complete basis
+    v^ab_eff = <n|d_a d_b H|n>, the paper's v^ab)."""
+    f = fermi(geom.E_group[..., None], mu=mu, kT=kT)
+    g_term = 2.0 * np.einsum("knm,knmab->knab", geom.E_group[:, :, None] - geom.E_group[:, None, :],
+                             geom.quantum_metric_pairs, optimize=True)
+    vab_eff = geom.band_hessian - g_term
+    return EP.qm_decomposition(E=geom.E_group, f=f, r=geom.r, vab=vab_eff, kT=kT, eta=options.eta,
+                               form=options.entropy_production_form, mu=mu)
+
+
+def _drude_sigma_per_k(geom, kT, mu, options):
+    md = minus_dfermi(geom.E_group[..., None], mu=mu, kT=kT)
+    return np.einsum("knab,knm->kabm", geom.velocity_products, md, optimize=True) / options.eta
+
+
+def _entropy_drude_per_k(geom, kT, mu, options):
+    """-tau sum_n s_n d_b v^a_n (Eq. 27, first term) in its Fermi-surface form:
+    int s_n d_a d_b E_n = int x_n (-df/dE)_n v^a_n v^b_n with x = (E - mu)/kT (ds/dE = -x (-df/dE)),
+    so sigma^s_D = -(e k_B tau/hbar^2) int x (-f') v v."""
+    x = (geom.E_group[..., None] - mu) / kT
+    md = minus_dfermi(geom.E_group[..., None], mu=mu, kT=kT)
+    return -np.einsum("knab,knm->kabm", geom.velocity_products, x * md, optimize=True) / options.eta
+
+
+def _entropy_current_zero_field_batch(geom, *, temperatures, mus, volume, options):
+    """j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24), W/(K m^2); zero by periodicity."""
+    p = occupation_weighted_sum(geom.E_group, geom.velocity, weight=entropy, temperatures=temperatures, mus=mus)
+    return p * (C.ENTROPY_CURRENT_FACTOR / volume)
+
+
+def _qm_batch(index):
+    def batch_sum(geom, *, temperatures, mus, volume, options):
+        _check_finite_T(temperatures, "entropy_production_qm")
+        out = np.zeros((len(temperatures), len(mus), 3, 3))
+        for iT, sl, kT, mu in _grid_blocks(geom.E, temperatures, mus, extra=geom.E.shape[1]):
+            out[iT, sl] = _reduce_grid(_ep_qm_parts(geom, kT, mu, options)[index])
+        return out * (C.ENTROPY_PRODUCTION_FACTOR / volume)
+
+    return batch_sum
+
+
+_EP_UNITS = "W/(K*m^3)/(V/m)^2"
 QUANTITIES: dict[str, Quantity] = {
     q.name: q
     for q in [
@@ -109,6 +238,41 @@ QUANTITIES: dict[str, Quantity] = {
         Quantity(name="entropy_hall", units=C.UNITS["entropy_hall"],
                  formula="sigma^s_ab = +(e k_B/hbar) sum_n int d3k/(2pi)^3 s_n Omega_n^ab (paper Eq. 28)",
                  batch_sum=_entropy_hall_batch),
+        Quantity(name="entropy_production", units=_EP_UNITS,
+                 formula="Pi_ab/E^2 = Drude (Eq. 19) + interband (exact Kubo-Mori or paper Eq. 18)",
+                 batch_sum=_make_grid_batch(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production"),
+                 needs_tau=True, fermi_surface=True),
+        Quantity(name="entropy_production_drude", units=_EP_UNITS,
+                 formula="Pi^D_ab/E^2 = (e^2 tau/(hbar^2 T)) sum_n int v^a_n v^b_n (-df/dE) = sigma_D/T (Eq. 19)",
+                 batch_sum=_make_grid_batch(_ep_drude_per_k, C.ENTROPY_PRODUCTION_FACTOR,
+                                            name="entropy_production_drude", nb_pairs=False),
+                 needs_tau=True, fermi_surface=True),
+        Quantity(name="entropy_production_interband", units=_EP_UNITS,
+                 formula="Pi^inter_ab/E^2 = (k_B/tau) sum_{n!=m} int f_nm^2 K_nm g^ab_nm/(eps_nm^2+eta^2), "
+                         "K = Kubo-Mori kernel (exact) or 1/(f_n(1-f_n)) (paper Eq. 18)",
+                 batch_sum=_make_grid_batch(_ep_interband_per_k, C.ENTROPY_PRODUCTION_FACTOR,
+                                            name="entropy_production_interband"),
+                 needs_tau=True, fermi_surface=True),
+        Quantity(name="entropy_production_qm", units=_EP_UNITS,
+                 formula="sum_nm int lambda_nm g^ab_nm, lambda_nm = 2 tau eps_nm f_n/T + f_nm^2 K_nm/(tau(eps^2+eta^2)) "
+                         "(Eq. 21 with tau restored)",
+                 batch_sum=_qm_batch(0), needs_tau=True, needs_second_derivatives=True, fermi_surface=True),
+        Quantity(name="entropy_production_nonqm", units=_EP_UNITS,
+                 formula="(tau/T) sum_n int v^ab_n f_n (the part Eq. 21 drops)",
+                 batch_sum=_qm_batch(1), needs_tau=True, needs_second_derivatives=True, fermi_surface=True),
+        Quantity(name="drude_conductivity", units="S/m",
+                 formula="sigma^D_ab = (e^2 tau/hbar^2) sum_n int v^a_n v^b_n (-df/dE)",
+                 batch_sum=_make_grid_batch(_drude_sigma_per_k, C.DRUDE_FACTOR_S_PER_M, name="drude_conductivity",
+                                            nb_pairs=False),
+                 needs_tau=True, fermi_surface=True),
+        Quantity(name="entropy_drude", units=C.UNITS["entropy_hall"],
+                 formula="sigma^sD_ab = -(e k_B tau/hbar^2) sum_n int s_n d_a d_b E_n (Eq. 27, first term)",
+                 batch_sum=_make_grid_batch(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
+                                            name="entropy_drude", nb_pairs=False),
+                 needs_tau=True, fermi_surface=True),
+        Quantity(name="entropy_current_zero_field", units="W/(K*m^2)",
+                 formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
+                 batch_sum=_entropy_current_zero_field_batch),
     ]
 }
 

@@ -128,6 +128,13 @@ class Result:
         for name, q in self.quantities.items():
             lines.append("")
             lines.append(f"## {name}  [{q.units}]")
+            if q.value.ndim == 3:  # vector quantity
+                lines.append(f"{'T[K]':>9} {'mu[eV]':>12} " + " ".join(f"{c:>14}" for c in _AXES))
+                for iT, T in enumerate(self.temperature):
+                    for im, mu in enumerate(self.mu):
+                        vals = " ".join(f"{q.value[iT, im, a]:14.6e}" for a in range(3))
+                        lines.append(f"{T:9.3f} {mu:12.6f} {vals}")
+                continue
             comps = [(a, b) for a in range(3) for b in range(3)]
             if q.value.ndim == 4 and np.allclose(q.value, -np.swapaxes(q.value, -1, -2)):
                 comps = [(1, 2), (2, 0), (0, 1)]

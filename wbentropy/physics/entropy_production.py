@@ -199,7 +199,8 @@ def _contract_metric(w: np.ndarray, r: np.ndarray) -> np.ndarray:
     return np.real(out)
 
 
-def drude_integrand(*, v: np.ndarray, mdfde: np.ndarray, kT, eta) -> np.ndarray:
+def drude_integrand(*, mdfde: np.ndarray, kT, eta, v: np.ndarray | None = None,
+                    vv: np.ndarray | None = None) -> np.ndarray:
     r"""Drude (intraband) entropy production per k-point, Eq. (19) (Fermi-surface form).
 
     .. math::
@@ -216,6 +217,10 @@ def drude_integrand(*, v: np.ndarray, mdfde: np.ndarray, kT, eta) -> np.ndarray:
     ----------
     v : (nk, nb, 3) ndarray
         :math:`\partial\epsilon_n/\partial k_a`, eV·Å.
+    vv : (nk, nb, 3, 3) ndarray, alternative to ``v``
+        Velocity products :math:`v^a_nv^b_n`, eV²·Å²; inside a degenerate group
+        pass the group trace :math:`\sum_{m\in G(n)}\mathrm{Re}\,v^a_{nm}v^b_{mn}`
+        (gauge-invariant, see :attr:`wbentropy.geometry.BandGeometry.velocity_products`).
     mdfde : (nk, nb, *G) ndarray
         :math:`-\partial f/\partial\epsilon`, 1/eV.
     kT, eta : float or array broadcastable against G
@@ -228,7 +233,11 @@ def drude_integrand(*, v: np.ndarray, mdfde: np.ndarray, kT, eta) -> np.ndarray:
         Proportional to τ.
     """
     _check_eta(eta)
-    out = np.einsum("kna,knb,kn...->kab...", v, v, mdfde, optimize=True)
+    if (v is None) == (vv is None):
+        raise ValueError("give exactly one of v and vv")
+    if vv is None:
+        vv = v[:, :, :, None] * v[:, :, None, :]
+    out = np.einsum("knab,kn...->kab...", vv, mdfde, optimize=True)
     return out / (np.asarray(eta) * np.asarray(kT))
 
 
