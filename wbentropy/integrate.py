@@ -49,15 +49,19 @@ class UniformMesh:
         return np.stack([i1 / self.shape[0], i2 / self.shape[1], i3 / self.shape[2]], axis=1)
 
 
-def default_batch_size(interp: Interpolator, *, max_memory_mb: float = 512.0) -> int:
-    """Batch size keeping one batch's arrays under ``max_memory_mb``."""
-    per_k = interp.bytes_per_kpoint() * 3  # geometry roughly triples the Wannier-gauge arrays
+def default_batch_size(interp: Interpolator, *, max_memory_mb: float = 512.0, n_outputs: int = 0) -> int:
+    """Batch size keeping one batch's arrays under ``max_memory_mb``.
+
+    ``n_outputs`` is the number of floats each k-point contributes (quantities x T x mu x 9).
+    """
+    per_k = interp.bytes_per_kpoint() * 3 + 16 * n_outputs  # geometry ~ triples the Wannier-gauge arrays
     return int(max(16, min(20000, max_memory_mb * 2**20 // per_k)))
 
 
 def _batch_contribution(interp, quantities, batch_k, *, temperatures, mus, volume, degen_thresh, options):
     geom = band_geometry(interp(batch_k), degen_thresh=degen_thresh)
-    return [q.batch_sum(geom, temperatures=temperatures, mus=mus, volume=volume, options=options) for q in quantities]
+    return [q.per_k(geom, temperatures=temperatures, mus=mus, volume=volume, options=options).sum(axis=0)
+            for q in quantities]
 
 
 def integrate_uniform(*, model: TBModel, quantities: list[Quantity], temperatures, mus, mesh: UniformMesh,
@@ -93,7 +97,8 @@ def integrate_uniform(*, model: TBModel, quantities: list[Quantity], temperature
     mus = np.asarray(mus, dtype=float)
     interp = Interpolator(model=model, second_derivatives=any(q.needs_second_derivatives for q in quantities))
     if batch_size is None:
-        batch_size = default_batch_size(interp, max_memory_mb=max_memory_mb)
+        batch_size = default_batch_size(interp, max_memory_mb=max_memory_mb,
+                                        n_outputs=len(quantities) * len(temperatures) * len(mus) * 9)
     nk = mesh.size
     starts = list(range(0, nk, batch_size))
     rank, size = (0, 1) if comm is None else (comm.Get_rank(), comm.Get_size())

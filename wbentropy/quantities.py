@@ -18,7 +18,7 @@ from .geometry import BandGeometry
 from .occupation import entropy, fermi, kT_eV, minus_dfermi
 from .physics import entropy_production as EP
 
-__all__ = ["Quantity", "QUANTITIES", "get_quantities", "pseudovector_to_tensor", "occupation_weighted_sum"]
+__all__ = ["Quantity", "QUANTITIES", "get_quantities", "pseudovector_to_tensor", "occupation_weighted", "Options"]
 
 #: Upper bound on the number of floats in one (T, mu, k, band) weight block.
 _WEIGHT_BLOCK = 4_000_000
@@ -34,8 +34,8 @@ def pseudovector_to_tensor(p: np.ndarray) -> np.ndarray:
     return t - np.swapaxes(t, -1, -2)
 
 
-def occupation_weighted_sum(E: np.ndarray, X: np.ndarray, *, weight: Callable, temperatures, mus) -> np.ndarray:
-    """sum_{k,n} w(E_kn; T, mu) X_kn... for every (T, mu).
+def occupation_weighted(E: np.ndarray, X: np.ndarray, *, weight: Callable, temperatures, mus) -> np.ndarray:
+    """Per k-point sums sum_n w(E_kn; T, mu) X_kn... for every (T, mu).
 
     Parameters
     ----------
@@ -46,21 +46,21 @@ def occupation_weighted_sum(E: np.ndarray, X: np.ndarray, *, weight: Callable, t
 
     Returns
     -------
-    (nT, nmu, ...) array
+    (nk, nT, nmu, ...) array
     """
     mus = np.asarray(mus, dtype=float)
     nk, nb = E.shape
     tail = X.shape[2:]
-    Xf = X.reshape(nk * nb, -1)
-    out = np.empty((len(temperatures), len(mus), Xf.shape[1]))
+    Xf = X.reshape(nk, nb, -1)
+    out = np.empty((nk, len(temperatures), len(mus), Xf.shape[2]))
     chunk = max(1, _WEIGHT_BLOCK // max(1, nk * nb))
     for iT, T in enumerate(temperatures):
         kT = kT_eV(T)
         for i0 in range(0, len(mus), chunk):
             mu = mus[i0:i0 + chunk, None, None]
-            w = weight(E[None], mu=mu, kT=kT).reshape(mu.shape[0], nk * nb)
-            out[iT, i0:i0 + chunk] = w @ Xf
-    return out.reshape((len(temperatures), len(mus)) + tail)
+            w = weight(E[None], mu=mu, kT=kT)  # (nmu_c, nk, nb)
+            out[:, iT, i0:i0 + chunk] = np.matmul(w.transpose(1, 0, 2), Xf)
+    return out.reshape((nk, len(temperatures), len(mus)) + tail)
 
 
 @dataclass(frozen=True)
@@ -103,10 +103,10 @@ class Quantity:
         SI units of the reported tensor.
     formula : str
         The formula, for file attributes and ``wbentropy show``.
-    batch_sum : callable(geometry, *, temperatures, mus, volume, options) -> (nT, nmu, 3, 3) or (nT, nmu, 3)
-        Sum over the batch's k-points of the integrand, already multiplied by the
-        SI factor and divided by the cell volume; the integrator divides by the
-        total number of k-points.
+    per_k : callable(geometry, *, temperatures, mus, volume, options) -> (nk, nT, nmu, 3, 3) or (nk, nT, nmu, 3)
+        The integrand at each k-point of the batch, already multiplied by the SI factor
+        and divided by the cell volume: the BZ integral is its weighted mean over k
+        (uniform mesh: plain mean).
     needs_second_derivatives : bool
     needs_tau : bool
     fermi_surface : bool
@@ -116,21 +116,21 @@ class Quantity:
     name: str
     units: str
     formula: str
-    batch_sum: Callable[..., np.ndarray]
+    per_k: Callable[..., np.ndarray]
     needs_second_derivatives: bool = False
     needs_tau: bool = False
     fermi_surface: bool = False
 
 
-def _ahc_batch(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
+def _ahc_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
     """sigma^e_ab = -(e^2/hbar) sum_n int d^3k/(2pi)^3 f_n Omega_n^ab  [S/cm]."""
-    p = occupation_weighted_sum(geom.E_group, geom.berry_curvature, weight=fermi, temperatures=temperatures, mus=mus)
+    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=fermi, temperatures=temperatures, mus=mus)
     return pseudovector_to_tensor(p) * (C.AHC_FACTOR_S_PER_CM / volume)
 
 
-def _entropy_hall_batch(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
+def _entropy_hall_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
     """sigma^s_ab = +(e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab  [A/(m K)] (paper Eq. 28, electrons q = -e)."""
-    p = occupation_weighted_sum(geom.E_group, geom.berry_curvature, weight=entropy, temperatures=temperatures, mus=mus)
+    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=entropy, temperatures=temperatures, mus=mus)
     return pseudovector_to_tensor(p) * (C.ENTROPY_HALL_FACTOR_A_PER_MK / volume)
 
 
@@ -144,9 +144,9 @@ def _grid_blocks(E: np.ndarray, temperatures, mus, *, extra: int = 1):
             yield iT, slice(i0, i0 + chunk), kT, np.asarray(mus[i0:i0 + chunk], dtype=float)
 
 
-def _reduce_grid(per_k: np.ndarray) -> np.ndarray:
-    """(nk, 3, 3, nmu) -> (nmu, 3, 3) summed over k."""
-    return np.moveaxis(per_k.sum(axis=0), -1, 0)
+def _grid_last(per_k: np.ndarray) -> np.ndarray:
+    """(nk, 3, 3, nmu) -> (nk, nmu, 3, 3)."""
+    return np.moveaxis(per_k, -1, 1)
 
 
 def _check_finite_T(temperatures, name):
@@ -168,16 +168,16 @@ def _ep_interband_per_k(geom, kT, mu, options):
 
 
 def _make_grid_batch(per_k, factor, *, name, nb_pairs=True):
-    """Wrap a per-k integrand on the (T, mu) grid into a Quantity.batch_sum."""
+    """Wrap an integrand evaluated per (T, mu-block) into a Quantity.per_k over the whole grid."""
 
-    def batch_sum(geom, *, temperatures, mus, volume, options):
+    def on_grid(geom, *, temperatures, mus, volume, options):
         _check_finite_T(temperatures, name)
-        out = np.zeros((len(temperatures), len(mus), 3, 3))
+        out = np.zeros((geom.E.shape[0], len(temperatures), len(mus), 3, 3))
         for iT, sl, kT, mu in _grid_blocks(geom.E, temperatures, mus, extra=geom.E.shape[1] if nb_pairs else 1):
-            out[iT, sl] = _reduce_grid(per_k(geom, kT, mu, options))
+            out[:, iT, sl] = _grid_last(per_k(geom, kT, mu, options))
         return out * (factor / volume)
 
-    return batch_sum
+    return on_grid
 
 
 def _ep_total_per_k(geom, kT, mu, options):
@@ -211,21 +211,21 @@ def _entropy_drude_per_k(geom, kT, mu, options):
     return -np.einsum("knab,knm->kabm", geom.velocity_products, x * md, optimize=True) / options.eta
 
 
-def _entropy_current_zero_field_batch(geom, *, temperatures, mus, volume, options):
+def _entropy_current_zero_field_per_k(geom, *, temperatures, mus, volume, options):
     """j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24), W/(K m^2); zero by periodicity."""
-    p = occupation_weighted_sum(geom.E_group, geom.velocity, weight=entropy, temperatures=temperatures, mus=mus)
+    p = occupation_weighted(geom.E_group, geom.velocity, weight=entropy, temperatures=temperatures, mus=mus)
     return p * (C.ENTROPY_CURRENT_FACTOR / volume)
 
 
 def _qm_batch(index):
-    def batch_sum(geom, *, temperatures, mus, volume, options):
+    def on_grid(geom, *, temperatures, mus, volume, options):
         _check_finite_T(temperatures, "entropy_production_qm")
-        out = np.zeros((len(temperatures), len(mus), 3, 3))
+        out = np.zeros((geom.E.shape[0], len(temperatures), len(mus), 3, 3))
         for iT, sl, kT, mu in _grid_blocks(geom.E, temperatures, mus, extra=geom.E.shape[1]):
-            out[iT, sl] = _reduce_grid(_ep_qm_parts(geom, kT, mu, options)[index])
+            out[:, iT, sl] = _grid_last(_ep_qm_parts(geom, kT, mu, options)[index])
         return out * (C.ENTROPY_PRODUCTION_FACTOR / volume)
 
-    return batch_sum
+    return on_grid
 
 
 _EP_UNITS = "W/(K*m^3)/(V/m)^2"
@@ -234,45 +234,45 @@ QUANTITIES: dict[str, Quantity] = {
     for q in [
         Quantity(name="ahc", units=C.UNITS["ahc"],
                  formula="sigma^e_ab = -(e^2/hbar) sum_n int d3k/(2pi)^3 f_n Omega_n^ab",
-                 batch_sum=_ahc_batch),
+                 per_k=_ahc_per_k),
         Quantity(name="entropy_hall", units=C.UNITS["entropy_hall"],
                  formula="sigma^s_ab = +(e k_B/hbar) sum_n int d3k/(2pi)^3 s_n Omega_n^ab (paper Eq. 28)",
-                 batch_sum=_entropy_hall_batch),
+                 per_k=_entropy_hall_per_k),
         Quantity(name="entropy_production", units=_EP_UNITS,
                  formula="Pi_ab/E^2 = Drude (Eq. 19) + interband (exact Kubo-Mori or paper Eq. 18)",
-                 batch_sum=_make_grid_batch(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production"),
+                 per_k=_make_grid_batch(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production"),
                  needs_tau=True, fermi_surface=True),
         Quantity(name="entropy_production_drude", units=_EP_UNITS,
                  formula="Pi^D_ab/E^2 = (e^2 tau/(hbar^2 T)) sum_n int v^a_n v^b_n (-df/dE) = sigma_D/T (Eq. 19)",
-                 batch_sum=_make_grid_batch(_ep_drude_per_k, C.ENTROPY_PRODUCTION_FACTOR,
+                 per_k=_make_grid_batch(_ep_drude_per_k, C.ENTROPY_PRODUCTION_FACTOR,
                                             name="entropy_production_drude", nb_pairs=False),
                  needs_tau=True, fermi_surface=True),
         Quantity(name="entropy_production_interband", units=_EP_UNITS,
                  formula="Pi^inter_ab/E^2 = (k_B/tau) sum_{n!=m} int f_nm^2 K_nm g^ab_nm/(eps_nm^2+eta^2), "
                          "K = Kubo-Mori kernel (exact) or 1/(f_n(1-f_n)) (paper Eq. 18)",
-                 batch_sum=_make_grid_batch(_ep_interband_per_k, C.ENTROPY_PRODUCTION_FACTOR,
+                 per_k=_make_grid_batch(_ep_interband_per_k, C.ENTROPY_PRODUCTION_FACTOR,
                                             name="entropy_production_interband"),
                  needs_tau=True, fermi_surface=True),
         Quantity(name="entropy_production_qm", units=_EP_UNITS,
                  formula="sum_nm int lambda_nm g^ab_nm, lambda_nm = 2 tau eps_nm f_n/T + f_nm^2 K_nm/(tau(eps^2+eta^2)) "
                          "(Eq. 21 with tau restored)",
-                 batch_sum=_qm_batch(0), needs_tau=True, needs_second_derivatives=True, fermi_surface=True),
+                 per_k=_qm_batch(0), needs_tau=True, needs_second_derivatives=True, fermi_surface=True),
         Quantity(name="entropy_production_nonqm", units=_EP_UNITS,
                  formula="(tau/T) sum_n int v^ab_n f_n (the part Eq. 21 drops)",
-                 batch_sum=_qm_batch(1), needs_tau=True, needs_second_derivatives=True, fermi_surface=True),
+                 per_k=_qm_batch(1), needs_tau=True, needs_second_derivatives=True, fermi_surface=True),
         Quantity(name="drude_conductivity", units="S/m",
                  formula="sigma^D_ab = (e^2 tau/hbar^2) sum_n int v^a_n v^b_n (-df/dE)",
-                 batch_sum=_make_grid_batch(_drude_sigma_per_k, C.DRUDE_FACTOR_S_PER_M, name="drude_conductivity",
+                 per_k=_make_grid_batch(_drude_sigma_per_k, C.DRUDE_FACTOR_S_PER_M, name="drude_conductivity",
                                             nb_pairs=False),
                  needs_tau=True, fermi_surface=True),
         Quantity(name="entropy_drude", units=C.UNITS["entropy_hall"],
                  formula="sigma^sD_ab = -(e k_B tau/hbar^2) sum_n int s_n d_a d_b E_n (Eq. 27, first term)",
-                 batch_sum=_make_grid_batch(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
+                 per_k=_make_grid_batch(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
                                             name="entropy_drude", nb_pairs=False),
                  needs_tau=True, fermi_surface=True),
         Quantity(name="entropy_current_zero_field", units="W/(K*m^2)",
                  formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
-                 batch_sum=_entropy_current_zero_field_batch),
+                 per_k=_entropy_current_zero_field_per_k),
     ]
 }
 
