@@ -74,3 +74,48 @@ def test_gaas_hall_tensors_negligible(gaas_dir, fe_model):
           f"max|sigma^s| = {np.max(np.abs(g['entropy_hall'])):.3e} A/(m K) (Fe {fe_s:.2f})")
     assert np.max(np.abs(g["ahc"])) < 1e-3 * fe_ahc
     assert np.max(np.abs(g["entropy_hall"])) < 1e-3 * fe_s
+
+
+EP_Q = ["entropy_production", "entropy_production_drude", "entropy_production_interband", "drude_conductivity"]
+
+
+@pytest.mark.parametrize("material", ["Fe", "GaAs"])
+def test_real_entropy_production_symmetric_positive(material, fe_model, gaas_dir):
+    model = fe_model if material == "Fe" else read_chk(seed=gaas_dir / "GaAs")
+    mu = EF_FE if material == "Fe" else EF_GAAS_VBM
+    r = compute(model=model, quantities=EP_Q, temperatures=[300.0, 1000.0], mus=[mu - 0.2, mu, mu + 0.2],
+                kmesh=(8, 8, 8), tau_fs=10.0)
+    for q in EP_Q:
+        v = r[q]
+        scale = np.max(np.abs(v))
+        assert scale > 0, q
+        assert np.allclose(v, np.swapaxes(v, -1, -2), rtol=0, atol=1e-10 * scale), q
+        assert np.all(np.linalg.eigvalsh(v) >= -1e-10 * scale), q
+    T = r.temperature[:, None, None, None]
+    assert np.allclose(r["entropy_production_drude"], r["drude_conductivity"] / T, rtol=1e-10,
+                       atol=1e-12 * np.max(np.abs(r["entropy_production_drude"])))
+
+
+def test_gaas_entropy_production_nonzero_while_hall_vanishes(gaas_dir, fe_model):
+    gaas = read_chk(seed=gaas_dir / "GaAs")
+    r = compute(model=gaas, quantities=["entropy_production_interband", "ahc", "entropy_hall"],
+                temperatures=[300.0], mus=[EF_GAAS_VBM], kmesh=(8, 8, 8), tau_fs=10.0)
+    fe = compute(model=fe_model, quantities=["entropy_production_interband", "ahc"], temperatures=[300.0],
+                 mus=[EF_FE], kmesh=(8, 8, 8), tau_fs=10.0)
+    pi_g = np.trace(r["entropy_production_interband"][0, 0]) / 3
+    pi_fe = np.trace(fe["entropy_production_interband"][0, 0]) / 3
+    # the quantum metric of the valence-conduction gap gives a finite interband production
+    assert pi_g > 1e-2 * pi_fe
+    assert np.max(np.abs(r["ahc"])) < 1e-3 * np.max(np.abs(fe["ahc"]))
+
+
+def test_fe_interband_entropy_production_converges_with_mesh(fe_model):
+    """With eta = hbar/tau kept in the denominator the interband sum converges with the mesh
+    (benchmarks/fe_entropy_production_convergence.py: 1364, 742, 663, 651 S/(m K) on 10^3..40^3
+    at 300 K).  Here at 1000 K on small meshes: the 16^3 -> 24^3 change is below 20 %."""
+    vals = []
+    for n in (16, 24):
+        r = compute(model=fe_model, quantities=["entropy_production_interband"], temperatures=[1000.0],
+                    mus=[EF_FE], kmesh=(n, n, n), tau_fs=10.0)
+        vals.append(np.trace(r["entropy_production_interband"][0, 0]) / 3)
+    assert abs(vals[1] - vals[0]) < 0.2 * abs(vals[1])

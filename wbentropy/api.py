@@ -107,11 +107,19 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             qattrs["tau_fs"] = float(tau_fs)
         if q.name.startswith("entropy_production") and q.name != "entropy_production_drude":
             qattrs["form"] = _FORM_LABELS[entropy_production_form]
+        if entropy_production_form == "paper" and np.max(np.abs(v)) > _PAPER_OVERFLOW:
+            qattrs["overflow"] = ("the paper's 1/(f_n(1-f_n)) weight ~ exp(|E_n-mu|/kT) exceeds double precision "
+                                  "for bands far from mu; each pair weight is capped at ~1e299, so this value is "
+                                  "a lower bound of an astronomically large number")
+            logger.warning("%s (paper form): %s", q.name, qattrs["overflow"])
         result.quantities[q.name] = QuantityResult(value=v, units=q.units, attrs=qattrs)
-        if q.name.startswith("entropy_production"):
+        if q.name.startswith("entropy_production") and "overflow" not in qattrs:
             check_positive_semidefinite(v, name=q.name)
     return result
 
+
+#: Values beyond this come from capped paper-form weights (see physics.entropy_production).
+_PAPER_OVERFLOW = 1e200
 
 _FORM_LABELS = {
     "exact": "exact: Kubo-Mori (Daleckii-Krein) kernel, second-order expansion of Eq. (9)",
