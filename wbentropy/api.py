@@ -20,7 +20,9 @@ import numpy as np
 from . import __version__
 from .errors import InputError
 from .geometry import DEFAULT_DEGEN_THRESH
-from .integrate import UniformMesh, integrate_uniform
+from .adaptive import AdaptiveSettings, integrate_adaptive
+from .integrate import Evaluator, UniformMesh, integrate_uniform
+from .parallel import Parallel
 from .model import TBModel
 from .quantities import Options, get_quantities
 from .results import QuantityResult, Result
@@ -45,9 +47,18 @@ def check_grid(*, temperatures: Sequence[float], mus: Sequence[float]) -> tuple[
 
 def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence[float],
             mus: Sequence[float], kmesh: Sequence[int], degen_thresh: float = DEFAULT_DEGEN_THRESH,
-            batch_size: int | None = None, comm=None, max_memory_mb: float = 512.0,
-            tau_fs: float | None = None, entropy_production_form: str = "exact") -> Result:
-    """Integrate the requested quantities on a uniform Gamma-centred mesh.
+            batch_size: int | None = None, comm=None, parallel: Parallel | None = None,
+            max_memory_mb: float = 512.0, tau_fs: float | None = None, entropy_production_form: str = "exact",
+            tolerance: float | None = None, abs_tolerance: float = 0.0, max_kpoints: int | None = None,
+            max_levels: int = 20, checkpoint: str | None = None, restart: str | None = None,
+            progress: bool = False, _exit_after_level: int | None = None) -> Result:
+    """Integrate the requested quantities over the Brillouin zone.
+
+    With neither ``tolerance`` nor ``max_kpoints`` the integral is the mean over the uniform
+    Gamma-centred mesh ``kmesh``.  With either, ``kmesh`` is the coarse mesh of the adaptive
+    integrator (:mod:`wbentropy.adaptive`), which refines where the integrands are hot until
+    the relative error estimate is below ``tolerance`` or ``max_kpoints`` evaluations are spent;
+    every tensor then carries an ``error`` estimate.
 
     Parameters
     ----------
@@ -60,18 +71,29 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     mus : sequence of float
         Chemical potentials in eV, on the Hamiltonian's absolute scale.
     kmesh : (N1, N2, N3)
-        Mesh k = (i1/N1, i2/N2, i3/N3) in reduced coordinates.
+        Mesh k = (i1/N1, i2/N2, i3/N3) in reduced coordinates (coarse mesh if adaptive).
     degen_thresh : float
         Bands closer than this (eV) are treated as a degenerate group.
     batch_size : int, optional
         k-points per batch; bounds memory.
     comm : mpi4py communicator, optional
-        Distribute batches over MPI ranks.
+        Distribute the work over MPI ranks (or pass ``parallel``).
     tau_fs : float, optional
         Relaxation time in fs, needed by entropy production and Drude quantities.
     entropy_production_form : {"exact", "paper"}
         Interband entropy-production kernel: "exact" (Kubo-Mori, the second-order
         expansion of the paper's Eq. 9; default) or "paper" (Eq. 18 as printed).
+    tolerance, abs_tolerance : float
+        Adaptive target: relative error per tensor (relative to its largest component,
+        plus ``abs_tolerance`` in the tensor's units).
+    max_kpoints : int
+        Adaptive budget of k-point evaluations.
+    checkpoint : str, optional
+        Adaptive: HDF5 checkpoint written after every refinement level.
+    restart : str, optional
+        Adaptive: resume from this checkpoint.
+    progress : bool
+        Adaptive: progress line on stderr (rank 0).
 
     Returns
     -------
@@ -89,19 +111,52 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         if q.fermi_surface and np.any(T <= 0):
             raise InputError(f"{q.name} needs T > 0 (it contains -df/dE or 1/T); remove temperature 0")
     mesh = UniformMesh(tuple(kmesh))
+    parallel = parallel or Parallel(comm)
+    adaptive = tolerance is not None or max_kpoints is not None or restart is not None
+    if tolerance is not None and not tolerance > 0:
+        raise InputError(f"--tolerance must be > 0, got {tolerance}")
+    if max_kpoints is not None and max_kpoints < 1:
+        raise InputError(f"--max-kpoints must be >= 1, got {max_kpoints}")
+    evaluator = Evaluator(model=model, quantities=qs, temperatures=T, mus=mu, options=options,
+                          degen_thresh=degen_thresh, parallel=parallel, batch_size=batch_size,
+                          max_memory_mb=max_memory_mb)
     t0 = time.perf_counter()
-    values = integrate_uniform(model=model, quantities=qs, temperatures=T, mus=mu, mesh=mesh,
-                               batch_size=batch_size, degen_thresh=degen_thresh, comm=comm,
-                               max_memory_mb=max_memory_mb, options=options)
-    wall = time.perf_counter() - t0
-    logger.info("integrated %d k-points in %.2f s", mesh.size, wall)
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
-    attrs.update({"model_name": model.name, "kmesh": list(mesh.shape), "num_kpoints": mesh.size,
-                  "num_wann": model.num_wann, "integrator": "uniform Gamma-centred mesh",
-                  "degen_thresh_eV": degen_thresh, "wbentropy_version": __version__,
-                  "wall_time_s": wall, "mpi_ranks": 1 if comm is None else comm.Get_size()})
+    errors = None
+    if adaptive:
+        settings = AdaptiveSettings(coarse_mesh=mesh.shape, tolerance=tolerance if tolerance is not None else 0.0,
+                                    abs_tolerance=abs_tolerance,
+                                    max_kpoints=max_kpoints if max_kpoints is not None else 10**12,
+                                    max_levels=max_levels, checkpoint=checkpoint, progress=progress,
+                                    exit_after_level=_exit_after_level)
+        signature = {"inputs": {k: str(v) for k, v in sorted(model.sources.items())}, "num_wann": model.num_wann,
+                     "quantities": [q.name for q in qs], "temperature": T.tolist(), "mu": mu.tolist(),
+                     "tau_fs": tau_fs, "form": entropy_production_form, "degen_thresh": degen_thresh,
+                     "tolerance": settings.tolerance, "abs_tolerance": abs_tolerance,
+                     "max_kpoints": settings.max_kpoints}
+        res = integrate_adaptive(evaluator=evaluator, settings=settings, parallel=parallel, restart=restart,
+                                 signature=signature)
+        flat, errors = res.value, evaluator.split(res.error)
+        if not res.converged and tolerance is not None:
+            logger.warning("adaptive integration stopped before reaching the tolerance %.1e: estimated relative "
+                           "error %.2e after %d k-points (raise --max-kpoints)", tolerance,
+                           res.history[-1]["rel_error"], res.n_evaluations)
+        attrs.update({"integrator": "adaptive: Gauss-Legendre cells (3 points per direction), 2x2x2 splitting, on a Gamma-centred coarse mesh",
+                      "coarse_kmesh": list(mesh.shape), "num_kpoints": res.n_evaluations,
+                      "refinement_levels": res.levels, "num_leaf_cells": res.n_leaves,
+                      "converged": bool(res.converged), "tolerance": settings.tolerance,
+                      "abs_tolerance": abs_tolerance, "estimated_rel_error": res.history[-1]["rel_error"],
+                      "history": res.history})
+    else:
+        flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel)
+        attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape), "num_kpoints": mesh.size})
+    values = evaluator.split(flat)
+    wall = time.perf_counter() - t0
+    logger.info("integrated in %.2f s", wall)
+    attrs.update({"model_name": model.name, "num_wann": model.num_wann, "degen_thresh_eV": degen_thresh,
+                  "wbentropy_version": __version__, "wall_time_s": wall, "mpi_ranks": parallel.size})
     result = Result(temperature=T, mu=mu, quantities={}, attrs=attrs)
-    for q, v in zip(qs, values):
+    for i, (q, v) in enumerate(zip(qs, values)):
         qattrs = {"formula": q.formula}
         if q.needs_tau:
             qattrs["tau_fs"] = float(tau_fs)
@@ -112,7 +167,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                                   "for bands far from mu; each pair weight is capped at ~1e299, so this value is "
                                   "a lower bound of an astronomically large number")
             logger.warning("%s (paper form): %s", q.name, qattrs["overflow"])
-        result.quantities[q.name] = QuantityResult(value=v, units=q.units, attrs=qattrs)
+        result.quantities[q.name] = QuantityResult(value=v, units=q.units, attrs=qattrs,
+                                                   error=None if errors is None else errors[i])
         if q.name.startswith("entropy_production") and "overflow" not in qattrs:
             check_positive_semidefinite(v, name=q.name)
     return result

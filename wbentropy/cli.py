@@ -56,6 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--entropy-production-form", choices=("exact", "paper"), default="exact",
                    help="interband kernel: exact (Kubo-Mori, default) or paper (Eq. 18 as printed)")
     c.add_argument("--out", required=True, metavar="RESULT.h5")
+    a = c.add_argument_group("adaptive integration (active with --tolerance, --max-kpoints or --restart; "
+                             "--kmesh is then the coarse mesh)")
+    a.add_argument("--tolerance", type=float, default=None, metavar="REL",
+                   help="target relative error of every tensor (relative to its largest component)")
+    a.add_argument("--abs-tolerance", type=float, default=0.0, metavar="ABS",
+                   help="absolute error floor added to every tensor's scale (its units)")
+    a.add_argument("--max-kpoints", type=int, default=None, help="budget of k-point evaluations")
+    a.add_argument("--max-levels", type=int, default=20, help="maximum refinement levels (default 20)")
+    a.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="checkpoint written after each level (default: RESULT.h5 + .checkpoint.h5)")
+    a.add_argument("--restart", default=None, metavar="CHECKPOINT", help="resume a killed adaptive run")
+    a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    a.add_argument("--_exit-after-level", dest="exit_after_level", type=int, default=None,
+                   help=argparse.SUPPRESS)
     c.add_argument("--degen-thresh", type=float, default=None, metavar="EV")
     c.add_argument("--batch-size", type=int, default=None, help="k-points per batch (memory bound)")
     c.add_argument("--max-memory", type=float, default=512.0, metavar="MB",
@@ -71,39 +85,31 @@ def _compute(args) -> int:
     from .api import compute
     from .geometry import DEFAULT_DEGEN_THRESH
     from .io.load import load_model
-
-    mus = args.mu if args.mu is not None else _mu_range(*args.mu_range)
-    names = [q.strip() for q in args.quantities.split(",") if q.strip()]
+    from .parallel import world
     from .quantities import get_quantities
 
-    get_quantities(names)  # fail early on unknown names
-    comm = _mpi_comm()
-    model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win)
-    result = compute(model=model, quantities=names, temperatures=args.temperature, mus=mus,
-                     kmesh=args.kmesh,
-                     degen_thresh=DEFAULT_DEGEN_THRESH if args.degen_thresh is None else args.degen_thresh,
-                     batch_size=args.batch_size, comm=comm, max_memory_mb=args.max_memory,
-                     tau_fs=args.tau, entropy_production_form=args.entropy_production_form)
-    if comm is None or comm.Get_rank() == 0:
-        path = result.save(args.out)
-        logger.info("wrote %s", path)
-        sys.stdout.write(result.to_text())
+    parallel = world()
+    with parallel.stop_all_on_error():
+        mus = args.mu if args.mu is not None else _mu_range(*args.mu_range)
+        names = [q.strip() for q in args.quantities.split(",") if q.strip()]
+        get_quantities(names)  # fail early on unknown names
+        adaptive = args.tolerance is not None or args.max_kpoints is not None or args.restart is not None
+        checkpoint = args.checkpoint or (str(args.out) + ".checkpoint.h5" if adaptive else None)
+        model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win)
+        result = compute(model=model, quantities=names, temperatures=args.temperature, mus=mus,
+                         kmesh=args.kmesh,
+                         degen_thresh=DEFAULT_DEGEN_THRESH if args.degen_thresh is None else args.degen_thresh,
+                         batch_size=args.batch_size, parallel=parallel, max_memory_mb=args.max_memory,
+                         tau_fs=args.tau, entropy_production_form=args.entropy_production_form,
+                         tolerance=args.tolerance, abs_tolerance=args.abs_tolerance, max_kpoints=args.max_kpoints,
+                         max_levels=args.max_levels, checkpoint=checkpoint, restart=args.restart,
+                         progress=adaptive and not args.no_progress and sys.stderr.isatty(),
+                         _exit_after_level=args.exit_after_level)
+        if parallel.is_root:
+            path = result.save(args.out)
+            logger.info("wrote %s", path)
+            sys.stdout.write(result.to_text())
     return 0
-
-
-def _mpi_comm():
-    """COMM_WORLD if running under an MPI launcher with more than one rank, else None."""
-    import os
-
-    if not any(k in os.environ for k in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID",
-                                         "PMI_SIZE", "HYDRA_CONTROL_FD")):
-        return None
-    try:
-        from mpi4py import MPI
-    except ImportError:
-        return None
-    comm = MPI.COMM_WORLD
-    return comm if comm.Get_size() > 1 else None
 
 
 def main(argv=None) -> int:

@@ -4,7 +4,8 @@ The uniform integrator evaluates a Gamma-centred mesh k = (i1/N1, i2/N2, i3/N3)
 (reduced coordinates; the same points as postw90's ``berry_kmesh`` and
 WannierBerri's ``Grid``) in batches of fixed size.  Each batch's contribution is
 kept separately and the batches are added in batch order, so the result does not
-depend on how batches are shared among MPI ranks.
+depend on how batches are shared among MPI ranks.  The adaptive integrator
+(:mod:`wbentropy.adaptive`) uses the same :class:`Evaluator`.
 """
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ import numpy as np
 from .geometry import DEFAULT_DEGEN_THRESH, band_geometry
 from .interpolation import Interpolator
 from .model import TBModel
+from .occupation import fermi_shell_length
+from .parallel import Parallel
 from .quantities import Options, Quantity
 
-__all__ = ["UniformMesh", "integrate_uniform", "default_batch_size"]
+__all__ = ["UniformMesh", "Evaluator", "integrate_uniform", "default_batch_size"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,16 +61,8 @@ def default_batch_size(interp: Interpolator, *, max_memory_mb: float = 512.0, n_
     return int(max(16, min(20000, max_memory_mb * 2**20 // per_k)))
 
 
-def _batch_contribution(interp, quantities, batch_k, *, temperatures, mus, volume, degen_thresh, options):
-    geom = band_geometry(interp(batch_k), degen_thresh=degen_thresh)
-    return [q.per_k(geom, temperatures=temperatures, mus=mus, volume=volume, options=options).sum(axis=0)
-            for q in quantities]
-
-
-def integrate_uniform(*, model: TBModel, quantities: list[Quantity], temperatures, mus, mesh: UniformMesh,
-                      batch_size: int | None = None, degen_thresh: float = DEFAULT_DEGEN_THRESH,
-                      comm=None, max_memory_mb: float = 512.0, options: Options | None = None) -> list[np.ndarray]:
-    """Average the quantities' integrands over a uniform mesh.
+class Evaluator:
+    """All requested integrands at any k-points, flattened to one vector per k-point.
 
     Parameters
     ----------
@@ -75,51 +70,100 @@ def integrate_uniform(*, model: TBModel, quantities: list[Quantity], temperature
     quantities : list of Quantity
     temperatures : (nT,) K
     mus : (nmu,) eV
-    mesh : UniformMesh
-    batch_size : int, optional
-        k-points per batch (memory bound); chosen from ``max_memory_mb`` if None.
-        Results do not depend on it beyond round-off.
-    degen_thresh : float
-        Degeneracy threshold in eV.
-    comm : mpi4py communicator or None
-        If given, batches are distributed round-robin over ranks and reduced in
-        batch order on every rank (rank-count independent).
     options : Options
-        Physical parameters (relaxation time, entropy-production form).
-
-    Returns
-    -------
-    list of arrays, one per quantity, (nT, nmu, 3, 3) (or (nT, nmu, 3) for vectors),
-    in each quantity's SI units.
+    degen_thresh : float
+    parallel : Parallel, optional
+        Used only to place the interpolator's R-space operators in node-shared memory.
+    batch_size : int, optional
+    max_memory_mb : float
     """
-    options = Options() if options is None else options
-    temperatures = np.asarray(temperatures, dtype=float)
-    mus = np.asarray(mus, dtype=float)
-    interp = Interpolator(model=model, second_derivatives=any(q.needs_second_derivatives for q in quantities))
-    if batch_size is None:
-        batch_size = default_batch_size(interp, max_memory_mb=max_memory_mb,
-                                        n_outputs=len(quantities) * len(temperatures) * len(mus) * 9)
+
+    def __init__(self, *, model: TBModel, quantities: list[Quantity], temperatures, mus, options: Options,
+                 degen_thresh: float = DEFAULT_DEGEN_THRESH, parallel: Parallel | None = None,
+                 batch_size: int | None = None, max_memory_mb: float = 512.0) -> None:
+        self.model = model
+        self.quantities = quantities
+        self.temperatures = np.asarray(temperatures, dtype=float)
+        self.mus = np.asarray(mus, dtype=float)
+        self.options = options
+        self.degen_thresh = degen_thresh
+        shared = parallel if parallel is not None and parallel.size > 1 else None
+        self.interp = Interpolator(model=model, second_derivatives=any(q.needs_second_derivatives for q in quantities),
+                                   parallel=shared)
+        grid = (len(self.temperatures), len(self.mus))
+        self.shapes = [grid + ((3,) if q.vector else (3, 3)) for q in quantities]
+        self.sizes = [int(np.prod(s)) for s in self.shapes]
+        self.n_outputs = sum(self.sizes)
+        self.batch_size = batch_size or default_batch_size(self.interp, max_memory_mb=max_memory_mb,
+                                                           n_outputs=self.n_outputs)
+
+    @property
+    def reciprocal_lattice(self) -> np.ndarray:
+        """Reciprocal lattice vectors (rows), 1/Angstrom."""
+        return self.model.reciprocal_lattice
+
+    def __call__(self, k: np.ndarray, radius: np.ndarray | None = None):
+        """Integrands at k-points (n, 3) -> (n, n_outputs), in batches.
+
+        With ``radius`` (n,) (the k-space radius of each point's cell, 1/Angstrom) also
+        returns, per point, the length on which the occupations vary near a Fermi surface
+        crossing the cell (:func:`~wbentropy.occupation.fermi_shell_length`), so that an
+        adaptive integrator can resolve the k_B T shell around each Fermi surface.
+        """
+        out = np.empty((len(k), self.n_outputs))
+        ell = np.empty(len(k)) if radius is not None else None
+        for s in range(0, len(k), self.batch_size):
+            sl = slice(s, s + self.batch_size)
+            if radius is None:
+                out[sl] = self._batch(k[sl])[0]
+            else:
+                out[sl], ell[sl] = self._batch(k[sl], radius[sl])
+        return out if radius is None else (out, ell)
+
+    def batch_sum(self, k: np.ndarray) -> np.ndarray:
+        """Sum over k-points (n, 3) of the integrands -> (n_outputs,)."""
+        return self._batch(k)[0].sum(axis=0)
+
+    def _batch(self, k: np.ndarray, radius: np.ndarray | None = None):
+        geom = band_geometry(self.interp(k), degen_thresh=self.degen_thresh)
+        parts = [q.per_k(geom, temperatures=self.temperatures, mus=self.mus, volume=self.model.volume,
+                         options=self.options).reshape(len(k), -1) for q in self.quantities]
+        ell = None
+        if radius is not None:
+            ell = fermi_shell_length(E=geom.E_group, speed=np.linalg.norm(geom.velocity, axis=-1),
+                                     temperatures=self.temperatures, mus=self.mus, radius=radius)
+        return np.concatenate(parts, axis=1), ell
+
+    def split(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Split a flat (..., n_outputs) vector into per-quantity arrays of their shapes."""
+        out, start = [], 0
+        for shape, size in zip(self.shapes, self.sizes):
+            out.append(flat[..., start:start + size].reshape(flat.shape[:-1] + shape))
+            start += size
+        return out
+
+
+def integrate_uniform(*, evaluator: Evaluator, mesh: UniformMesh, parallel: Parallel | None = None) -> np.ndarray:
+    """Mean of the integrands over a uniform mesh -> (n_outputs,).
+
+    Batches are distributed round-robin over ranks; every rank receives all batch sums
+    and adds them in batch order, so the result does not depend on the number of ranks.
+    """
+    parallel = parallel or Parallel(None)
+    bs = evaluator.batch_size
     nk = mesh.size
-    starts = list(range(0, nk, batch_size))
-    rank, size = (0, 1) if comm is None else (comm.Get_rank(), comm.Get_size())
-    mine = starts[rank::size]
+    starts = list(range(0, nk, bs))
+    mine = starts[parallel.rank::parallel.size]
     t0 = time.perf_counter()
     partial = []
-    for i, s in enumerate(mine):
-        k = mesh.points(s, min(s + batch_size, nk))
-        partial.append(_batch_contribution(interp, quantities, k, temperatures=temperatures, mus=mus,
-                                           volume=model.volume, degen_thresh=degen_thresh, options=options))
-        if rank == 0 and (i + 1) % max(1, len(mine) // 10) == 0:
-            logger.info("k-points: %d/%d batches on rank 0 (%.1f s)", i + 1, len(mine), time.perf_counter() - t0)
-    if comm is not None and size > 1:
-        gathered = comm.allgather(partial)
-        ordered = [None] * len(starts)
-        for r, chunk in enumerate(gathered):
-            for j, arr in enumerate(chunk):
-                ordered[r + j * size] = arr
-        partial = ordered
-    total = [np.zeros_like(a) for a in partial[0]] if partial else []
-    for arrs in partial:
-        for t, a in zip(total, arrs):
-            t += a
-    return [t / nk for t in total]
+    with parallel.stop_all_on_error():
+        parallel.inject_failure_for_tests()
+        for i, s in enumerate(mine):
+            partial.append(evaluator.batch_sum(mesh.points(s, min(s + bs, nk))))
+            if parallel.is_root and (i + 1) % max(1, len(mine) // 10) == 0:
+                logger.info("k-points: %d/%d batches on rank 0 (%.1f s)", i + 1, len(mine), time.perf_counter() - t0)
+    gathered = parallel.allgather(partial)
+    total = np.zeros(evaluator.n_outputs)
+    for j in range(len(starts)):  # batch order, whatever rank computed it
+        total += gathered[j % parallel.size][j // parallel.size]
+    return total / nk

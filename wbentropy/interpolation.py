@@ -60,30 +60,43 @@ class Interpolator:
     position : bool
         Build the Berry connection terms (A and its curl).  If the model has no
         r(R), A = 0 and these are skipped.
+    parallel : Parallel, optional
+        Under MPI the operator array (the largest object) is held once per node in
+        shared memory.
     """
 
-    def __init__(self, *, model: TBModel, second_derivatives: bool = False, position: bool = True) -> None:
+    def __init__(self, *, model: TBModel, second_derivatives: bool = False, position: bool = True,
+                 parallel=None) -> None:
         self.model = model
         nR, nw, _ = model.H.shape
         self.num_wann = nw
+        self.has_position = position and model.r is not None
+        names = [("H", 1), ("dH", 3)]
+        if second_derivatives:
+            names.append(("d2H", 9))
+        if self.has_position:
+            names += [("A", 3), ("curlA", 3)]
+        self._names = names
+        self._ncomp = sum(n for _, n in names)
+        shape = (nR, nw * nw * self._ncomp)
+        build = lambda: self._build_operators(second_derivatives)  # noqa: E731
+        # (nR, nw*nw*ncomp): one GEMM per batch
+        self._ops = build() if parallel is None else parallel.shared_array(shape, complex, build)
+        self._R = model.R.astype(float)
+
+    def _build_operators(self, second_derivatives: bool) -> np.ndarray:
+        model = self.model
+        nR, nw, _ = model.H.shape
         Rc = model.R_cart  # (nR, 3)
         blocks = [model.H[..., None], 1j * model.H[..., None] * Rc[:, None, None, :]]
-        names = [("H", 1), ("dH", 3)]
         if second_derivatives:
             RR = Rc[:, :, None] * Rc[:, None, :]
             blocks.append((-model.H[..., None, None] * RR[:, None, None]).reshape(nR, nw, nw, 9))
-            names.append(("d2H", 9))
-        self.has_position = position and model.r is not None
         if self.has_position:
             r = model.r
             curl = 1j * (Rc[:, None, None, ALPHA] * r[..., BETA] - Rc[:, None, None, BETA] * r[..., ALPHA])
             blocks += [r, curl]
-            names += [("A", 3), ("curlA", 3)]
-        self._names = names
-        self._ncomp = sum(n for _, n in names)
-        # (nR, nw*nw*ncomp): one GEMM per batch
-        self._ops = np.ascontiguousarray(np.concatenate(blocks, axis=-1).reshape(nR, -1))
-        self._R = model.R.astype(float)
+        return np.ascontiguousarray(np.concatenate(blocks, axis=-1).reshape(nR, -1))
 
     def __call__(self, k: np.ndarray) -> WannierGauge:
         """Evaluate at k-points ``k`` of shape (nk, 3), reduced coordinates."""

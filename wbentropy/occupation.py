@@ -19,7 +19,7 @@ from scipy.special import expit
 
 from .constants import KB_EV
 
-__all__ = ["fermi", "entropy", "minus_dfermi", "grand_potential", "kT_eV"]
+__all__ = ["fermi", "entropy", "minus_dfermi", "grand_potential", "kT_eV", "fermi_shell_length"]
 
 
 def kT_eV(temperature: float) -> float:
@@ -57,3 +57,41 @@ def grand_potential(E: np.ndarray, *, mu: float, kT: float) -> np.ndarray:
     x = (E - mu) / kT
     # ln(1+e^{-x}) = max(-x, 0) + log1p(e^{-|x|})
     return -kT * (np.maximum(-x, 0.0) + np.log1p(np.exp(-np.abs(x))))
+
+
+#: A Fermi surface "crosses" a cell if |E - mu| < |v| * radius + SHELL_WIDTH * kT.
+SHELL_WIDTH = 8.0
+
+
+def fermi_shell_length(*, E: np.ndarray, speed: np.ndarray, temperatures, mus, radius: np.ndarray) -> np.ndarray:
+    """k-space length on which occupations vary, near Fermi surfaces crossing each cell.
+
+    For a point with bands E_n and speeds |v_n| = |dE_n/dk| in a cell of k-space radius
+    rho, the thermal shell of width ~k_B T around the Fermi surface mu is present in the
+    cell if |E_n - mu| < |v_n| rho + SHELL_WIDTH k_B T; there f, s and -df/dE change on the
+    length k_B T/|v_n|.  Returns the smallest such length over bands, T > 0 and mu, or inf
+    where no Fermi surface is near (T = 0 steps have no finite length and are left to the
+    integrand-based error estimate).
+
+    Parameters
+    ----------
+    E : (nk, nb) eV;  speed : (nk, nb) eV*Angstrom;  radius : (nk,) 1/Angstrom
+    temperatures : (nT,) K;  mus : (nmu,) eV
+
+    Returns
+    -------
+    (nk,) 1/Angstrom
+    """
+    ell = np.full(E.shape[0], np.inf)
+    mus = np.asarray(mus, dtype=float)
+    with np.errstate(divide="ignore"):
+        for T in temperatures:
+            kT = kT_eV(T)
+            if kT <= 0:
+                continue
+            length = kT / speed  # (nk, nb)
+            reach = speed * radius[:, None] + SHELL_WIDTH * kT
+            dist = np.min(np.abs(E[:, :, None] - mus[None, None, :]), axis=2)  # nearest mu, (nk, nb)
+            near = dist < reach
+            ell = np.minimum(ell, np.min(np.where(near, length, np.inf), axis=1))
+    return ell

@@ -111,6 +111,8 @@ class Quantity:
     needs_tau : bool
     fermi_surface : bool
         True if the integrand needs T > 0 (contains -df/dE or 1/kT).
+    vector : bool
+        True for a vector (3,) rather than a (3, 3) tensor.
     """
 
     name: str
@@ -120,6 +122,7 @@ class Quantity:
     needs_second_derivatives: bool = False
     needs_tau: bool = False
     fermi_surface: bool = False
+    vector: bool = False
 
 
 def _ahc_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
@@ -272,7 +275,7 @@ QUANTITIES: dict[str, Quantity] = {
                  needs_tau=True, fermi_surface=True),
         Quantity(name="entropy_current_zero_field", units="W/(K*m^2)",
                  formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
-                 per_k=_entropy_current_zero_field_per_k),
+                 per_k=_entropy_current_zero_field_per_k, vector=True),
     ]
 }
 

@@ -1,0 +1,406 @@
+"""Adaptive, error-driven, MPI-parallel k-space integration (no physics here).
+
+Cells and rules
+---------------
+The coarse level is the Gamma-centred mesh N1 x N2 x N3 seen as cells: cell ``i`` is
+the box of side 1/N centred on k = i/N (reduced coordinates).  Every cell is
+integrated with the tensor-product Gauss-Legendre rule of ``order`` points per
+direction (exact for polynomials of degree 2*order - 1, so a cell that resolves the
+integrand converges fast); refining a cell splits it into 2 x 2 x 2 children
+(2 x 2 for a direction with N = 1, which is never split and sampled at k = 0 only, as
+on a uniform mesh: a 2D model stays 2D).
+
+Values and errors
+-----------------
+Each leaf carries Q_c, its Gauss-Legendre estimate of the integral over the cell of
+F(k) (all quantities, all (T, mu), all tensor components: one vector), and an error
+share e_c.  The integral is I = sum_c Q_c.  When a cell P is split, the difference
+|sum_children Q - Q_P| estimates P's error (the children's rule is far more accurate);
+times a Richardson factor 1/16 (the 6th-order rule gains 2^6 per halving; 4 is kept
+as a safety margin) it is the children's error, shared among them in proportion to
+their embedded indicator
+|Q_c - w_c F(centre)| (the Gauss rule against the midpoint rule on the same cell), so
+that the rough children inherit it.  A coarse cell starts with its embedded indicator.
+The reported error of each component is sum_c e_c (a conservative estimate).
+
+Refinement
+----------
+Components are compared relative to the size of their own tensor: for every
+quantity and (T, mu) the scale is max_ab |I_ab| (but at least 1e-3 of the quantity's
+largest tensor on the (T, mu) grid, so that e.g. an in-gap sigma^s ~ exp(-gap/2k_BT)
+does not demand relative accuracy of its own) + ``abs_tolerance``, and a leaf's
+indicator is max_j e_c,j / scale_j, so one refined set of k-points serves every
+quantity and every (T, mu).  Berry-curvature hot spots show up as large indicators.
+Cells crossed by a Fermi surface (a band within |v| rho + a few k_B T of a requested
+mu, rho the cell radius) are refined until their radius is below 12 times the length k_B T/|v|
+on which the occupations change (Fermi-surface refinement: the evaluator reports that
+length per k-point), so that the thermal shell is resolved even where the coarse mesh
+saw no sign of it.  Each level refines the unresolved Fermi-surface cells and the
+smallest set of leaves carrying half of the total indicator (Dorfler marking), within
+the k-point budget, until max_j error_j / scale_j <= ``tolerance`` and no
+Fermi-surface cell is unresolved, or the budget is spent.
+
+Parallelism and determinism
+---------------------------
+Each level's new k-points are split into equal contiguous shares, one per rank;
+the values are gathered back in rank order, so every rank holds the same arrays
+and takes the same (deterministic) refinement decisions, and all sums run in a
+fixed order: results are identical for any number of ranks.  After each level
+rank 0 writes a checkpoint (atomic HDF5); :func:`integrate_adaptive` resumes
+from one and ends with the result of an uninterrupted run.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .parallel import Parallel
+
+__all__ = ["AdaptiveSettings", "AdaptiveResult", "integrate_adaptive"]
+
+logger = logging.getLogger(__name__)
+
+#: fraction of the total indicator carried by the leaves refined at each level
+_DORFLER = 0.5
+#: a cell crossed by a Fermi surface is refined until its radius is below this times k_B T/|v|
+_SHELL_RESOLUTION = 12.0
+#: Richardson-type factor: after splitting, the children's error is taken as the family
+#: difference |sum_children Q - Q_parent| (the parent's error) times this factor; for the
+#: 6th-order Gauss rule the asymptotic ratio is 2^-6, 1/16 keeps a safety margin of 4.
+_FAMILY_FACTOR = 1.0 / 16.0
+
+
+@dataclass(frozen=True)
+class AdaptiveSettings:
+    """Stopping rules and bookkeeping of the adaptive integrator.
+
+    Attributes
+    ----------
+    coarse_mesh : (N1, N2, N3)
+        Coarse Gamma-centred mesh of cells (level 0).
+    tolerance : float
+        Target relative error (per tensor, relative to its largest component).
+    abs_tolerance : float
+        Added to every tensor's scale (its units); 0 = purely relative.
+    max_kpoints : int
+        Budget of k-point evaluations (coarse level included).
+    max_levels : int
+        Maximum number of refinement levels.
+    order : int
+        Gauss-Legendre points per direction in each cell (odd, so that the cell centre is a node).
+    checkpoint : str or None
+        HDF5 checkpoint written by rank 0 after every level.
+    progress : bool
+        Show a progress line on stderr (rank 0).
+    """
+
+    coarse_mesh: tuple[int, int, int]
+    tolerance: float = 1e-3
+    abs_tolerance: float = 0.0
+    max_kpoints: int = 10_000_000
+    max_levels: int = 20
+    order: int = 3
+    checkpoint: str | None = None
+    progress: bool = False
+    exit_after_level: int | None = None  # testing aid: simulate a killed run
+
+
+@dataclass
+class AdaptiveResult:
+    """Integral, error estimate and statistics of an adaptive run."""
+
+    value: np.ndarray
+    error: np.ndarray
+    n_evaluations: int
+    levels: int
+    n_leaves: int
+    converged: bool
+    history: list = field(default_factory=list)
+
+
+@dataclass
+class _Leaves:
+    """Leaf cells: level, integer corner on the level's grid, Gauss value Q (n, n_out) float64,
+    error share err (n, n_out) float32, embedded indicator emb (n, n_out) float32, and the
+    smallest Fermi-shell length over the cell's nodes (n,) (inf: no Fermi surface near)."""
+
+    level: np.ndarray
+    corner: np.ndarray
+    Q: np.ndarray
+    err: np.ndarray
+    ell: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.level)
+
+    def take(self, mask: np.ndarray) -> "_Leaves":
+        return _Leaves(self.level[mask], self.corner[mask], self.Q[mask], self.err[mask], self.ell[mask])
+
+    @staticmethod
+    def concat(a: "_Leaves", b: "_Leaves") -> "_Leaves":
+        return _Leaves(*(np.concatenate([getattr(a, f), getattr(b, f)]) for f in ("level", "corner", "Q", "err", "ell")))
+
+
+class _Geometry:
+    """Cell geometry: corners, sizes, Gauss-Legendre nodes and weights in reduced coordinates."""
+
+    def __init__(self, mesh, order: int, recip: np.ndarray) -> None:
+        self.mesh = np.asarray(mesh, dtype=np.int64)
+        self.active = self.mesh > 1
+        if not self.active.any():
+            raise InputError("adaptive integration needs a coarse mesh with at least one direction > 1")
+        if order < 1 or order % 2 == 0:
+            raise InputError(f"the Gauss-Legendre order must be odd and >= 1, got {order}")
+        x, w = np.polynomial.legendre.leggauss(order)
+        dims = np.flatnonzero(self.active)
+        grid = np.array(np.meshgrid(*([np.arange(order)] * len(dims)), indexing="ij")).reshape(len(dims), -1).T
+        self.nodes = np.full((len(grid), 3), 0.5)  # unit-cell coordinates in [0, 1]
+        self.nodes[:, dims] = 0.5 * (x[grid] + 1.0)
+        self.weights = np.prod(0.5 * w[grid], axis=1)  # sum to 1
+        self.centre = int(np.flatnonzero(np.all(np.isclose(self.nodes, 0.5), axis=1))[0])
+        self.n_nodes = len(self.weights)
+        offs = np.array(np.meshgrid(*([[0, 1]] * len(dims)), indexing="ij")).reshape(len(dims), -1).T
+        self.child_offsets = np.zeros((len(offs), 3), dtype=np.int64)
+        self.child_offsets[:, dims] = offs
+        self.n_children = len(offs)
+        self.recip = recip
+
+    def size(self, level: np.ndarray) -> np.ndarray:
+        """Cell sides in reduced coordinates, (n, 3); inactive directions have side 0."""
+        return np.where(self.active[None, :], 1.0 / (self.mesh[None, :] * 2.0 ** level[:, None]), 0.0)
+
+    def volume(self, level: np.ndarray) -> np.ndarray:
+        """BZ fraction of each cell."""
+        return 1.0 / (np.prod(self.mesh) * 2.0 ** (level * int(self.active.sum())))
+
+    def origin(self, level: np.ndarray, corner: np.ndarray) -> np.ndarray:
+        """Lower corner in reduced coordinates; coarse cells are centred on k = i/N."""
+        return np.where(self.active[None, :], (corner / 2.0 ** level[:, None] - 0.5) / self.mesh[None, :], 0.0)
+
+    def points(self, level: np.ndarray, corner: np.ndarray) -> np.ndarray:
+        """All Gauss nodes of the cells, (n * n_nodes, 3)."""
+        o, h = self.origin(level, corner), self.size(level)
+        return np.mod(o[:, None, :] + h[:, None, :] * self.nodes[None, :, :], 1.0).reshape(-1, 3)
+
+    def radius(self, level: np.ndarray) -> np.ndarray:
+        """k-space half-diagonal of cells, 1/Angstrom."""
+        side = self.size(level) * np.linalg.norm(self.recip, axis=1)[None, :]
+        return 0.5 * np.sqrt((side**2).sum(axis=1))
+
+    def children(self, level: np.ndarray, corner: np.ndarray):
+        lev = np.repeat(level + 1, self.n_children)
+        cor = (2 * corner[:, None, :] + self.child_offsets[None, :, :]).reshape(-1, 3)
+        cor[:, ~self.active] = 0
+        return lev, cor
+
+
+def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel):
+    """Gauss values Q (n, n_out), embedded indicators (n, n_out) and Fermi-shell lengths (n,)
+    of cells; the nodes are split into equal contiguous shares, one per rank, and gathered
+    back in rank order."""
+    k = geo.points(level, corner)
+    radius = np.repeat(geo.radius(level), geo.n_nodes)
+    s, e = parallel.split_range(len(k))
+    with parallel.stop_all_on_error():
+        parallel.inject_failure_for_tests()
+        if e > s:
+            F, ell = evaluator(k[s:e], radius[s:e])
+        else:
+            F, ell = np.empty((0, evaluator.n_outputs)), np.empty(0)
+    both = parallel.allgather_rows(np.concatenate([F, ell[:, None]], axis=1))
+    F = both[:, :-1].reshape(len(level), geo.n_nodes, -1)
+    ell = both[:, -1].reshape(len(level), geo.n_nodes).min(axis=1)
+    vol = geo.volume(level)[:, None]
+    Q = np.einsum("q,cqj->cj", geo.weights, F) * vol
+    emb = np.abs(Q - F[:, geo.centre, :] * vol)
+    return Q, emb, ell
+
+
+#: a tensor is judged relative to at least this fraction of its quantity's largest value on the
+#: (T, mu) grid (an in-gap sigma^s ~ exp(-gap/2kT) needs no relative accuracy of its own)
+_GRID_FLOOR = 1e-3
+#: ... and relative to at least this fraction of sum_c |Q_c| (no chasing of round-off)
+_ROUNDOFF_FLOOR = 1e-11
+
+
+def _scales(value: np.ndarray, magnitude: np.ndarray, evaluator, abs_tolerance: float) -> np.ndarray:
+    """Per-component error scale.
+
+    For each quantity and (T, mu): its tensor's largest |component|, but at least
+    ``_GRID_FLOOR`` times the quantity's largest value over the grid and ``_ROUNDOFF_FLOOR``
+    times the integral of |F| (``magnitude``), plus ``abs_tolerance``.
+    """
+    out = []
+    for p, mag in zip(evaluator.split(np.abs(value)), evaluator.split(magnitude)):
+        m = np.max(p, axis=tuple(range(2, p.ndim)), keepdims=True)  # (nT, nmu, 1[, 1])
+        m = np.maximum(m, _GRID_FLOOR * np.max(p))
+        m = np.maximum(m, _ROUNDOFF_FLOOR * np.max(mag, axis=tuple(range(2, p.ndim)), keepdims=True))
+        out.append(np.broadcast_to(m, p.shape).reshape(-1))
+    scale = np.concatenate(out) + abs_tolerance
+    return np.where(scale > 0, scale, np.finfo(float).tiny)
+
+
+def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Parallel | None = None,
+                       restart: str | None = None, signature: dict | None = None) -> AdaptiveResult:
+    """Integrate ``evaluator`` over the BZ adaptively; see the module docstring.
+
+    Parameters
+    ----------
+    evaluator : wbentropy.integrate.Evaluator
+        Maps k-points (n, 3) and cell radii (n,) to integrand vectors (n, n_outputs) and
+        Fermi-shell lengths (n,).
+    settings : AdaptiveSettings
+    parallel : Parallel, optional
+    restart : str, optional
+        Checkpoint file to resume from.
+    signature : dict, optional
+        Run description (inputs, quantities, grid, options) stored in checkpoints and
+        compared on restart, so that a checkpoint cannot resume a different run.
+
+    Returns
+    -------
+    AdaptiveResult
+    """
+    parallel = parallel or Parallel(None)
+    geo = _Geometry(settings.coarse_mesh, settings.order, evaluator.reciprocal_lattice)
+    signature = dict(signature or {})
+    signature.update({"coarse_mesh": [int(x) for x in geo.mesh], "n_outputs": int(evaluator.n_outputs),
+                      "order": settings.order})
+    t0 = time.perf_counter()
+    history: list = []
+
+    if restart is not None:
+        state = _load_checkpoint(restart, signature)
+        leaves, n_eval, level, history = state["leaves"], state["n_eval"], state["level"], state["history"]
+        logger.info("restarted from %s at level %d (%d k-points)", restart, level, n_eval)
+    else:
+        nk0 = int(np.prod(geo.mesh))
+        if nk0 * geo.n_nodes > settings.max_kpoints:
+            raise InputError(f"the coarse mesh needs {nk0 * geo.n_nodes} k-points ({geo.n_nodes} Gauss nodes per "
+                             f"cell), more than --max-kpoints {settings.max_kpoints}")
+        corner = np.stack(np.unravel_index(np.arange(nk0), tuple(geo.mesh)), axis=1).astype(np.int64)
+        lev = np.zeros(nk0, dtype=np.int64)
+        Q, emb, ell = _evaluate_cells(evaluator, geo, lev, corner, parallel)
+        leaves = _Leaves(lev, corner, Q, emb.astype(np.float32), ell)
+        n_eval, level = nk0 * geo.n_nodes, 0
+
+    converged = False
+    while True:
+        value = leaves.Q.sum(axis=0)
+        scale = _scales(value, np.abs(leaves.Q).sum(axis=0), evaluator, settings.abs_tolerance)
+        error = leaves.err.astype(np.float64).sum(axis=0)
+        rel = float(np.max(error / scale))
+        unresolved = geo.radius(leaves.level) > _SHELL_RESOLUTION * leaves.ell
+        history.append({"level": level, "kpoints": n_eval, "rel_error": rel, "leaves": len(leaves),
+                        "unresolved_fermi_cells": int(unresolved.sum())})
+        _progress(settings, parallel, level, n_eval, rel, int(unresolved.sum()), time.perf_counter() - t0)
+        if settings.checkpoint:
+            _save_checkpoint(settings.checkpoint, parallel, leaves, n_eval, level, history, signature)
+        if settings.exit_after_level is not None and level >= settings.exit_after_level:
+            parallel.barrier()
+            logger.warning("exiting after level %d as requested (simulated kill)", level)
+            sys.stderr.flush()
+            os._exit(17)
+        if rel <= settings.tolerance and not unresolved.any():
+            converged = True
+            break
+        if level >= settings.max_levels:
+            break
+        cost = geo.n_children * geo.n_nodes
+        budget_cells = (settings.max_kpoints - n_eval) // cost
+        if budget_cells <= 0:
+            break
+        indicator = np.max(leaves.err / scale.astype(np.float32), axis=1).astype(np.float64)
+        indicator = np.where(unresolved, np.inf, indicator)  # unresolved Fermi-shell cells first
+        order = np.lexsort((np.arange(len(indicator)), -indicator))  # descending, ties by position
+        finite = np.where(np.isfinite(indicator[order]), indicator[order], 0.0)
+        cum = np.cumsum(finite)
+        n_mark = int(unresolved.sum()) + (int(np.searchsorted(cum, _DORFLER * cum[-1]) + 1) if cum[-1] > 0 else 0)
+        n_mark = max(1, min(n_mark, budget_cells, len(order)))
+        marked = np.zeros(len(leaves), dtype=bool)
+        marked[order[:n_mark]] = True
+        parents = leaves.take(marked)
+        # --- split the marked cells into 2^D children, each with its own Gauss rule
+        clev, ccor = geo.children(parents.level, parents.corner)
+        Q, emb, ell = _evaluate_cells(evaluator, geo, clev, ccor, parallel)
+        nc = geo.n_children
+        Qf = Q.reshape(n_mark, nc, -1)
+        family = np.abs(Qf.sum(axis=1) - parents.Q) * _FAMILY_FACTOR  # the children's error
+        embf = emb.reshape(n_mark, nc, -1)
+        total = embf.sum(axis=1, keepdims=True)
+        share = np.where(total > 0, embf / np.where(total > 0, total, 1.0), 1.0 / nc)
+        cerr = (family[:, None, :] * share).reshape(n_mark * nc, -1).astype(np.float32)
+        leaves = _Leaves.concat(leaves.take(~marked), _Leaves(clev, ccor, Q, cerr, ell))
+        n_eval += len(clev) * geo.n_nodes
+        level += 1
+    if settings.progress and parallel.is_root:
+        sys.stderr.write("\n")
+    return AdaptiveResult(value=leaves.Q.sum(axis=0), error=leaves.err.astype(np.float64).sum(axis=0),
+                          n_evaluations=n_eval, levels=level, n_leaves=len(leaves), converged=converged,
+                          history=history)
+
+
+def _progress(settings, parallel, level, n_eval, rel, unresolved, elapsed) -> None:
+    msg = (f"level {level:2d}  k-points {n_eval:>10d}  error {rel:9.2e} (target {settings.tolerance:.1e})  "
+           f"unresolved Fermi cells {unresolved:>7d}  {elapsed:7.1f} s")
+    logger.info(msg)
+    if settings.progress and parallel.is_root:
+        width = 24
+        done = 0.0
+        if rel > 0 and settings.tolerance > 0:
+            done = min(1.0, max(0.0, np.log10(rel) / np.log10(settings.tolerance))) if rel < 1 else 0.0
+        elif rel == 0:
+            done = 1.0
+        bar = "#" * int(width * done) + "." * (width - int(width * done))
+        sys.stderr.write(f"\r[{bar}] {msg}")
+        sys.stderr.flush()
+
+
+def _save_checkpoint(path, parallel, leaves, n_eval, level, history, signature) -> None:
+    if not parallel.is_root:
+        return
+    import h5py
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as h:
+            for f in ("level", "corner", "Q", "err", "ell"):
+                h.create_dataset(f"leaf_{f}", data=getattr(leaves, f))
+            h.attrs["n_evaluations"] = n_eval
+            h.attrs["level"] = level
+            h.attrs["history"] = json.dumps(history)
+            h.attrs["signature"] = json.dumps(signature, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _load_checkpoint(path, signature) -> dict:
+    import h5py
+
+    if not Path(path).is_file():
+        raise InputError("checkpoint file not found", path=path)
+    try:
+        with h5py.File(path, "r") as h:
+            saved = json.loads(h.attrs["signature"])
+            if saved != json.loads(json.dumps(signature, sort_keys=True)):
+                diff = sorted(k for k in set(saved) | set(signature) if saved.get(k) != signature.get(k))
+                raise InputError(f"checkpoint belongs to a different run (differs in: {', '.join(diff)})", path=path)
+            leaves = _Leaves(*(h[f"leaf_{f}"][()] for f in ("level", "corner", "Q", "err", "ell")))
+            return {"leaves": leaves, "n_eval": int(h.attrs["n_evaluations"]), "level": int(h.attrs["level"]),
+                    "history": json.loads(h.attrs["history"])[:-1]}
+    except (OSError, KeyError) as exc:
+        raise InputError(f"not a wbentropy checkpoint ({exc})", path=path) from None

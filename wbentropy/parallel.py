@@ -1,0 +1,127 @@
+"""MPI plumbing (no physics): communicator wrapper, fixed-order gathers, shared memory, failure stop.
+
+Without mpi4py, or when run without an MPI launcher, :class:`Parallel` is a
+one-rank stand-in, so every code path runs serially unchanged.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import traceback
+
+import numpy as np
+
+__all__ = ["Parallel", "world"]
+
+logger = logging.getLogger(__name__)
+
+_LAUNCHER_VARS = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID", "HYDRA_CONTROL_FD",
+                  "MPI_LOCALRANKID")
+
+
+class Parallel:
+    """A communicator (mpi4py ``Comm`` or None for serial) with the operations wbentropy needs."""
+
+    def __init__(self, comm=None) -> None:
+        self.comm = comm
+        self.rank = 0 if comm is None else comm.Get_rank()
+        self.size = 1 if comm is None else comm.Get_size()
+        self._windows = []
+
+    @property
+    def is_root(self) -> bool:
+        return self.rank == 0
+
+    def split_range(self, n: int) -> tuple[int, int]:
+        """This rank's contiguous share [start, stop) of n items (balanced to within one)."""
+        base, extra = divmod(n, self.size)
+        start = self.rank * base + min(self.rank, extra)
+        return start, start + base + (1 if self.rank < extra else 0)
+
+    def allgather_rows(self, local: np.ndarray) -> np.ndarray:
+        """Concatenate every rank's rows in rank order (so the global order is fixed)."""
+        if self.comm is None or self.size == 1:
+            return local
+        parts = self.comm.allgather(local)
+        return np.concatenate(parts, axis=0)
+
+    def allgather(self, obj):
+        if self.comm is None or self.size == 1:
+            return [obj]
+        return self.comm.allgather(obj)
+
+    def bcast(self, obj):
+        if self.comm is None or self.size == 1:
+            return obj
+        return self.comm.bcast(obj, root=0)
+
+    def barrier(self) -> None:
+        if self.comm is not None and self.size > 1:
+            self.comm.Barrier()
+
+    def inject_failure_for_tests(self) -> None:
+        """Raise on the rank named by WBENTROPY_TEST_FAIL_RANK (tests of the failure path only)."""
+        if os.environ.get("WBENTROPY_TEST_FAIL_RANK") == str(self.rank):
+            raise RuntimeError(f"injected failure on rank {self.rank} (WBENTROPY_TEST_FAIL_RANK)")
+
+    @contextlib.contextmanager
+    def stop_all_on_error(self):
+        """Any exception on any rank stops every rank with that rank's message (no hang).
+
+        Serial runs re-raise as usual.  Under MPI the failing rank writes its message and
+        traceback to stderr and calls ``MPI_Abort``, which terminates the whole job.
+        """
+        try:
+            yield
+        except BaseException as exc:  # noqa: BLE001 - we re-raise or abort
+            if self.comm is None or self.size == 1:
+                raise
+            from .errors import InputError
+
+            if isinstance(exc, InputError):
+                msg = f"wbentropy: error (MPI rank {self.rank}): {exc}\n"
+            else:
+                msg = (f"wbentropy: rank {self.rank} of {self.size} failed: {type(exc).__name__}: {exc}\n"
+                       + "".join(traceback.format_exception(exc)))
+            sys.stderr.write(msg)
+            sys.stderr.flush()
+            self.comm.Abort(2 if isinstance(exc, InputError) else 1)
+
+    def shared_array(self, shape: tuple, dtype, fill) -> np.ndarray:
+        """A read-only array held once per node in MPI shared memory.
+
+        ``fill()`` builds the array; it is called on one rank per node only.  Ranks on a
+        node share one buffer (``MPI.Win.Allocate_shared``), so memory per node does not
+        grow with the number of ranks.  Serial: returns ``fill()``.
+        """
+        if self.comm is None or self.size == 1:
+            return fill()
+        from mpi4py import MPI
+
+        dtype = np.dtype(dtype)
+        node = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
+        nbytes = int(np.prod(shape)) * dtype.itemsize if node.Get_rank() == 0 else 0
+        win = MPI.Win.Allocate_shared(nbytes, dtype.itemsize, comm=node)
+        buf, _ = win.Shared_query(0)
+        shared = np.ndarray(buffer=buf, dtype=dtype, shape=shape)
+        if node.Get_rank() == 0:
+            shared[...] = fill()
+        node.Barrier()
+        shared.flags.writeable = False
+        self._windows.append((win, node))  # keep alive
+        return shared
+
+
+def world() -> Parallel:
+    """COMM_WORLD if started by an MPI launcher (mpiexec, mpirun, srun) and mpi4py is installed."""
+    if not any(k in os.environ for k in _LAUNCHER_VARS):
+        return Parallel(None)
+    try:
+        from mpi4py import MPI
+    except ImportError:  # pragma: no cover - mpi4py is a dependency
+        logger.warning("MPI launcher detected but mpi4py is not importable: running serially")
+        return Parallel(None)
+    comm = MPI.COMM_WORLD
+    return Parallel(comm if comm.Get_size() > 1 else None)
