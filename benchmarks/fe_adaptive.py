@@ -1,0 +1,131 @@
+"""Fe (../shared/data): error of sigma^s_xy and sigma^e_xy at E_F versus k-point evaluations,
+uniform Gamma-centred meshes vs the adaptive integrator, against a dense reference; the
+evaluation ratio needed for 1 % error; the 1 -> 2 rank speed-up and peak memory per rank.
+
+    python benchmarks/fe_adaptive.py [--temperatures 300 30] [--uniform 16 24 32 48 64 96]
+                                     [--tolerances 0.1 0.03 0.01 0.003] [--reference-tolerance 3e-4]
+
+Everything is printed; nothing is asserted (tests/test_adaptive.py holds the assertions).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from _data import EF_FE, material
+
+from wbentropy.api import compute
+from wbentropy.io.load import load_model
+
+logger = logging.getLogger("bench")
+Q = ["ahc", "entropy_hall"]
+
+
+def xy(res):
+    return res["ahc"][0, 0, 0, 1], res["entropy_hall"][0, 0, 0, 1]
+
+
+def needed(points, errors, target=0.01):
+    """Smallest evaluation count from which the error stays below target (None if never)."""
+    ok = None
+    for n, e in sorted(zip(points, errors), reverse=True):
+        if e < target:
+            ok = n
+        else:
+            break
+    return ok
+
+
+def run_T(model, T, args):
+    logger.info("\n=== T = %g K, mu = E_F = %.4f eV ===", T, EF_FE)
+    t0 = time.perf_counter()
+    ref = compute(model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(8, 8, 8),
+                  tolerance=args.reference_tolerance, max_kpoints=args.reference_max_kpoints)
+    ref_e, ref_s = xy(ref)
+    logger.info("reference: adaptive tol %.1e, %d k-points, converged=%s, %.0f s: sigma_xy = %.4f S/cm, "
+                "sigma^s_xy = %.6g A/(m K)", args.reference_tolerance, ref.attrs["num_kpoints"],
+                ref.attrs["converged"], time.perf_counter() - t0, ref_e, ref_s)
+    rows = {"uniform": [], "adaptive": []}
+    for n in args.uniform:
+        t0 = time.perf_counter()
+        r = compute(model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(n, n, n))
+        e, s = xy(r)
+        rows["uniform"].append((n**3, abs(e / ref_e - 1), abs(s / ref_s - 1), time.perf_counter() - t0))
+    for tol in args.tolerances:
+        t0 = time.perf_counter()
+        r = compute(model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(8, 8, 8), tolerance=tol,
+                    max_kpoints=args.reference_max_kpoints)
+        e, s = xy(r)
+        rows["adaptive"].append((r.attrs["num_kpoints"], abs(e / ref_e - 1), abs(s / ref_s - 1),
+                                 time.perf_counter() - t0))
+    logger.info("%-9s %10s %12s %12s %8s", "method", "k-points", "err sigma^e", "err sigma^s", "time s")
+    for kind, rr in rows.items():
+        for n, ee, es, dt in rr:
+            logger.info("%-9s %10d %12.2e %12.2e %8.1f", kind, n, ee, es, dt)
+    for label, col in (("sigma^e_xy", 1), ("sigma^s_xy", 2)):
+        nu = needed([r[0] for r in rows["uniform"]], [r[col] for r in rows["uniform"]])
+        na = needed([r[0] for r in rows["adaptive"]], [r[col] for r in rows["adaptive"]])
+        ratio = f"{nu / na:.1f}x" if nu and na else "n/a (1 % not reached by one of them in the ranges run)"
+        logger.info("1 %% error in %s: uniform needs %s, adaptive %s k-points -> ratio %s", label, nu, na, ratio)
+
+
+def mpi_speedup(seed, args):
+    """Wall time of the same adaptive CLI run with 1 and 2 MPI ranks, and peak RSS per rank."""
+    mpiexec = shutil.which("mpiexec")
+    if mpiexec is None:
+        logger.info("mpiexec not found: no speed-up measurement")
+        return
+    tmp = tempfile.mkdtemp()
+    base = [sys.executable, "-m", "wbentropy.cli", "compute", "--w90", str(seed), "--kmesh", "8", "8", "8",
+            "--temperature", "300", "--mu", str(EF_FE), "--quantities", "ahc,entropy_hall",
+            "--tolerance", str(args.speedup_tolerance), "--no-progress"]
+    times = {}
+    for n in (1, 2):
+        best = np.inf
+        for rep in range(args.repeats):
+            out = os.path.join(tmp, f"r{n}_{rep}.h5")
+            cmd = [mpiexec, "-n", str(n), "/usr/bin/time", "-f", "peak_rss_kb %M"] + base + ["--out", out]
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            dt = time.perf_counter() - t0
+            if proc.returncode != 0:
+                logger.info("run failed: %s", proc.stderr[-2000:])
+                return
+            rss = [int(line.split()[1]) / 1024 for line in proc.stderr.splitlines() if line.startswith("peak_rss_kb")]
+            logger.info("%d rank(s), repeat %d: %.1f s, peak RSS per rank %s MB", n, rep, dt,
+                        ", ".join(f"{x:.0f}" for x in rss))
+            best = min(best, dt)
+        times[n] = best
+    logger.info("1 -> 2 rank speed-up (best of %d): %.2fx", args.repeats, times[1] / times[2])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--temperatures", nargs="+", type=float, default=[300.0, 30.0])
+    p.add_argument("--uniform", nargs="+", type=int, default=[16, 24, 32, 48, 64, 96])
+    p.add_argument("--tolerances", nargs="+", type=float, default=[0.1, 0.03, 0.01, 0.003])
+    p.add_argument("--reference-tolerance", type=float, default=3e-4)
+    p.add_argument("--reference-max-kpoints", type=int, default=6_000_000)
+    p.add_argument("--speedup-tolerance", type=float, default=0.01)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--skip-speedup", action="store_true")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("wbentropy").setLevel(logging.WARNING)
+    seed = material("Fe_Wannier90") / "Fe"
+    model = load_model(w90=seed)
+    for T in args.temperatures:
+        run_T(model, T, args)
+    if not args.skip_speedup:
+        mpi_speedup(seed, args)
+
+
+if __name__ == "__main__":
+    main()
