@@ -16,7 +16,7 @@ Run from the repository root::
 
     python examples/fe_entropy_hall.py --out /tmp/fe_example
 
-About 6 s on 2 cores with the default 20x20x20 mesh (35 s for 40x40x40).  With
+About 5 s on 2 cores with the default 20x20x20 mesh (24 s for 40x40x40).  With
 ``--kmesh 10 10 10`` the T = 0 row at E_F is what postw90 3.1 gives with
 ``berry_task = ahc``, ``berry_kmesh = 10 10 10`` (within 0.5 S/cm).
 """
@@ -54,7 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def stage_fe(shared_data: Path, dest: Path) -> Path:
-    """Symlink Fe_Wannier90/* into ``dest`` and unpack the .tar.gz archives there; return the seed."""
+    """Unpack Fe.mmn.tar.gz into ``dest`` and symlink the other plain files there; return the seed."""
     src = shared_data / "Fe_Wannier90"
     if not (src / "Fe.chk").is_file():
         raise SystemExit(f"error: {src / 'Fe.chk'} not found; give --shared-data")

@@ -50,7 +50,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             batch_size: int | None = None, comm=None, parallel: Parallel | None = None,
             max_memory_mb: float = 512.0, tau_fs: float | None = None, entropy_production_form: str = "exact",
             tolerance: float | None = None, abs_tolerance: float = 0.0, max_kpoints: int | None = None,
-            max_levels: int = 20, checkpoint: str | None = None, restart: str | None = None,
+            max_levels: int = 50, checkpoint: str | None = None, restart: str | None = None,
             progress: bool = False, _exit_after_level: int | None = None) -> Result:
     """Integrate the requested quantities over the Brillouin zone.
 
@@ -98,7 +98,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     Returns
     -------
     Result
-        Tensors of shape (nT, nmu, 3, 3) in SI units.
+        Tensors of shape (nT, nmu, 3, 3) in SI units ((nT, nmu, 3) for vector quantities).
     """
     T, mu = check_grid(temperatures=temperatures, mus=mus)
     qs = get_quantities(list(quantities))

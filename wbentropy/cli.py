@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--abs-tolerance", type=float, default=0.0, metavar="ABS",
                    help="absolute error floor added to every tensor's scale (its units)")
     a.add_argument("--max-kpoints", type=int, default=None, help="budget of k-point evaluations")
-    a.add_argument("--max-levels", type=int, default=20, help="maximum refinement levels (default 20)")
+    a.add_argument("--max-levels", type=int, default=50, help="maximum refinement levels (default 50)")
     a.add_argument("--checkpoint", default=None, metavar="FILE",
                    help="checkpoint written after each level (default: RESULT.h5 + .checkpoint.h5)")
     a.add_argument("--restart", default=None, metavar="CHECKPOINT", help="resume a killed adaptive run")
@@ -108,6 +109,8 @@ def _compute(args) -> int:
         if parallel.is_root:
             path = result.save(args.out)
             logger.info("wrote %s", path)
+            if adaptive and args.checkpoint is None and result.attrs.get("converged"):
+                Path(checkpoint).unlink(missing_ok=True)  # default checkpoint of a finished run
             sys.stdout.write(result.to_text())
     return 0
 

@@ -9,7 +9,8 @@ With x = (E - mu)/(k_B T):
 
 All forms are exact rewritings that never evaluate exp of a large positive number,
 so they are stable for |x| up to 1e3 and beyond.  T = 0 is the step-function limit:
-f = theta(mu - E) (1/2 at E = mu), s = 0, g = min(E - mu, 0).  Entropy is in units
+f = 1 for E <= mu and 0 above (WannierBerri's convention: a band exactly at mu counts
+as occupied), s = 0, g = min(E - mu, 0).  Entropy is in units
 of k_B; energies in eV; temperatures in K.
 """
 from __future__ import annotations
@@ -30,14 +31,14 @@ def kT_eV(temperature: float) -> float:
 def fermi(E: np.ndarray, *, mu: float, kT: float) -> np.ndarray:
     """Fermi-Dirac occupation f(E) (dimensionless); kT in eV, kT = 0 gives the step."""
     if kT == 0.0:
-        return np.where(E < mu, 1.0, np.where(E > mu, 0.0, 0.5))
+        return np.where(E <= mu, 1.0, 0.0)
     return expit(-(E - mu) / kT)
 
 
 def entropy(E: np.ndarray, *, mu: float, kT: float) -> np.ndarray:
     """Entropy per state s = -f ln f - (1-f) ln(1-f) in units of k_B (paper Eq. 1, below Eq. 23)."""
     if kT == 0.0:
-        return np.where(E == mu, np.log(2.0), 0.0)
+        return np.zeros(np.broadcast(E, mu).shape)
     ax = np.abs(E - mu) / kT
     return np.log1p(np.exp(-ax)) + ax * expit(-ax)
 

@@ -97,7 +97,7 @@ def read_chk(*, seed: str | Path, name: str | None = None) -> TBModel:
         "mmn": str(paths["mmn"]),
         "nnkp": str(paths["nnkp"]) if paths["nnkp"].is_file() else None,
         "reader": f"wannierberri {wb_version} System_R.from_wannierdata",
-        "mdrs": True,
+        "mdrs": "yes",
         "ws_distance_tol": WS_DISTANCE_TOL,
         "symmetrized": False,
         "hermitized_r": True,

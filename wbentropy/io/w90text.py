@@ -912,6 +912,9 @@ def read_hr(*, hr_file: str | Path, r_file: str | Path | None = None, wsvec_file
         raise InputError(f"num_wann = {win_nw} differs from num_wann = {nw} in {hr_file}", path=win_file,
                          line=win_nw_line)
     raw = _Raw(lattice=lattice, R=raw.R, ndegen=raw.ndegen, H=raw.H, r=None, H_lines=raw.H_lines, path=raw.path)
+    if r_file is None:
+        logger.warning("%s: no _r.dat given: position matrix elements r(R) are unknown, the Berry connection "
+                       "is taken as zero (all orbitals at the cell origin); give --r SEED_r.dat", hr_file)
     r = None if r_file is None else _parse_r(r_file, raw)
     sources = {"primary": _abs(hr_file), "tb": "", "hr": _abs(hr_file), "r": _abs(r_file), "win": _abs(win_file),
                "wsvec": _abs(wsvec_file), "format": "hr"}
