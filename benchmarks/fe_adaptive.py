@@ -46,12 +46,17 @@ def needed(points, errors, target=0.01):
 def run_T(model, T, args):
     logger.info("\n=== T = %g K, mu = E_F = %.4f eV ===", T, EF_FE)
     t0 = time.perf_counter()
-    ref = compute(model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(8, 8, 8),
-                  tolerance=args.reference_tolerance, max_kpoints=args.reference_max_kpoints)
+    if args.reference_mesh:
+        n = args.reference_mesh
+        ref = compute(model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(n, n, n))
+        label = f"uniform {n}^3"
+    else:
+        ref = compute(model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(8, 8, 8),
+                      tolerance=args.reference_tolerance, max_kpoints=args.reference_max_kpoints)
+        label = f"adaptive tol {args.reference_tolerance:.1e} (converged={ref.attrs['converged']})"
     ref_e, ref_s = xy(ref)
-    logger.info("reference: adaptive tol %.1e, %d k-points, converged=%s, %.0f s: sigma_xy = %.4f S/cm, "
-                "sigma^s_xy = %.6g A/(m K)", args.reference_tolerance, ref.attrs["num_kpoints"],
-                ref.attrs["converged"], time.perf_counter() - t0, ref_e, ref_s)
+    logger.info("reference: %s, %d k-points, %.0f s: sigma_xy = %.4f S/cm, sigma^s_xy = %.6g A/(m K)",
+                label, ref.attrs["num_kpoints"], time.perf_counter() - t0, ref_e, ref_s)
     rows = {"uniform": [], "adaptive": []}
     for n in args.uniform:
         t0 = time.perf_counter()
@@ -61,7 +66,7 @@ def run_T(model, T, args):
     for tol in args.tolerances:
         t0 = time.perf_counter()
         r = compute(model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(8, 8, 8), tolerance=tol,
-                    max_kpoints=args.reference_max_kpoints)
+                    max_kpoints=args.adaptive_max_kpoints)
         e, s = xy(r)
         rows["adaptive"].append((r.attrs["num_kpoints"], abs(e / ref_e - 1), abs(s / ref_s - 1),
                                  time.perf_counter() - t0))
@@ -111,9 +116,11 @@ def main() -> None:
     p.add_argument("--temperatures", nargs="+", type=float, default=[300.0, 30.0])
     p.add_argument("--uniform", nargs="+", type=int, default=[16, 24, 32, 48, 64, 96])
     p.add_argument("--tolerances", nargs="+", type=float, default=[0.1, 0.03, 0.01, 0.003])
+    p.add_argument("--reference-mesh", type=int, default=0, help="uniform N^3 reference (0: adaptive)")
     p.add_argument("--reference-tolerance", type=float, default=3e-4)
     p.add_argument("--reference-max-kpoints", type=int, default=6_000_000)
-    p.add_argument("--speedup-tolerance", type=float, default=0.01)
+    p.add_argument("--adaptive-max-kpoints", type=int, default=3_000_000)
+    p.add_argument("--speedup-tolerance", type=float, default=0.1)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--skip-speedup", action="store_true")
     args = p.parse_args()
