@@ -157,3 +157,35 @@ def test_failing_rank_stops_the_job_with_its_message(tmp_path, model_file, adapt
     assert "rank 1 of 2 failed" in proc.stderr and "injected failure" in proc.stderr
     assert time.perf_counter() - t0 < 60
     assert not (tmp_path / "f.h5").exists()
+
+
+SHARED_SCRIPT = r"""
+import sys, numpy as np
+from wbentropy.parallel import world
+from wbentropy.models import random_model
+from wbentropy.interpolation import Interpolator
+import wbentropy.interpolation as I
+calls = []
+orig = I.Interpolator._build_operators
+def counting(self, *a, **k):
+    calls.append(1)
+    return orig(self, *a, **k)
+I.Interpolator._build_operators = counting
+par = world()
+it = Interpolator(model=random_model(num_wann=3, seed=1), parallel=par)
+ref = orig(it, False)
+ok = np.array_equal(it._ops, ref) and not it._ops.flags.writeable
+print(f"rank {par.rank} size {par.size} built {len(calls)} equal {ok}", flush=True)
+"""
+
+
+@pytest.mark.mpi
+def test_r_space_operators_are_held_once_per_node(tmp_path):
+    """MPI.Win.Allocate_shared: one rank per node builds the operator array, the others map it."""
+    script = tmp_path / "shared.py"
+    script.write_text(SHARED_SCRIPT)
+    proc = subprocess.run([_mpiexec(), "-n", "2", sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = sorted(line for line in proc.stdout.splitlines() if line.startswith("rank"))
+    assert lines == ["rank 0 size 2 built 1 equal True", "rank 1 size 2 built 0 equal True"], proc.stdout
