@@ -123,12 +123,13 @@ def main() -> None:
     p.add_argument("--speedup-tolerance", type=float, default=0.1)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--skip-speedup", action="store_true")
+    p.add_argument("--only-speedup", action="store_true")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("wbentropy").setLevel(logging.WARNING)
     seed = material("Fe_Wannier90") / "Fe"
     model = load_model(w90=seed)
-    for T in args.temperatures:
+    for T in ([] if args.only_speedup else args.temperatures):
         run_T(model, T, args)
     if not args.skip_speedup:
         mpi_speedup(seed, args)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import _threads  # noqa: E402,F401  (before numpy: BLAS threads per MPI rank)
+
 from .errors import InputError  # noqa: E402
 from .model import TBModel  # noqa: E402
 

@@ -293,8 +293,7 @@ class FiniteTemperatureAHC(_WbentropyCalculator):
     WannierBerri's ``AHC`` (a T = 0 step) generalised to T > 0; the charge-current
     counterpart of paper Eq. (28) (the paper's Eq. 27/28 with s_n -> f_n and the electron
     charge).  Sign convention of WannierBerri/postw90 (Omega_n^ab = eps_abc (curl A_n)_c).
-    At T = 0 the occupation is theta(mu - E) with 1/2 at E = mu (WannierBerri: E <= mu
-    occupied), otherwise identical to ``AHC``.  f_n is evaluated at the mean energy of each
+    At T = 0 the occupation is 1 for E <= mu and 0 above, as in WannierBerri's ``AHC``.  f_n is evaluated at the mean energy of each
     degenerate group.
 
     Parameters
