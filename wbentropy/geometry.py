@@ -83,6 +83,11 @@ class BandGeometry:
     E_group: np.ndarray
 
     @cached_property
+    def cache(self) -> dict:
+        """Scratch space for integrands shared by several quantities at this batch (see quantities)."""
+        return {}
+
+    @cached_property
     def inverse_energy_difference(self) -> np.ndarray:
         """1/(E_m - E_n) as (nk, nb, nb), zero for degenerate pairs."""
         dE = self.E[:, None, :] - self.E[:, :, None]

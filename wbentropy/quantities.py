@@ -159,18 +159,32 @@ def _check_finite_T(temperatures, name):
         raise InputError(f"{name} needs T > 0 (it contains -df/dE or 1/T); remove --temperature 0")
 
 
+def _shared(fn):
+    """Compute an integrand once per batch, (T, mu) block and options, however many quantities use it."""
+
+    def wrapper(geom, kT, mu, options):
+        key = (fn.__name__, kT, tuple(np.ravel(mu)), options)
+        if key not in geom.cache:
+            geom.cache[key] = fn(geom, kT, mu, options)
+        return geom.cache[key]
+
+    return wrapper
+
+
+@_shared
 def _ep_drude_per_k(geom, kT, mu, options):
     md = minus_dfermi(geom.E_group[..., None], mu=mu, kT=kT)
     return EP.drude_integrand(vv=geom.velocity_products, mdfde=md, kT=kT, eta=options.eta)
 
 
+@_shared
 def _ep_interband_per_k(geom, kT, mu, options):
     f = fermi(geom.E_group[..., None], mu=mu, kT=kT)
     return EP.interband_integrand(E=geom.E_group, f=f, r=geom.r, kT=kT, eta=options.eta,
                                   form=options.entropy_production_form, mu=mu)
 
 
-def _make_grid_batch(per_k, factor, *, name, nb_pairs=True):
+def _on_grid(per_k, factor, *, name, nb_pairs=True):
     """Wrap an integrand evaluated per (T, mu-block) into a Quantity.per_k over the whole grid."""
 
     def on_grid(geom, *, temperatures, mus, volume, options):
@@ -187,6 +201,7 @@ def _ep_total_per_k(geom, kT, mu, options):
     return _ep_drude_per_k(geom, kT, mu, options) + _ep_interband_per_k(geom, kT, mu, options)
 
 
+@_shared
 def _ep_qm_parts(geom, kT, mu, options):
     """Eq. (21) with tau restored: (QM part, non-QM part).  The non-QM band term uses
     v^ab_eff = d_a d_b E_n - 2 sum_m eps_nm g_nm with the full interband metric, so that
@@ -243,17 +258,17 @@ QUANTITIES: dict[str, Quantity] = {
                  per_k=_entropy_hall_per_k),
         Quantity(name="entropy_production", units=_EP_UNITS,
                  formula="Pi_ab/E^2 = Drude (Eq. 19) + interband (exact Kubo-Mori or paper Eq. 18)",
-                 per_k=_make_grid_batch(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production"),
+                 per_k=_on_grid(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production"),
                  needs_tau=True, fermi_surface=True),
         Quantity(name="entropy_production_drude", units=_EP_UNITS,
                  formula="Pi^D_ab/E^2 = (e^2 tau/(hbar^2 T)) sum_n int v^a_n v^b_n (-df/dE) = sigma_D/T (Eq. 19)",
-                 per_k=_make_grid_batch(_ep_drude_per_k, C.ENTROPY_PRODUCTION_FACTOR,
+                 per_k=_on_grid(_ep_drude_per_k, C.ENTROPY_PRODUCTION_FACTOR,
                                             name="entropy_production_drude", nb_pairs=False),
                  needs_tau=True, fermi_surface=True),
         Quantity(name="entropy_production_interband", units=_EP_UNITS,
                  formula="Pi^inter_ab/E^2 = (k_B/tau) sum_{n!=m} int f_nm^2 K_nm g^ab_nm/(eps_nm^2+eta^2), "
                          "K = Kubo-Mori kernel (exact) or 1/(f_n(1-f_n)) (paper Eq. 18)",
-                 per_k=_make_grid_batch(_ep_interband_per_k, C.ENTROPY_PRODUCTION_FACTOR,
+                 per_k=_on_grid(_ep_interband_per_k, C.ENTROPY_PRODUCTION_FACTOR,
                                             name="entropy_production_interband"),
                  needs_tau=True, fermi_surface=True),
         Quantity(name="entropy_production_qm", units=_EP_UNITS,
@@ -265,12 +280,12 @@ QUANTITIES: dict[str, Quantity] = {
                  per_k=_qm_batch(1), needs_tau=True, needs_second_derivatives=True, fermi_surface=True),
         Quantity(name="drude_conductivity", units="S/m",
                  formula="sigma^D_ab = (e^2 tau/hbar^2) sum_n int v^a_n v^b_n (-df/dE)",
-                 per_k=_make_grid_batch(_drude_sigma_per_k, C.DRUDE_FACTOR_S_PER_M, name="drude_conductivity",
+                 per_k=_on_grid(_drude_sigma_per_k, C.DRUDE_FACTOR_S_PER_M, name="drude_conductivity",
                                             nb_pairs=False),
                  needs_tau=True, fermi_surface=True),
         Quantity(name="entropy_drude", units=C.UNITS["entropy_hall"],
                  formula="sigma^sD_ab = -(e k_B tau/hbar^2) sum_n int s_n d_a d_b E_n (Eq. 27, first term)",
-                 per_k=_make_grid_batch(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
+                 per_k=_on_grid(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
                                             name="entropy_drude", nb_pairs=False),
                  needs_tau=True, fermi_surface=True),
         Quantity(name="entropy_current_zero_field", units="W/(K*m^2)",

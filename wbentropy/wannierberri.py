@@ -234,7 +234,16 @@ class _WbentropyCalculator(Calculator):
                             E_titles=["Efermi"], comment=self.comment, save_mode=self.save_mode)
 
 
-class EntropyHall(_WbentropyCalculator):
+class _HallCalculator(_WbentropyCalculator):
+    """Berry-curvature (Fermi-sea) calculators: no relaxation time."""
+
+    def __init__(self, Efermi, temperature, *, external_terms: bool = True,
+                 degen_thresh: float = DEFAULT_DEGEN_THRESH, **kwargs) -> None:
+        super().__init__(Efermi, temperature, options=Options(), external_terms=external_terms,
+                         degen_thresh=degen_thresh, **kwargs)
+
+
+class EntropyHall(_HallCalculator):
     r"""Anomalous entropy Hall conductivity at finite temperature (paper Eq. 28).
 
     .. math::
@@ -277,13 +286,9 @@ class EntropyHall(_WbentropyCalculator):
     transformTR = transform_odd
     transformInv = transform_ident
 
-    def __init__(self, Efermi, temperature, *, external_terms: bool = True,
-                 degen_thresh: float = DEFAULT_DEGEN_THRESH, **kwargs) -> None:
-        super().__init__(Efermi, temperature, options=Options(), external_terms=external_terms,
-                         degen_thresh=degen_thresh, **kwargs)
 
 
-class FiniteTemperatureAHC(_WbentropyCalculator):
+class FiniteTemperatureAHC(_HallCalculator):
     r"""Anomalous Hall conductivity with Fermi-Dirac occupations at temperature T.
 
     .. math::
@@ -320,10 +325,6 @@ class FiniteTemperatureAHC(_WbentropyCalculator):
     transformTR = transform_odd
     transformInv = transform_ident
 
-    def __init__(self, Efermi, temperature, *, external_terms: bool = True,
-                 degen_thresh: float = DEFAULT_DEGEN_THRESH, **kwargs) -> None:
-        super().__init__(Efermi, temperature, options=Options(), external_terms=external_terms,
-                         degen_thresh=degen_thresh, **kwargs)
 
 
 class EntropyProductionDrude(_WbentropyCalculator):
