@@ -191,3 +191,19 @@ def test_r_space_operators_are_held_once_per_node(tmp_path):
 
     lines = sorted(re.findall(r"rank \d size \d built \d equal (?:True|False)", proc.stdout))  # rank outputs may interleave
     assert lines == ["rank 0 size 2 built 1 equal True", "rank 1 size 2 built 0 equal True"], proc.stdout
+
+
+def test_leaf_memory_budget_stops_refinement_with_a_warning(qwz2d, caplog):
+    from wbentropy.adaptive import AdaptiveSettings, integrate_adaptive
+    from wbentropy.integrate import Evaluator
+    from wbentropy.quantities import Options, get_quantities
+
+    ev = Evaluator(model=qwz2d, quantities=get_quantities(["ahc", "entropy_hall"]), temperatures=[30.0],
+                   mus=np.linspace(-2, 2, 50), options=Options())
+    settings = AdaptiveSettings(coarse_mesh=(9, 9, 1), tolerance=1e-8, max_leaf_memory_mb=2.0)
+    with caplog.at_level("WARNING"):
+        res = integrate_adaptive(evaluator=ev, settings=settings)
+    assert not res.converged
+    assert res.levels >= 1  # it refined while there was room
+    assert res.n_leaves * (12 * ev.n_outputs + 64) <= 2.0 * 2**20
+    assert "leaf cells would exceed" in caplog.text

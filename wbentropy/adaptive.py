@@ -102,6 +102,9 @@ class AdaptiveSettings:
         HDF5 checkpoint written by rank 0 after every level.
     progress : bool
         Show a progress line on stderr (rank 0).
+    max_leaf_memory_mb : float
+        Memory allowed for the leaf cells' values and errors (12 bytes per output per cell);
+        refinement stops (with a warning) rather than exceed it.
     """
 
     coarse_mesh: tuple[int, int, int]
@@ -112,6 +115,7 @@ class AdaptiveSettings:
     order: int = 3
     checkpoint: str | None = None
     progress: bool = False
+    max_leaf_memory_mb: float = 4096.0
     exit_after_level: int | None = None  # testing aid: simulate a killed run
 
 
@@ -318,6 +322,15 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
             break
         cost = geo.n_children * geo.n_nodes
         budget_cells = (settings.max_kpoints - n_eval) // cost
+        # leaves store Q (float64) and err (float32) per output: keep that under the memory budget
+        leaf_bytes = 12 * evaluator.n_outputs + 64
+        room = int(settings.max_leaf_memory_mb * 2**20 // leaf_bytes) - len(leaves)
+        if room < budget_cells * geo.n_children:
+            budget_cells = max(0, room // geo.n_children)
+            if budget_cells == 0:
+                logger.warning("adaptive integration stopped: the leaf cells would exceed %.0f MB "
+                               "(%d outputs per cell: fewer (T, mu) points or quantities allow more refinement)",
+                               settings.max_leaf_memory_mb, evaluator.n_outputs)
         if budget_cells <= 0:
             break
         indicator = np.max(leaves.err / scale.astype(np.float32), axis=1).astype(np.float64)
