@@ -40,15 +40,6 @@ __all__ = ["BandGeometry", "band_geometry", "DEFAULT_DEGEN_THRESH"]
 DEFAULT_DEGEN_THRESH = 1e-4
 
 
-def _rotate(U: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """U^+ X U for X of shape (nk, nw, nw, *comp); returns (nk, *comp, nw, nw)."""
-    ncomp = X.ndim - 3
-    Xc = np.moveaxis(X, (1, 2), (-2, -1))  # (nk, *comp, nw, nw)
-    Uh = np.conj(np.swapaxes(U, -1, -2))
-    shape = (U.shape[0],) + (1,) * ncomp + U.shape[1:]
-    return Uh.reshape(shape) @ Xc @ U.reshape(shape)
-
-
 def _diag_of_product(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """sum_m X_nm Y_mn for stacks (..., nb, nb) -> (..., nb)."""
     return np.einsum("...nm,...mn->...n", X, Y)
@@ -236,10 +227,12 @@ def band_geometry(wg: WannierGauge, *, degen_thresh: float = DEFAULT_DEGEN_THRES
     BandGeometry
     """
     E, U = np.linalg.eigh(wg.H)
-    Hbar = _rotate(U, wg.dH)
-    Abar = _rotate(U, wg.A) if wg.A is not None else None
-    Obar = _rotate(U, wg.curlA) if wg.curlA is not None else None
-    H2bar = _rotate(U, wg.d2H) if wg.d2H is not None else None
+    rotated = np.conj(np.swapaxes(U, -1, -2))[:, None] @ wg.derivatives @ U[:, None]  # one batched product
+    blocks = {name: rotated[:, sl] for name, sl in wg.layout.items()}
+    Hbar = blocks["dH"]
+    Abar = blocks.get("A")
+    Obar = blocks.get("curlA")
+    H2bar = blocks["d2H"].reshape(len(E), 3, 3, *E.shape[1:], E.shape[1]) if "d2H" in blocks else None
     degenerate, E_group = degenerate_groups(E, degen_thresh=degen_thresh)
     return BandGeometry(E=E, U=U, Hbar=Hbar, Abar=Abar, Obar=Obar, H2bar=H2bar, degenerate=degenerate,
                         E_group=E_group)

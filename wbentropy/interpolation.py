@@ -30,22 +30,29 @@ BETA = np.array([2, 0, 1])
 
 @dataclass(frozen=True)
 class WannierGauge:
-    """k-space matrices in the Wannier gauge for a batch of k-points.
+    """k-space matrices in the Wannier gauge for a batch of k-points (components first).
 
     Attributes
     ----------
     H : (nk, nw, nw) complex, eV
-    dH : (nk, nw, nw, 3) complex, eV*Angstrom
-    d2H : (nk, nw, nw, 3, 3) complex or None, eV*Angstrom^2
-    A : (nk, nw, nw, 3) complex or None, Angstrom
-    curlA : (nk, nw, nw, 3) complex or None, Angstrom^2 (pseudovector index c: yz, zx, xy)
+    derivatives : (nk, ncomp, nw, nw) complex
+        Every other matrix stacked along axis 1 (one contiguous array, so that the
+        Hamiltonian-gauge rotation is one batched product); ``layout`` names the slices:
+        ``dH`` (3, eV*Angstrom), ``d2H`` (9 = 3x3, eV*Angstrom^2), ``A`` (3, Angstrom),
+        ``curlA`` (3, Angstrom^2, pseudovector index c: yz, zx, xy).
+    layout : dict name -> slice of axis 1
     """
 
     H: np.ndarray
-    dH: np.ndarray
-    d2H: np.ndarray | None
-    A: np.ndarray | None
-    curlA: np.ndarray | None
+    derivatives: np.ndarray
+    layout: dict
+
+    def get(self, name: str) -> np.ndarray | None:
+        """One block, (nk, ncomp, nw, nw) (``d2H`` as (nk, 3, 3, nw, nw)), or None if absent."""
+        if name not in self.layout:
+            return None
+        block = self.derivatives[:, self.layout[name]]
+        return block.reshape(block.shape[0], 3, 3, *block.shape[2:]) if name == "d2H" else block
 
 
 class Interpolator:
@@ -80,7 +87,7 @@ class Interpolator:
         self._ncomp = sum(n for _, n in names)
         shape = (nR, nw * nw * self._ncomp)
         build = lambda: self._build_operators(second_derivatives)  # noqa: E731
-        # (nR, nw*nw*ncomp): one GEMM per batch
+        # (nR, ncomp*nw*nw), component-major: one GEMM per batch gives (nk, ncomp, nw, nw)
         self._ops = build() if parallel is None else parallel.shared_array(shape, complex, build)
         self._R = model.R.astype(float)
 
@@ -96,22 +103,20 @@ class Interpolator:
             r = model.r
             curl = 1j * (Rc[:, None, None, ALPHA] * r[..., BETA] - Rc[:, None, None, BETA] * r[..., ALPHA])
             blocks += [r, curl]
-        return np.ascontiguousarray(np.concatenate(blocks, axis=-1).reshape(nR, -1))
+        ops = np.concatenate(blocks, axis=-1)  # (nR, nw, nw, ncomp)
+        return np.ascontiguousarray(np.moveaxis(ops, -1, 1).reshape(nR, -1))
 
     def __call__(self, k: np.ndarray) -> WannierGauge:
         """Evaluate at k-points ``k`` of shape (nk, 3), reduced coordinates."""
         k = np.atleast_2d(np.asarray(k, dtype=float))
         phase = np.exp(2j * np.pi * (k @ self._R.T))
         nk, nw = k.shape[0], self.num_wann
-        full = (phase @ self._ops).reshape(nk, nw, nw, self._ncomp)
-        out = {}
-        start = 0
-        for name, n in self._names:
-            out[name] = full[..., start:start + n]
+        full = (phase @ self._ops).reshape(nk, self._ncomp, nw, nw)
+        layout, start = {}, 1
+        for name, n in self._names[1:]:
+            layout[name] = slice(start - 1, start - 1 + n)
             start += n
-        H = np.ascontiguousarray(out["H"][..., 0])
-        d2H = out["d2H"].reshape(nk, nw, nw, 3, 3) if "d2H" in out else None
-        return WannierGauge(H=H, dH=out["dH"], d2H=d2H, A=out.get("A"), curlA=out.get("curlA"))
+        return WannierGauge(H=full[:, 0], derivatives=full[:, 1:], layout=layout)
 
     def bytes_per_kpoint(self) -> int:
         """Approximate memory per k-point of one evaluation (bytes), for batch sizing."""
