@@ -9,6 +9,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -85,8 +86,9 @@ class Parallel:
             else:
                 msg = (f"wbentropy: rank {self.rank} of {self.size} failed: {type(exc).__name__}: {exc}\n"
                        + "".join(traceback.format_exception(exc)))
-            sys.stderr.write(msg)
             sys.stderr.flush()
+            os.write(2, msg.encode())  # unbuffered, then give the launcher time to forward it
+            time.sleep(0.5)
             self.comm.Abort(2 if isinstance(exc, InputError) else 1)
 
     def shared_array(self, shape: tuple, dtype, fill) -> np.ndarray:
