@@ -135,3 +135,20 @@ def test_maxwell_relation_fixes_entropy_hall_sign_and_refutes_extra_1_over_T():
     assert abs(dsig_dT) > 1.0
     assert dsig_dT == pytest.approx(-dss_dmu, rel=1e-4)
     assert abs(dsig_dT - (-dss_dmu / T)) > 0.5 * abs(dsig_dT)  # the printed Eq. (30) does not hold
+
+
+def test_band_resolved_berry_curvature_sums_to_band_curvature_in_complete_basis():
+    """With r(R) = 0 (orbitals at the origin, a complete two-band basis) the pair-resolved
+    Omega_nm = -2 Im r^a_nm r^b_mn sums over m to Wang et al.'s band curvature Omega_n, and
+    the quantum metric g_nm is symmetric in (a, b) and in (n, m)."""
+    from wbentropy.geometry import band_geometry
+    from wbentropy.interpolation import Interpolator
+
+    model = qwz_chern_model(mass=-1.0, tz=0.2, a=A, c=CC)
+    k = np.random.default_rng(3).random((50, 3))
+    geom = band_geometry(Interpolator(model=model)(k))
+    pairs = geom.berry_curvature_pairs.sum(axis=2)
+    assert np.max(np.abs(geom.berry_curvature)) > 1.0
+    assert np.allclose(pairs, geom.berry_curvature, rtol=1e-10, atol=1e-10 * np.max(np.abs(pairs)))
+    g = geom.quantum_metric_pairs
+    assert np.allclose(g, np.swapaxes(g, -1, -2)) and np.allclose(g, np.swapaxes(g, 1, 2))

@@ -53,11 +53,6 @@ class Parallel:
             return [obj]
         return self.comm.allgather(obj)
 
-    def bcast(self, obj):
-        if self.comm is None or self.size == 1:
-            return obj
-        return self.comm.bcast(obj, root=0)
-
     def barrier(self) -> None:
         if self.comm is not None and self.size > 1:
             self.comm.Barrier()
