@@ -4,12 +4,18 @@ evaluation ratio needed for 1 % error; the 1 -> 2 rank speed-up and peak memory 
 
     python benchmarks/fe_adaptive.py [--temperatures 300 30] [--uniform 16 24 32 48 64 96]
                                      [--tolerances 0.1 0.03 0.01 0.003] [--reference-tolerance 3e-4]
+                                     [--reference-file REF.h5] [--cache runs.json]
+
+A dense uniform reference is best computed separately under MPI, e.g.
+``mpiexec -n 2 wbentropy compute --w90 Fe --kmesh 192 192 192 --temperature 30 300 --mu 17.6255
+--quantities ahc,entropy_hall --out ref192.h5``, and passed with ``--reference-file``.
 
 Everything is printed; nothing is asserted (tests/test_adaptive.py holds the assertions).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -17,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 from _data import EF_FE, material
@@ -43,33 +50,68 @@ def needed(points, errors, target=0.01):
     return ok
 
 
+def _cached(args, key, fn):
+    """Memoise (value_e, value_s, k-points, seconds) of one run in the --cache JSON file."""
+    cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
+    if key not in cache:
+        t0 = time.perf_counter()
+        r = fn()
+        cache[key] = list(xy(r)) + [int(r.attrs["num_kpoints"]), time.perf_counter() - t0]
+        if args.cache:
+            Path(args.cache).write_text(json.dumps(cache, indent=1))
+    return cache[key]
+
+
+def uniform_all_temperatures(model, args):
+    """Uniform meshes serve every temperature at once: run each mesh once and cache per T."""
+    if not args.cache:
+        return
+    cache = json.loads(Path(args.cache).read_text()) if Path(args.cache).exists() else {}
+    for n in args.uniform:
+        if all(f"uniform {n} T={T}" in cache for T in args.temperatures):
+            continue
+        t0 = time.perf_counter()
+        r = compute(model=model, quantities=Q, temperatures=list(args.temperatures), mus=[EF_FE], kmesh=(n, n, n))
+        dt = time.perf_counter() - t0
+        for iT, T in enumerate(args.temperatures):
+            cache[f"uniform {n} T={T}"] = [r["ahc"][iT, 0, 0, 1], r["entropy_hall"][iT, 0, 0, 1], n**3, dt]
+        Path(args.cache).write_text(json.dumps(cache, indent=1))
+        logger.info("uniform %d^3 done in %.0f s", n, dt)
+
+
 def run_T(model, T, args):
     logger.info("\n=== T = %g K, mu = E_F = %.4f eV ===", T, EF_FE)
-    t0 = time.perf_counter()
-    if args.reference_mesh:
+    if args.reference_file:
+        from wbentropy.results import Result
+
+        ref = Result.load(args.reference_file)
+        iT = int(np.argmin(np.abs(ref.temperature - T)))
+        if abs(ref.temperature[iT] - T) > 1e-9:
+            raise SystemExit(f"{args.reference_file} has no T = {T}")
+        ref_e, ref_s = ref["ahc"][iT, 0, 0, 1], ref["entropy_hall"][iT, 0, 0, 1]
+        label, nref = f"{args.reference_file} ({ref.attrs['integrator']})", ref.attrs["num_kpoints"]
+    elif args.reference_mesh:
         n = args.reference_mesh
-        ref = compute(model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(n, n, n))
+        ref_e, ref_s, nref, _ = _cached(args, f"uniform {n} T={T}", lambda: compute(
+            model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(n, n, n)))
         label = f"uniform {n}^3"
     else:
-        ref = compute(model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(8, 8, 8),
-                      tolerance=args.reference_tolerance, max_kpoints=args.reference_max_kpoints)
-        label = f"adaptive tol {args.reference_tolerance:.1e} (converged={ref.attrs['converged']})"
-    ref_e, ref_s = xy(ref)
-    logger.info("reference: %s, %d k-points, %.0f s: sigma_xy = %.4f S/cm, sigma^s_xy = %.6g A/(m K)",
-                label, ref.attrs["num_kpoints"], time.perf_counter() - t0, ref_e, ref_s)
+        ref_e, ref_s, nref, _ = _cached(args, f"adaptive {args.reference_tolerance} T={T}", lambda: compute(
+            model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(8, 8, 8),
+            tolerance=args.reference_tolerance, max_kpoints=args.reference_max_kpoints))
+        label = f"adaptive tol {args.reference_tolerance:.1e}"
+    logger.info("reference: %s, %d k-points: sigma_xy = %.4f S/cm, sigma^s_xy = %.6g A/(m K)",
+                label, nref, ref_e, ref_s)
     rows = {"uniform": [], "adaptive": []}
     for n in args.uniform:
-        t0 = time.perf_counter()
-        r = compute(model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(n, n, n))
-        e, s = xy(r)
-        rows["uniform"].append((n**3, abs(e / ref_e - 1), abs(s / ref_s - 1), time.perf_counter() - t0))
+        e, s, nk, dt = _cached(args, f"uniform {n} T={T}", lambda: compute(
+            model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(n, n, n)))
+        rows["uniform"].append((nk, abs(e / ref_e - 1), abs(s / ref_s - 1), dt))
     for tol in args.tolerances:
-        t0 = time.perf_counter()
-        r = compute(model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(8, 8, 8), tolerance=tol,
-                    max_kpoints=args.adaptive_max_kpoints)
-        e, s = xy(r)
-        rows["adaptive"].append((r.attrs["num_kpoints"], abs(e / ref_e - 1), abs(s / ref_s - 1),
-                                 time.perf_counter() - t0))
+        e, s, nk, dt = _cached(args, f"adaptive {tol} T={T}", lambda: compute(
+            model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(8, 8, 8), tolerance=tol,
+            max_kpoints=args.adaptive_max_kpoints))
+        rows["adaptive"].append((nk, abs(e / ref_e - 1), abs(s / ref_s - 1), dt))
     logger.info("%-9s %10s %12s %12s %8s", "method", "k-points", "err sigma^e", "err sigma^s", "time s")
     for kind, rr in rows.items():
         for n, ee, es, dt in rr:
@@ -117,6 +159,9 @@ def main() -> None:
     p.add_argument("--uniform", nargs="+", type=int, default=[16, 24, 32, 48, 64, 96])
     p.add_argument("--tolerances", nargs="+", type=float, default=[0.1, 0.03, 0.01, 0.003])
     p.add_argument("--reference-mesh", type=int, default=0, help="uniform N^3 reference (0: adaptive)")
+    p.add_argument("--reference-file", help="result file (wbentropy compute --out) holding the reference at "
+                   "mu = E_F and each temperature, e.g. a dense uniform mesh run under mpiexec")
+    p.add_argument("--cache", help="JSON file memoising every run's values (rerun to add runs or change reference)")
     p.add_argument("--reference-tolerance", type=float, default=3e-4)
     p.add_argument("--reference-max-kpoints", type=int, default=6_000_000)
     p.add_argument("--adaptive-max-kpoints", type=int, default=3_000_000)
@@ -129,6 +174,8 @@ def main() -> None:
     logging.getLogger("wbentropy").setLevel(logging.WARNING)
     seed = material("Fe_Wannier90") / "Fe"
     model = load_model(w90=seed)
+    if not args.only_speedup:
+        uniform_all_temperatures(model, args)
     for T in ([] if args.only_speedup else args.temperatures):
         run_T(model, T, args)
     if not args.skip_speedup:
