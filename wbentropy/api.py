@@ -27,7 +27,7 @@ from .model import TBModel
 from .quantities import Options, get_quantities
 from .results import QuantityResult, Result
 
-__all__ = ["compute", "check_grid"]
+__all__ = ["compute", "check_grid", "check_mu_in_band_range", "band_range"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,51 @@ def check_grid(*, temperatures: Sequence[float], mus: Sequence[float]) -> tuple[
     if not np.all(np.isfinite(mu)):
         raise InputError(f"chemical potentials must be finite, got {mu.tolist()}")
     return T, mu
+
+
+def band_range(model: TBModel, *, samples: int = 6) -> tuple[float, float]:
+    """(lowest, highest) band energy in eV sampled on a ``samples``^3 Gamma-centred mesh.
+
+    The true extremes may lie between the samples; callers add a margin.
+    """
+    axes = [np.arange(samples) / samples if np.any(model.R[:, a] != 0) else np.zeros(1) for a in range(3)]
+    k = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    Hk = (np.exp(2j * np.pi * (k @ model.R.T)) @ model.H.reshape(len(model.R), -1)).reshape(len(k), model.num_wann,
+                                                                                             model.num_wann)
+    E = np.linalg.eigvalsh(Hk)
+    return float(E.min()), float(E.max())
+
+
+def check_mu_in_band_range(*, model: TBModel, mus: np.ndarray, temperatures: np.ndarray) -> None:
+    """Refuse chemical potentials that all lie outside the bands; warn if some do.
+
+    Outside the band range (widened by 10% of the band width plus 10 k_B T, since the
+    range is sampled on a coarse mesh) every band is empty or full and every quantity is
+    trivially (exponentially) zero: usually the Fermi energy of the DFT run was forgotten
+    (mu is on the Hamiltonian's absolute scale, e.g. E_F = 17.6 eV for the Fe example).
+    """
+    from .constants import KB_EV
+
+    lo, hi = band_range(model)
+    margin = 0.1 * (hi - lo) + 10.0 * KB_EV * float(np.max(temperatures))
+    outside = (mus < lo - margin) | (mus > hi + margin)
+    where = model.sources.get("primary")
+    if np.all(outside):
+        raise InputError(f"every chemical potential ({_short(mus)} eV) lies outside the bands of the model "
+                         f"({lo:.4f} .. {hi:.4f} eV): all results would be trivially zero. mu is on the "
+                         "Hamiltonian's absolute energy scale: add the Fermi energy of the DFT run", path=where)
+    if np.any(outside):
+        import warnings
+
+        msg = (f"chemical potentials {_short(mus[outside])} eV lie outside the bands of the model "
+               f"({lo:.4f} .. {hi:.4f} eV); results there are trivially zero")
+        logger.warning(msg)
+        warnings.warn(msg, UserWarning, stacklevel=3)
+
+
+def _short(values: np.ndarray) -> str:
+    v = [f"{x:g}" for x in np.ravel(values)]
+    return ", ".join(v) if len(v) <= 6 else ", ".join(v[:3] + ["..."] + v[-2:])
 
 
 def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence[float],
@@ -102,6 +147,12 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     """
     T, mu = check_grid(temperatures=temperatures, mus=mus)
     qs = get_quantities(list(quantities))
+    if not (np.isfinite(degen_thresh) and degen_thresh >= 0):
+        raise InputError(f"--degen-thresh must be >= 0 eV, got {degen_thresh}")
+    if batch_size is not None and batch_size < 1:
+        raise InputError(f"--batch-size must be >= 1, got {batch_size}")
+    if max_memory_mb is not None and not max_memory_mb > 0:
+        raise InputError(f"--max-memory must be > 0 MB, got {max_memory_mb}")
     if entropy_production_form not in ("exact", "paper"):
         raise InputError(f"entropy production form must be 'exact' or 'paper', got {entropy_production_form!r}")
     options = Options(tau_fs=tau_fs, entropy_production_form=entropy_production_form)
@@ -111,6 +162,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         if q.fermi_surface and np.any(T <= 0):
             raise InputError(f"{q.name} needs T > 0 (it contains -df/dE or 1/T); remove temperature 0")
     mesh = UniformMesh(tuple(kmesh))
+    check_mu_in_band_range(model=model, mus=mu, temperatures=T)
     parallel = parallel or Parallel(comm)
     adaptive = tolerance is not None or max_kpoints is not None or restart is not None
     if tolerance is not None and not tolerance > 0:

@@ -89,13 +89,18 @@ def _compute(args) -> int:
     from .parallel import world
     from .quantities import get_quantities
 
+    from .results import check_output_path
+
     parallel = world()
     with parallel.stop_all_on_error():
+        check_output_path(args.out)  # fail now, not after the computation
         mus = args.mu if args.mu is not None else _mu_range(*args.mu_range)
         names = [q.strip() for q in args.quantities.split(",") if q.strip()]
         get_quantities(names)  # fail early on unknown names
         adaptive = args.tolerance is not None or args.max_kpoints is not None or args.restart is not None
         checkpoint = args.checkpoint or (str(args.out) + ".checkpoint.h5" if adaptive else None)
+        if checkpoint is not None:
+            check_output_path(checkpoint)
         model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win)
         result = compute(model=model, quantities=names, temperatures=args.temperature, mus=mus,
                          kmesh=args.kmesh,

@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["Result", "QuantityResult"]
+__all__ = ["Result", "QuantityResult", "check_output_path"]
 
 _AXES = "xyz"
 
@@ -63,13 +63,11 @@ class Result:
         """Write to HDF5 atomically; returns the path."""
         import h5py
 
-        path = Path(path)
-        folder = path.parent if str(path.parent) else Path(".")
-        if not folder.is_dir():
-            raise InputError("output folder does not exist", path=path)
-        if not os.access(folder, os.W_OK):
-            raise InputError("output folder is not writable", path=path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        path = check_output_path(path)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as err:
+            raise InputError(f"cannot create a file in the output folder: {err.strerror}", path=path) from None
         os.close(fd)
         try:
             with h5py.File(tmp, "w") as h:
@@ -149,6 +147,27 @@ class Result:
             if q.error is not None:
                 lines.append(f"# error estimate of {name}: max {np.max(np.abs(q.error)):.3e} {q.units}")
         return "\n".join(lines) + "\n"
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Check that a result can be written to ``path`` (before hours of computing); returns it.
+
+    The folder must exist and be writable, and ``path`` must not be a folder.  Raises
+    :class:`~wbentropy.errors.InputError` naming the path otherwise.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"output folder {folder} is not a folder", path=path)
+    if not folder.is_dir():
+        raise InputError("output folder does not exist", path=path)
+    if path.is_dir():
+        raise InputError("output path is a folder; give a file name such as result.h5", path=path)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError("output folder is not writable", path=path)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError("output file exists and is not writable", path=path)
+    return path
 
 
 def _attr(v):
