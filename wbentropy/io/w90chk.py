@@ -224,9 +224,9 @@ def _check_nnkp_matches_chk(nnkp: Path, chk, chk_path: Path) -> None:
         return  # malformed nnkp: WannierBerri's reader reports it
     chk_lat = np.asarray(chk.real_lattice, dtype=float)
     if lat.shape != (3, 3) or not np.allclose(lat, chk_lat, atol=1e-4):
-        raise InputError(f"the lattice of {chk_path.name} ({np.round(chk_lat, 5).tolist()}) differs from the one in "
-                         f"{nnkp.name} ({lat.tolist()}): the files belong to different calculations (a .chk from "
-                         "another seed?)", path=chk_path)
+        raise InputError(f"{chk_path.name} and {nnkp.name} belong to different calculations (a .chk from another "
+                         f"seed?): lattice {np.round(chk_lat, 5).tolist()} in {chk_path.name}, {lat.tolist()} in "
+                         f"{nnkp.name}", path=chk_path)
 
 
 def _set_file(wandata, key: str, value, path: Path) -> None:
