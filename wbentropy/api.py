@@ -18,10 +18,10 @@ from typing import Sequence
 import numpy as np
 
 from . import __version__
-from .errors import InputError
+from .errors import InputError, warn_unconverged
 from .geometry import DEFAULT_DEGEN_THRESH
 from .adaptive import AdaptiveSettings, integrate_adaptive
-from .integrate import Evaluator, UniformMesh, integrate_uniform
+from .integrate import Evaluator, UniformMesh, integrate_uniform, sampling_warnings
 from .parallel import Parallel
 from .model import TBModel
 from .quantities import Options, get_quantities
@@ -175,6 +175,9 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     t0 = time.perf_counter()
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
     errors = None
+    warnings_found: list[str] = []
+    if not adaptive and evaluator.fermi_weighted and np.any(T > 0):
+        evaluator.track_fermi_sampling(cell=mesh.cell_vectors(model.reciprocal_lattice))
     if adaptive:
         settings = AdaptiveSettings(coarse_mesh=mesh.shape, tolerance=tolerance if tolerance is not None else 0.0,
                                     abs_tolerance=abs_tolerance,
@@ -190,9 +193,9 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                                  signature=signature)
         flat, errors = res.value, evaluator.split(res.error)
         if not res.converged and tolerance is not None:
-            logger.warning("adaptive integration stopped before reaching the tolerance %.1e: estimated relative "
-                           "error %.2e after %d k-points (raise --max-kpoints)", tolerance,
-                           res.history[-1]["rel_error"], res.n_evaluations)
+            warnings_found.append(f"adaptive integration stopped before reaching the tolerance {tolerance:.1e}: "
+                                  f"estimated relative error {res.history[-1]['rel_error']:.2e} after "
+                                  f"{res.n_evaluations} k-points (raise --max-kpoints or --max-levels)")
         attrs.update({"integrator": "adaptive: Gauss-Legendre cells (3 points per direction), 2x2x2 splitting, on a Gamma-centred coarse mesh",
                       "coarse_kmesh": list(mesh.shape), "num_kpoints": res.n_evaluations,
                       "refinement_levels": res.levels, "num_leaf_cells": res.n_leaves,
@@ -203,6 +206,16 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel)
         attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape), "num_kpoints": mesh.size})
     values = evaluator.split(flat)
+    stats, *others = parallel.allgather(evaluator.stats)
+    for other in others:
+        stats = stats + other
+    warnings_found += sampling_warnings(stats, degen_thresh=degen_thresh, temperatures=T, mus=mu,
+                                        fermi_tracked=evaluator._fermi_half_cell is not None)
+    if parallel.is_root:
+        for message in warnings_found:
+            warn_unconverged(message)
+    if warnings_found:
+        attrs["warnings"] = warnings_found
     wall = time.perf_counter() - t0
     logger.info("integrated in %.2f s", wall)
     attrs.update({"model_name": model.name, "num_wann": model.num_wann, "degen_thresh_eV": degen_thresh,

@@ -125,6 +125,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    import warnings
+
+    from .errors import ConvergenceWarning
+
+    warnings.simplefilter("ignore", ConvergenceWarning)  # already logged once as WARNING
     try:
         if args.command == "compute":
             return _compute(args)

@@ -18,11 +18,12 @@ import numpy as np
 from .geometry import DEFAULT_DEGEN_THRESH, band_geometry
 from .interpolation import Interpolator
 from .model import TBModel
-from .occupation import fermi_shell_length
+from .occupation import fermi_shell_length, kT_eV
 from .parallel import Parallel
 from .quantities import Options, Quantity
 
-__all__ = ["UniformMesh", "Evaluator", "integrate_uniform", "default_batch_size"]
+__all__ = ["UniformMesh", "Evaluator", "integrate_uniform", "default_batch_size", "SamplingStats",
+           "sampling_warnings"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,10 @@ class UniformMesh:
         """Number of k-points."""
         return int(np.prod(self.shape))
 
+    def cell_vectors(self, reciprocal_lattice: np.ndarray) -> np.ndarray:
+        """Edge vectors b_i / N_i (rows) of one mesh cell, in the units of ``reciprocal_lattice``."""
+        return np.asarray(reciprocal_lattice, dtype=float) / np.asarray(self.shape, dtype=float)[:, None]
+
     def points(self, start: int, stop: int) -> np.ndarray:
         """k-points with flat indices [start, stop) in C order (i3 fastest), (n, 3)."""
         idx = np.arange(start, stop)
@@ -59,6 +64,72 @@ def default_batch_size(interp: Interpolator, *, max_memory_mb: float = 512.0, n_
     """
     per_k = interp.bytes_per_kpoint() * 3 + 16 * n_outputs  # geometry ~ triples the Wannier-gauge arrays
     return int(max(16, min(20000, max_memory_mb * 2**20 // per_k)))
+
+
+#: A degenerate group whose bands are split by more than this fraction of ``degen_thresh`` is a
+#: "near-threshold" merge (symmetry-protected degeneracies are split by round-off only) ...
+DEGEN_NEAR_FRACTION = 0.1
+#: ... and near-threshold merges at more than this fraction of the k-points trigger a warning.
+DEGEN_WARN_FRACTION = 0.01
+#: Fermi-surface sampling: k-points with a band within FERMI_SHELL_KT k_B T of mu sample the
+#: thermal shell.  On a mesh that the Fermi surface crosses, a warning is given if they are fewer
+#: than MIN_FERMI_SHELL_KPOINTS, or fewer than the k-points whose cell the Fermi surface crosses
+#: (then the shell is thinner than a mesh cell and is sampled by chance).
+FERMI_SHELL_KT = 3.0
+MIN_FERMI_SHELL_KPOINTS = 100
+
+
+@dataclass
+class SamplingStats:
+    """Counts gathered while evaluating k-points, for convergence warnings (they add up over ranks).
+
+    Attributes
+    ----------
+    n_k : number of k-points evaluated
+    n_degen_near : k-points where a degenerate group holds bands split by > DEGEN_NEAR_FRACTION * degen_thresh
+    max_degen_split : largest splitting inside a degenerate group, eV
+    n_shell : (nT, nmu) k-points with a band within FERMI_SHELL_KT k_B T of mu (when tracked)
+    n_cross : (nmu,) k-points whose mesh cell a Fermi surface crosses, |E - mu| < |v| h (when tracked)
+    """
+
+    n_k: int
+    n_degen_near: int
+    max_degen_split: float
+    n_shell: np.ndarray
+    n_cross: np.ndarray
+
+    @classmethod
+    def zeros(cls, nT: int, nmu: int) -> "SamplingStats":
+        return cls(0, 0, 0.0, np.zeros((nT, nmu), dtype=np.int64), np.zeros(nmu, dtype=np.int64))
+
+    def __add__(self, other: "SamplingStats") -> "SamplingStats":
+        return SamplingStats(self.n_k + other.n_k, self.n_degen_near + other.n_degen_near,
+                             max(self.max_degen_split, other.max_degen_split), self.n_shell + other.n_shell,
+                             self.n_cross + other.n_cross)
+
+
+def sampling_warnings(stats: SamplingStats, *, degen_thresh: float, temperatures, mus,
+                      fermi_tracked: bool) -> list[str]:
+    """Messages for likely unconverged results from the counts of :class:`SamplingStats`."""
+    out = []
+    if stats.n_k and stats.n_degen_near > DEGEN_WARN_FRACTION * stats.n_k:
+        out.append(f"the degenerate-band threshold {degen_thresh:g} eV merged bands split by up to "
+                   f"{stats.max_degen_split:.2e} eV at {stats.n_degen_near} of {stats.n_k} k-points "
+                   f"({100 * stats.n_degen_near / stats.n_k:.1f}%): they are treated as one degenerate group; "
+                   "results may depend on --degen-thresh (lower it and compare)")
+    if fermi_tracked:
+        few = [(T, mu, int(stats.n_shell[iT, im]), int(stats.n_cross[im]))
+               for iT, T in enumerate(temperatures) for im, mu in enumerate(mus)
+               if T > 0 and stats.n_cross[im] > 0
+               and stats.n_shell[iT, im] < max(MIN_FERMI_SHELL_KPOINTS, stats.n_cross[im])]
+        if few:
+            listed = "; ".join(f"T={T:g} K, mu={mu:g} eV: {n} k-points near mu, {c} crossed" for T, mu, n, c in few[:3])
+            out.append(f"few k-points sample the Fermi surface ({listed}{'; ...' if len(few) > 3 else ''}). Of the "
+                       f"{stats.n_k} k-points, fewer than {MIN_FERMI_SHELL_KPOINTS}, or fewer than those whose mesh "
+                       f"cell a Fermi surface crosses, have a band within {FERMI_SHELL_KT:g} k_BT of mu: the thermal "
+                       "shell is thinner than the mesh spacing, so Fermi-surface and entropy-weighted results are "
+                       "likely unconverged; use a denser --kmesh or adaptive integration (--tolerance)")
+    return out
 
 
 class Evaluator:
@@ -96,6 +167,21 @@ class Evaluator:
         self.n_outputs = sum(self.sizes)
         self.batch_size = batch_size or default_batch_size(self.interp, max_memory_mb=max_memory_mb,
                                                            n_outputs=self.n_outputs)
+        self.stats = SamplingStats.zeros(len(self.temperatures), len(self.mus))
+        self._fermi_half_cell = None
+
+    @property
+    def fermi_weighted(self) -> bool:
+        """True if a quantity lives near the Fermi surface at T > 0 (-df/dE, 1/T, or the entropy weight s_n)."""
+        return any(q.fermi_surface or q.name.startswith("entropy") for q in self.quantities)
+
+    def track_fermi_sampling(self, *, cell: np.ndarray) -> None:
+        """Count, per (T, mu), the k-points near the Fermi level (see :class:`SamplingStats`).
+
+        ``cell`` (3, 3): the mesh cell's edge vectors (rows), 1/Angstrom; a band crosses mu inside
+        the cell around a k-point if |E - mu| <= sum_i |v . cell_i| / 2 (to first order).
+        """
+        self._fermi_half_cell = np.asarray(cell, dtype=float)
 
     @property
     def reciprocal_lattice(self) -> np.ndarray:
@@ -126,6 +212,7 @@ class Evaluator:
 
     def _batch(self, k: np.ndarray, radius: np.ndarray | None = None):
         geom = band_geometry(self.interp(k), degen_thresh=self.degen_thresh)
+        self._count(geom)
         parts = [q.per_k(geom, temperatures=self.temperatures, mus=self.mus, volume=self.model.volume,
                          options=self.options).reshape(len(k), -1) for q in self.quantities]
         ell = None
@@ -133,6 +220,24 @@ class Evaluator:
             ell = fermi_shell_length(E=geom.E_group, speed=np.linalg.norm(geom.velocity, axis=-1),
                                      temperatures=self.temperatures, mus=self.mus, radius=radius)
         return np.concatenate(parts, axis=1), ell
+
+    def _count(self, geom) -> None:
+        """Update :attr:`stats` for a batch (no physics: counts of band spacings and energies)."""
+        st = self.stats
+        st.n_k += len(geom.E)
+        if self.degen_thresh > 0 and geom.E.shape[1] > 1:
+            dE = np.diff(geom.E, axis=1)
+            merged = np.where(dE < self.degen_thresh, dE, 0.0)
+            st.n_degen_near += int(np.count_nonzero(np.any(merged > DEGEN_NEAR_FRACTION * self.degen_thresh, axis=1)))
+            st.max_degen_split = max(st.max_degen_split, float(merged.max(initial=0.0)))
+        if self._fermi_half_cell is not None:
+            reach = 0.5 * np.abs(geom.velocity @ self._fermi_half_cell.T).sum(axis=-1)  # (nk, nb), eV
+            for i0 in range(0, len(self.mus), 64):
+                d = np.abs(geom.E[:, :, None] - self.mus[None, None, i0:i0 + 64])  # (nk, nb, nmu_c)
+                dmin = d.min(axis=1)
+                st.n_cross[i0:i0 + 64] += np.count_nonzero(np.any(d <= reach[..., None], axis=1), axis=0)
+                for iT, T in enumerate(self.temperatures):
+                    st.n_shell[iT, i0:i0 + 64] += np.count_nonzero(dmin < FERMI_SHELL_KT * kT_eV(T), axis=0)
 
     def split(self, flat: np.ndarray) -> list[np.ndarray]:
         """Split a flat (..., n_outputs) vector into per-quantity arrays of their shapes."""
