@@ -157,3 +157,62 @@ def test_user_error_on_every_rank_is_one_clean_message(tmp_path):
     assert proc.returncode != 0
     assert f"{bad}: file is empty" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------------ memory bound
+def _peak_of_one_batch(model, quantities, nmu, max_memory_mb, mu0=0.0):
+    """tracemalloc peak (bytes) of building an Evaluator and evaluating one full batch."""
+    import tracemalloc
+
+    from wbentropy.integrate import Evaluator
+    from wbentropy.quantities import Options, get_quantities
+
+    mus = mu0 + np.linspace(-0.5, 0.5, nmu)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        ev = Evaluator(model=model, quantities=get_quantities(quantities), temperatures=[300.0, 600.0], mus=mus,
+                       options=Options(tau_fs=10.0), max_memory_mb=max_memory_mb)
+        k = np.random.default_rng(0).random((ev.batch_size, 3))
+        total = ev.batch_sum(k)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert np.all(np.isfinite(total))
+    return peak, ev
+
+
+@pytest.mark.parametrize("nw,quantities,nmu,budget", [
+    (8, ["entropy_production"], 40, 6.0),
+    (8, ["ahc", "entropy_hall"], 300, 4.0),
+    (6, ["entropy_production_qm", "entropy_production_nonqm", "drude_conductivity"], 10, 8.0),
+    (12, ["ahc", "entropy_hall", "entropy_production"], 3, 20.0),
+])
+def test_batch_size_rule_honours_the_memory_bound(nw, quantities, nmu, budget):
+    """The arrays of one evaluation (operators + one batch + integrand blocks), measured with
+    tracemalloc, stay under --max-memory, and use a fair share of it (the rule is not just tiny)."""
+    peak, ev = _peak_of_one_batch(random_model(num_wann=nw, seed=5, radius=2), quantities, nmu, budget)
+    assert peak <= budget * 2**20, (peak / 2**20, ev.batch_size)
+    assert peak >= 0.25 * budget * 2**20, (peak / 2**20, ev.batch_size)
+    assert ev.memory.bound_bytes <= budget * 2**20
+
+
+def test_memory_bound_on_fe(fe_dir):
+    from wbentropy.io.w90chk import read_chk
+
+    fe = read_chk(seed=fe_dir / "Fe")
+    peak, ev = _peak_of_one_batch(fe, ["ahc", "entropy_hall", "entropy_production"], 20, 48.0, mu0=17.6255)
+    assert 0.25 * 48 * 2**20 <= peak <= 48 * 2**20, (peak / 2**20, ev.batch_size)
+
+
+def test_too_small_memory_budget_is_a_clear_error():
+    with pytest.raises(InputError, match=r"--max-memory 0.01 MB is too small: this model needs [0-9.]+ MB"):
+        compute(model=random_model(num_wann=8, seed=1), quantities=["ahc"], temperatures=[300], mus=[0.0],
+                kmesh=(2, 2, 2), max_memory_mb=0.01)
+
+
+def test_default_memory_budget_is_bounded():
+    from wbentropy.integrate import default_max_memory_mb
+
+    assert 64.0 <= default_max_memory_mb() <= 2048.0
+    assert default_max_memory_mb(ranks=10**6) == 64.0

@@ -93,7 +93,7 @@ def _short(values: np.ndarray) -> str:
 def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence[float],
             mus: Sequence[float], kmesh: Sequence[int], degen_thresh: float = DEFAULT_DEGEN_THRESH,
             batch_size: int | None = None, comm=None, parallel: Parallel | None = None,
-            max_memory_mb: float = 512.0, tau_fs: float | None = None, entropy_production_form: str = "exact",
+            max_memory_mb: float | None = None, tau_fs: float | None = None, entropy_production_form: str = "exact",
             tolerance: float | None = None, abs_tolerance: float = 0.0, max_kpoints: int | None = None,
             max_levels: int = 50, checkpoint: str | None = None, restart: str | None = None,
             progress: bool = False, _exit_after_level: int | None = None) -> Result:
@@ -120,7 +120,11 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     degen_thresh : float
         Bands closer than this (eV) are treated as a degenerate group.
     batch_size : int, optional
-        k-points per batch; bounds memory.
+        k-points per batch (default: from ``max_memory_mb``).
+    max_memory_mb : float, optional
+        Budget (MB) of the computation's arrays per rank: R-space operators, one batch of
+        k-points and the integrand blocks (:func:`wbentropy.integrate.plan_memory`); default
+        a quarter of the available memory shared by the ranks, within 64..2048 MB.
     comm : mpi4py communicator, optional
         Distribute the work over MPI ranks (or pass ``parallel``).
     tau_fs : float, optional

@@ -73,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=argparse.SUPPRESS)
     c.add_argument("--degen-thresh", type=float, default=None, metavar="EV")
     c.add_argument("--batch-size", type=int, default=None, help="k-points per batch (memory bound)")
-    c.add_argument("--max-memory", type=float, default=512.0, metavar="MB",
-                   help="memory budget per batch (MB) when --batch-size is not given")
+    c.add_argument("--max-memory", type=float, default=None, metavar="MB",
+                   help="memory budget (MB per rank) of the arrays of the computation, kept by batch sizing "
+                        "(default: a quarter of the available memory shared by the ranks, 64..2048 MB)")
     c.add_argument("-v", "--verbose", action="store_true")
 
     s = sub.add_parser("show", help="print a result file as a table")

@@ -9,6 +9,7 @@ depend on how batches are shared among MPI ranks.  The adaptive integrator
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ from .occupation import fermi_shell_length, kT_eV
 from .parallel import Parallel
 from .quantities import Options, Quantity
 
-__all__ = ["UniformMesh", "Evaluator", "integrate_uniform", "default_batch_size", "SamplingStats",
+__all__ = ["UniformMesh", "Evaluator", "integrate_uniform", "plan_memory", "MemoryPlan",
+           "default_max_memory_mb", "SamplingStats",
            "sampling_warnings"]
 
 logger = logging.getLogger(__name__)
@@ -57,13 +59,85 @@ class UniformMesh:
         return np.stack([i1 / self.shape[0], i2 / self.shape[1], i3 / self.shape[2]], axis=1)
 
 
-def default_batch_size(interp: Interpolator, *, max_memory_mb: float = 512.0, n_outputs: int = 0) -> int:
-    """Batch size keeping one batch's arrays under ``max_memory_mb``.
+#: float64 arrays of one (k, band, band, mu) block alive at once in the pair integrands
+#: (measured 5.3 for entropy production on Fe with tracemalloc; margin)
+_BLOCK_ARRAYS = 8
+#: bytes per output float per k-point (per-quantity arrays, their concatenation, sums; measured ~15)
+_OUTPUT_BYTES = 24
+#: margin on :meth:`Interpolator.bytes_per_kpoint` for the band-geometry arrays (measured 0.75x of it on Fe)
+_GEOMETRY_MARGIN = 1.25
+#: largest batch (beyond it nothing is gained and progress is coarse)
+MAX_BATCH = 20000
 
-    ``n_outputs`` is the number of floats each k-point contributes (quantities x T x mu x 9).
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How one evaluation is cut to stay within a memory budget.
+
+    Attributes
+    ----------
+    batch_size : int
+        k-points per batch.
+    block_floats : int
+        Floats in one (k, band[, band], mu) block of an integrand (passed to the quantities
+        through :class:`~wbentropy.quantities.Options`).
+    fixed_bytes : int
+        The R-space operators (independent of the batch).
+    per_kpoint_bytes : int
+        Arrays per k-point of a batch (Wannier gauge, band geometry, outputs, one mu).
     """
-    per_k = interp.bytes_per_kpoint() * 3 + 16 * n_outputs  # geometry ~ triples the Wannier-gauge arrays
-    return int(max(16, min(20000, max_memory_mb * 2**20 // per_k)))
+
+    batch_size: int
+    block_floats: int
+    fixed_bytes: int
+    per_kpoint_bytes: int
+
+    @property
+    def bound_bytes(self) -> int:
+        """Upper estimate of the evaluation's peak array memory."""
+        return self.fixed_bytes + self.batch_size * self.per_kpoint_bytes + 8 * _BLOCK_ARRAYS * self.block_floats
+
+
+def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kpoint: int, num_bands: int,
+                n_outputs: int, pairs: bool) -> MemoryPlan:
+    """The batch-size rule: keep the arrays of one evaluation under ``max_memory_mb``.
+
+    After the fixed R-space operators, half of the budget goes to the k-batch (Wannier-gauge and
+    band-geometry arrays, outputs, and the integrand block of one mu per k-point: nb^2 floats
+    for band-pair quantities, nb otherwise) and half to the mu-blocks of the integrands.
+    ``max_memory_mb`` bounds the computation's arrays, not the interpreter and its libraries.
+
+    Raises
+    ------
+    InputError
+        If the budget does not even hold the R-space operators and one k-point.
+    """
+    from .errors import InputError
+
+    per_mu = 8 * _BLOCK_ARRAYS * num_bands * (num_bands if pairs else 1)
+    per_k = int(_GEOMETRY_MARGIN * geometry_bytes_per_kpoint) + _OUTPUT_BYTES * n_outputs + per_mu
+    budget = max_memory_mb * 2**20 - fixed_bytes
+    if budget < 2 * per_k:
+        raise InputError(f"--max-memory {max_memory_mb:g} MB is too small: this model needs "
+                         f"{(fixed_bytes + 2 * per_k) / 2**20:.1f} MB for its R-space operators and one k-point")
+    batch = int(max(1, min(MAX_BATCH, budget / 2 // per_k)))
+    block = int(max(num_bands * (num_bands if pairs else 1), budget / 2 // (8 * _BLOCK_ARRAYS)))
+    return MemoryPlan(batch_size=batch, block_floats=block, fixed_bytes=int(fixed_bytes), per_kpoint_bytes=per_k)
+
+
+def default_max_memory_mb(*, ranks: int = 1) -> float:
+    """Automatic budget: a quarter of the available memory shared by the ranks, within 64..2048 MB."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) / 1024.0  # kB -> MB
+    except OSError:
+        pass
+    if avail is None:
+        return 512.0
+    return float(min(2048.0, max(64.0, avail / 4 / max(1, ranks))))
 
 
 #: A degenerate group whose bands are split by more than this fraction of ``degen_thresh`` is a
@@ -146,12 +220,13 @@ class Evaluator:
     parallel : Parallel, optional
         Used only to place the interpolator's R-space operators in node-shared memory.
     batch_size : int, optional
-    max_memory_mb : float
+    max_memory_mb : float, optional
+        Budget of the evaluation's arrays (see :func:`plan_memory`); default :func:`default_max_memory_mb`.
     """
 
     def __init__(self, *, model: TBModel, quantities: list[Quantity], temperatures, mus, options: Options,
                  degen_thresh: float = DEFAULT_DEGEN_THRESH, parallel: Parallel | None = None,
-                 batch_size: int | None = None, max_memory_mb: float = 512.0) -> None:
+                 batch_size: int | None = None, max_memory_mb: float | None = None) -> None:
         self.model = model
         self.quantities = quantities
         self.temperatures = np.asarray(temperatures, dtype=float)
@@ -165,8 +240,16 @@ class Evaluator:
         self.shapes = [grid + ((3,) if q.vector else (3, 3)) for q in quantities]
         self.sizes = [int(np.prod(s)) for s in self.shapes]
         self.n_outputs = sum(self.sizes)
-        self.batch_size = batch_size or default_batch_size(self.interp, max_memory_mb=max_memory_mb,
-                                                           n_outputs=self.n_outputs)
+        if max_memory_mb is None:
+            max_memory_mb = default_max_memory_mb(ranks=parallel.size if parallel is not None else 1)
+        self.memory = plan_memory(max_memory_mb=max_memory_mb, fixed_bytes=self.interp._ops.nbytes,
+                                  geometry_bytes_per_kpoint=self.interp.bytes_per_kpoint(),
+                                  num_bands=model.num_wann, n_outputs=self.n_outputs,
+                                  pairs=any(q.fermi_surface for q in quantities))
+        self.options = dataclasses.replace(options, block_floats=self.memory.block_floats)
+        self.batch_size = batch_size or self.memory.batch_size
+        logger.info("memory plan: %d k-points per batch, integrand blocks of %d floats, bound %.0f MB",
+                    self.batch_size, self.memory.block_floats, self.memory.bound_bytes / 2**20)
         self.stats = SamplingStats.zeros(len(self.temperatures), len(self.mus))
         self._fermi_half_cell = None
 
