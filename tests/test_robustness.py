@@ -216,3 +216,25 @@ def test_default_memory_budget_is_bounded():
 
     assert 64.0 <= default_max_memory_mb() <= 2048.0
     assert default_max_memory_mb(ranks=10**6) == 64.0
+
+
+def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    """Adaptive checkpoints use the same atomic writer: a failing write keeps the last good one."""
+    from wbentropy import adaptive
+    from wbentropy.parallel import Parallel
+
+    leaves = type("L", (), {f: np.arange(3.0) for f in ("level", "corner", "Q", "err", "ell")})()
+    ckpt = tmp_path / "c.h5"
+    adaptive._save_checkpoint(ckpt, Parallel(None), leaves, 10, 1, [{"level": 1}], {"a": 1})
+    before = ckpt.read_bytes()
+    orig = h5py.Group.create_dataset
+
+    def failing(self, name, *a, **k):
+        if name == "leaf_Q":
+            raise OSError("disk full")
+        return orig(self, name, *a, **k)
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", failing)
+    with pytest.raises(OSError):
+        adaptive._save_checkpoint(ckpt, Parallel(None), leaves, 20, 2, [{"level": 2}], {"a": 1})
+    assert ckpt.read_bytes() == before and _leftovers(tmp_path) == []

@@ -55,7 +55,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -382,24 +381,15 @@ def _progress(settings, parallel, level, n_eval, rel, unresolved, elapsed) -> No
 def _save_checkpoint(path, parallel, leaves, n_eval, level, history, signature) -> None:
     if not parallel.is_root:
         return
-    import h5py
+    from .results import atomic_hdf5
 
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as h:
-            for f in ("level", "corner", "Q", "err", "ell"):
-                h.create_dataset(f"leaf_{f}", data=getattr(leaves, f))
-            h.attrs["n_evaluations"] = n_eval
-            h.attrs["level"] = level
-            h.attrs["history"] = json.dumps(history)
-            h.attrs["signature"] = json.dumps(signature, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_hdf5(path) as h:
+        for f in ("level", "corner", "Q", "err", "ell"):
+            h.create_dataset(f"leaf_{f}", data=getattr(leaves, f))
+        h.attrs["n_evaluations"] = n_eval
+        h.attrs["level"] = level
+        h.attrs["history"] = json.dumps(history)
+        h.attrs["signature"] = json.dumps(signature, sort_keys=True)
 
 
 def _load_checkpoint(path, signature) -> dict:

@@ -13,6 +13,7 @@ interrupted write never leaves a corrupted file or destroys a previous good one.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -23,7 +24,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["Result", "QuantityResult", "check_output_path"]
+__all__ = ["Result", "QuantityResult", "check_output_path", "atomic_hdf5"]
 
 _AXES = "xyz"
 
@@ -60,38 +61,25 @@ class Result:
 
     # ------------------------------------------------------------------- HDF5
     def save(self, path: str | Path) -> Path:
-        """Write to HDF5 atomically; returns the path."""
-        import h5py
-
+        """Write to HDF5 atomically (:func:`atomic_hdf5`); returns the path."""
         path = check_output_path(path)
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        except OSError as err:
-            raise InputError(f"cannot create a file in the output folder: {err.strerror}", path=path) from None
-        os.close(fd)
-        try:
-            with h5py.File(tmp, "w") as h:
-                h.create_dataset("temperature", data=np.asarray(self.temperature, dtype=float))
-                h["temperature"].attrs["units"] = "K"
-                h.create_dataset("mu", data=np.asarray(self.mu, dtype=float))
-                h["mu"].attrs["units"] = "eV"
-                for name, q in self.quantities.items():
-                    g = h.create_group(name)
-                    g.create_dataset("value", data=q.value)
-                    g["value"].attrs["units"] = q.units
-                    g.attrs["units"] = q.units
-                    if q.error is not None:
-                        g.create_dataset("error", data=q.error)
-                        g["error"].attrs["units"] = q.units
-                    for k, v in q.attrs.items():
-                        g.attrs[k] = _attr(v)
-                for k, v in self.attrs.items():
-                    h.attrs[k] = _attr(v)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_hdf5(path) as h:
+            h.create_dataset("temperature", data=np.asarray(self.temperature, dtype=float))
+            h["temperature"].attrs["units"] = "K"
+            h.create_dataset("mu", data=np.asarray(self.mu, dtype=float))
+            h["mu"].attrs["units"] = "eV"
+            for name, q in self.quantities.items():
+                g = h.create_group(name)
+                g.create_dataset("value", data=q.value)
+                g["value"].attrs["units"] = q.units
+                g.attrs["units"] = q.units
+                if q.error is not None:
+                    g.create_dataset("error", data=q.error)
+                    g["error"].attrs["units"] = q.units
+                for k, v in q.attrs.items():
+                    g.attrs[k] = _attr(v)
+            for k, v in self.attrs.items():
+                h.attrs[k] = _attr(v)
         return path
 
     @classmethod
@@ -147,6 +135,32 @@ class Result:
             if q.error is not None:
                 lines.append(f"# error estimate of {name}: max {np.max(np.abs(q.error)):.3e} {q.units}")
         return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def atomic_hdf5(path: str | Path):
+    """An HDF5 file open for writing that appears at ``path`` only when complete.
+
+    Written to a temporary file in the same folder, then renamed over ``path``
+    (``os.replace``, atomic on POSIX): an exception (or a kill) during the write leaves any
+    previous file at ``path`` untouched; the temporary file is removed on exceptions.
+    """
+    import h5py
+
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    except OSError as err:
+        raise InputError(f"cannot create a file in the output folder: {err.strerror}", path=path) from None
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as h:
+            yield h
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def check_output_path(path: str | Path) -> Path:
