@@ -98,3 +98,12 @@ def test_fermi_quantity_free_run_not_tracked(qwz):
     """Fermi-sea AHC alone is not a Fermi-surface quantity: a coarse mesh gives no such warning."""
     _, msgs = _run(qwz, quantities=["ahc"], temperatures=[30.0], mus=[-1.5], kmesh=(16, 16, 1))
     assert msgs == []
+
+
+def test_no_degenerate_warning_on_fe(fe_dir):
+    """Real data: Fe's smallest band spacing on a 6^3 mesh is above 1e-4 eV (none merged)."""
+    from wbentropy.io.w90chk import read_chk
+
+    res, msgs = _run(read_chk(seed=fe_dir / "Fe"), quantities=["ahc"], temperatures=[300.0], mus=[17.6255],
+                     kmesh=(6, 6, 6))
+    assert msgs == [] and abs(res["ahc"][0, 0, 0, 1]) > 0

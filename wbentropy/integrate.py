@@ -144,7 +144,7 @@ def default_max_memory_mb(*, ranks: int = 1) -> float:
 #: "near-threshold" merge (symmetry-protected degeneracies are split by round-off only) ...
 DEGEN_NEAR_FRACTION = 0.1
 #: ... and near-threshold merges at more than this fraction of the k-points trigger a warning.
-DEGEN_WARN_FRACTION = 0.01
+DEGEN_WARN_FRACTION = 0.05
 #: Fermi-surface sampling: k-points with a band within FERMI_SHELL_KT k_B T of mu sample the
 #: thermal shell.  On a mesh that the Fermi surface crosses, a warning is given if they are fewer
 #: than MIN_FERMI_SHELL_KPOINTS, or fewer than the k-points whose cell the Fermi surface crosses
