@@ -214,7 +214,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     for other in others:
         stats = stats + other
     warnings_found += sampling_warnings(stats, degen_thresh=degen_thresh, temperatures=T, mus=mu,
-                                        fermi_tracked=evaluator._fermi_half_cell is not None)
+                                        fermi_tracked=evaluator.fermi_tracked)
     if parallel.is_root:
         for message in warnings_found:
             warn_unconverged(message)

@@ -89,7 +89,6 @@ def _compute(args) -> int:
     from .io.load import load_model
     from .parallel import world
     from .quantities import get_quantities
-
     from .results import check_output_path
 
     parallel = world()

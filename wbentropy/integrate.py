@@ -163,7 +163,8 @@ class SamplingStats:
     n_degen_near : k-points where a degenerate group holds bands split by > DEGEN_NEAR_FRACTION * degen_thresh
     max_degen_split : largest splitting inside a degenerate group, eV
     n_shell : (nT, nmu) k-points with a band within FERMI_SHELL_KT k_B T of mu (when tracked)
-    n_cross : (nmu,) k-points whose mesh cell a Fermi surface crosses, |E - mu| < |v| h (when tracked)
+    n_cross : (nmu,) k-points whose mesh cell a Fermi surface crosses, |E - mu| <= sum_i |v . cell_i| / 2
+        (when tracked)
     """
 
     n_k: int
@@ -242,7 +243,9 @@ class Evaluator:
         self.n_outputs = sum(self.sizes)
         if max_memory_mb is None:
             max_memory_mb = default_max_memory_mb(ranks=parallel.size if parallel is not None else 1)
-        self.memory = plan_memory(max_memory_mb=max_memory_mb, fixed_bytes=self.interp._ops.nbytes,
+        ops = getattr(self.interp, "_ops", None)  # the R-space operator array, if the interpolator exposes it
+        fixed = ops.nbytes if isinstance(ops, np.ndarray) else 16 * 19 * model.H.size  # 19: all components
+        self.memory = plan_memory(max_memory_mb=max_memory_mb, fixed_bytes=fixed,
                                   geometry_bytes_per_kpoint=self.interp.bytes_per_kpoint(),
                                   num_bands=model.num_wann, n_outputs=self.n_outputs,
                                   pairs=any(q.fermi_surface for q in quantities))
@@ -251,12 +254,17 @@ class Evaluator:
         logger.info("memory plan: %d k-points per batch, integrand blocks of %d floats, bound %.0f MB",
                     self.batch_size, self.memory.block_floats, self.memory.bound_bytes / 2**20)
         self.stats = SamplingStats.zeros(len(self.temperatures), len(self.mus))
-        self._fermi_half_cell = None
+        self._fermi_cell = None
 
     @property
     def fermi_weighted(self) -> bool:
         """True if a quantity lives near the Fermi surface at T > 0 (-df/dE, 1/T, or the entropy weight s_n)."""
         return any(q.fermi_surface or q.name.startswith("entropy") for q in self.quantities)
+
+    @property
+    def fermi_tracked(self) -> bool:
+        """True once :meth:`track_fermi_sampling` was called."""
+        return self._fermi_cell is not None
 
     def track_fermi_sampling(self, *, cell: np.ndarray) -> None:
         """Count, per (T, mu), the k-points near the Fermi level (see :class:`SamplingStats`).
@@ -264,7 +272,7 @@ class Evaluator:
         ``cell`` (3, 3): the mesh cell's edge vectors (rows), 1/Angstrom; a band crosses mu inside
         the cell around a k-point if |E - mu| <= sum_i |v . cell_i| / 2 (to first order).
         """
-        self._fermi_half_cell = np.asarray(cell, dtype=float)
+        self._fermi_cell = np.asarray(cell, dtype=float)
 
     @property
     def reciprocal_lattice(self) -> np.ndarray:
@@ -313,8 +321,8 @@ class Evaluator:
             merged = np.where(dE < self.degen_thresh, dE, 0.0)
             st.n_degen_near += int(np.count_nonzero(np.any(merged > DEGEN_NEAR_FRACTION * self.degen_thresh, axis=1)))
             st.max_degen_split = max(st.max_degen_split, float(merged.max(initial=0.0)))
-        if self._fermi_half_cell is not None:
-            reach = 0.5 * np.abs(geom.velocity @ self._fermi_half_cell.T).sum(axis=-1)  # (nk, nb), eV
+        if self._fermi_cell is not None:
+            reach = 0.5 * np.abs(geom.velocity @ self._fermi_cell.T).sum(axis=-1)  # (nk, nb), eV
             for i0 in range(0, len(self.mus), 64):
                 d = np.abs(geom.E[:, :, None] - self.mus[None, None, i0:i0 + 64])  # (nk, nb, nmu_c)
                 dmin = d.min(axis=1)
