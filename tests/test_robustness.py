@@ -238,3 +238,28 @@ def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeyp
     with pytest.raises(OSError):
         adaptive._save_checkpoint(ckpt, Parallel(None), leaves, 20, 2, [{"level": 2}], {"a": 1})
     assert ckpt.read_bytes() == before and _leftovers(tmp_path) == []
+
+
+def test_adaptive_level_is_evaluated_in_batches():
+    """A level of the adaptive integrator is evaluated one batch of Gauss nodes at a time: the
+    peak memory stays far below the (nodes x outputs) array of the whole level (106 MB here)."""
+    import tracemalloc
+
+    from wbentropy.adaptive import AdaptiveSettings, integrate_adaptive
+    from wbentropy.integrate import Evaluator
+    from wbentropy.models import qwz_chern_model
+    from wbentropy.quantities import Options, get_quantities
+
+    ev = Evaluator(model=qwz_chern_model(), quantities=get_quantities(["ahc", "entropy_hall"]),
+                   temperatures=[300.0], mus=np.linspace(-2, 2, 20), options=Options(), max_memory_mb=8.0)
+    settings = AdaptiveSettings(coarse_mesh=(64, 64, 1), tolerance=1e-12, max_kpoints=64 * 64 * 9)
+    whole_level = 64 * 64 * 9 * ev.n_outputs * 8
+    tracemalloc.start()
+    try:
+        res = integrate_adaptive(evaluator=ev, settings=settings)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert res.n_evaluations == 64 * 64 * 9 and ev.batch_size < 64 * 64 * 9 // 10
+    assert whole_level > 100 * 2**20
+    assert peak < 0.5 * whole_level, peak / 2**20

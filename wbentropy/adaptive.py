@@ -208,9 +208,20 @@ class _Geometry:
 
 
 def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel):
-    """Gauss values Q (n, n_out), embedded indicators (n, n_out) and Fermi-shell lengths (n,)
-    of cells; the nodes are split into equal contiguous shares, one per rank, and gathered
-    back in rank order."""
+    """Gauss values Q (n, n_out), embedded indicators (n, n_out) and Fermi-shell lengths (n,) of
+    cells, in rounds of at most one evaluator batch of nodes (so that memory is bounded by the
+    batch size, not by the number of cells of a level)."""
+    chunk = max(1, evaluator.batch_size // geo.n_nodes)
+    if len(level) <= chunk:
+        return _evaluate_chunk(evaluator, geo, level, corner, parallel)
+    parts = [_evaluate_chunk(evaluator, geo, level[i:i + chunk], corner[i:i + chunk], parallel)
+             for i in range(0, len(level), chunk)]
+    return tuple(np.concatenate(x) for x in zip(*parts))
+
+
+def _evaluate_chunk(evaluator, geo: _Geometry, level, corner, parallel: Parallel):
+    """:func:`_evaluate_cells` for one round: the nodes are split into equal contiguous shares,
+    one per rank, and gathered back in rank order."""
     k = geo.points(level, corner)
     radius = np.repeat(geo.radius(level), geo.n_nodes)
     s, e = parallel.split_range(len(k))

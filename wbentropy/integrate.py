@@ -243,6 +243,8 @@ class Evaluator:
         self.n_outputs = sum(self.sizes)
         if max_memory_mb is None:
             max_memory_mb = default_max_memory_mb(ranks=parallel.size if parallel is not None else 1)
+            if parallel is not None and parallel.size > 1:  # every rank must cut the same batches
+                max_memory_mb = min(parallel.allgather(max_memory_mb))
         ops = getattr(self.interp, "_ops", None)  # the R-space operator array, if the interpolator exposes it
         fixed = ops.nbytes if isinstance(ops, np.ndarray) else 16 * 19 * model.H.size  # 19: all components
         self.memory = plan_memory(max_memory_mb=max_memory_mb, fixed_bytes=fixed,
