@@ -263,3 +263,25 @@ def test_adaptive_level_is_evaluated_in_batches():
     assert res.n_evaluations == 64 * 64 * 9 and ev.batch_size < 64 * 64 * 9 // 10
     assert whole_level > 100 * 2**20
     assert peak < 0.5 * whole_level, peak / 2**20
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "not_a_result"])
+def test_show_damaged_result_file_is_one_line_error(tmp_path, damage):
+    out = tmp_path / "r.h5"
+    _result(1.0).save(out)
+    data = out.read_bytes()
+    if damage == "truncated":
+        out.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        out.write_bytes(bytes(range(256)) * 8)
+    elif damage == "empty":
+        out.write_bytes(b"")
+    else:
+        with h5py.File(out, "w") as h:
+            h.create_dataset("something", data=[1, 2])
+    with pytest.raises(InputError, match=r"r\.h5: not a wbentropy result file"):
+        Result.load(out)
+    proc = subprocess.run([sys.executable, "-m", "wbentropy.cli", "show", str(out)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"wbentropy: error: {out}: not a wbentropy result file")
