@@ -132,7 +132,8 @@ def test_eig_band_count_mismatch(fe_dir, tmp_path):
     lines = (fe_dir / "Fe.eig").read_text().splitlines()
     fewer = "\n".join(line for line in lines if int(line.split()[0]) <= 19) + "\n"
     seed = _copy_fe(fe_dir, tmp_path / "case", replace={"eig": fewer.encode()})
-    with pytest.raises(InputError, match=r"Fe\.eig.*19 bands.*20 bands"):
+    with pytest.raises(InputError, match=r"Fe\.eig, line 20: expected band 20 at k-point 1, found band 1 at "
+                                         r"k-point 2 \(Fe\.chk has 20 bands at 27 k-points"):
         read_chk(seed=seed)
 
 
@@ -142,5 +143,5 @@ def test_unreadable_chk(fe_dir, tmp_path, content):
         data = (fe_dir / "Fe.chk").read_bytes()
         content = data[: len(data) // 2]
     seed = _copy_fe(fe_dir, tmp_path / "case", replace={"chk": content})
-    with pytest.raises(InputError, match=r"Fe\.chk.*cannot read"):
+    with pytest.raises(InputError, match=r"Fe\.chk.*(cannot read|the file is empty)"):
         read_chk(seed=seed)

@@ -55,7 +55,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,9 +208,20 @@ class _Geometry:
 
 
 def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel):
-    """Gauss values Q (n, n_out), embedded indicators (n, n_out) and Fermi-shell lengths (n,)
-    of cells; the nodes are split into equal contiguous shares, one per rank, and gathered
-    back in rank order."""
+    """Gauss values Q (n, n_out), embedded indicators (n, n_out) and Fermi-shell lengths (n,) of
+    cells, in rounds of at most one evaluator batch of nodes (so that memory is bounded by the
+    batch size, not by the number of cells of a level)."""
+    chunk = max(1, evaluator.batch_size // geo.n_nodes)
+    if len(level) <= chunk:
+        return _evaluate_chunk(evaluator, geo, level, corner, parallel)
+    parts = [_evaluate_chunk(evaluator, geo, level[i:i + chunk], corner[i:i + chunk], parallel)
+             for i in range(0, len(level), chunk)]
+    return tuple(np.concatenate(x) for x in zip(*parts))
+
+
+def _evaluate_chunk(evaluator, geo: _Geometry, level, corner, parallel: Parallel):
+    """:func:`_evaluate_cells` for one round: the nodes are split into equal contiguous shares,
+    one per rank, and gathered back in rank order."""
     k = geo.points(level, corner)
     radius = np.repeat(geo.radius(level), geo.n_nodes)
     s, e = parallel.split_range(len(k))
@@ -382,24 +392,15 @@ def _progress(settings, parallel, level, n_eval, rel, unresolved, elapsed) -> No
 def _save_checkpoint(path, parallel, leaves, n_eval, level, history, signature) -> None:
     if not parallel.is_root:
         return
-    import h5py
+    from .results import atomic_hdf5
 
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as h:
-            for f in ("level", "corner", "Q", "err", "ell"):
-                h.create_dataset(f"leaf_{f}", data=getattr(leaves, f))
-            h.attrs["n_evaluations"] = n_eval
-            h.attrs["level"] = level
-            h.attrs["history"] = json.dumps(history)
-            h.attrs["signature"] = json.dumps(signature, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_hdf5(path) as h:
+        for f in ("level", "corner", "Q", "err", "ell"):
+            h.create_dataset(f"leaf_{f}", data=getattr(leaves, f))
+        h.attrs["n_evaluations"] = n_eval
+        h.attrs["level"] = level
+        h.attrs["history"] = json.dumps(history)
+        h.attrs["signature"] = json.dumps(signature, sort_keys=True)
 
 
 def _load_checkpoint(path, signature) -> dict:

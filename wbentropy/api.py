@@ -18,16 +18,16 @@ from typing import Sequence
 import numpy as np
 
 from . import __version__
-from .errors import InputError
+from .errors import InputError, warn_unconverged
 from .geometry import DEFAULT_DEGEN_THRESH
 from .adaptive import AdaptiveSettings, integrate_adaptive
-from .integrate import Evaluator, UniformMesh, integrate_uniform
+from .integrate import Evaluator, UniformMesh, integrate_uniform, sampling_warnings
 from .parallel import Parallel
 from .model import TBModel
 from .quantities import Options, get_quantities
 from .results import QuantityResult, Result
 
-__all__ = ["compute", "check_grid"]
+__all__ = ["compute", "check_grid", "check_mu_in_band_range", "band_range"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +45,55 @@ def check_grid(*, temperatures: Sequence[float], mus: Sequence[float]) -> tuple[
     return T, mu
 
 
+def band_range(model: TBModel, *, samples: int = 6) -> tuple[float, float]:
+    """(lowest, highest) band energy in eV sampled on a ``samples``^3 Gamma-centred mesh.
+
+    The true extremes may lie between the samples; callers add a margin.
+    """
+    axes = [np.arange(samples) / samples if np.any(model.R[:, a] != 0) else np.zeros(1) for a in range(3)]
+    k = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    Hk = (np.exp(2j * np.pi * (k @ model.R.T)) @ model.H.reshape(len(model.R), -1)).reshape(len(k), model.num_wann,
+                                                                                             model.num_wann)
+    E = np.linalg.eigvalsh(Hk)
+    return float(E.min()), float(E.max())
+
+
+def check_mu_in_band_range(*, model: TBModel, mus: np.ndarray, temperatures: np.ndarray) -> None:
+    """Refuse chemical potentials that all lie outside the bands; warn if some do.
+
+    Outside the band range (widened by 10% of the band width plus 10 k_B T, since the
+    range is sampled on a coarse mesh) every band is empty or full and every quantity is
+    trivially (exponentially) zero: usually the Fermi energy of the DFT run was forgotten
+    (mu is on the Hamiltonian's absolute scale, e.g. E_F = 17.6 eV for the Fe example).
+    """
+    from .constants import KB_EV
+
+    lo, hi = band_range(model)
+    margin = 0.1 * (hi - lo) + 10.0 * KB_EV * float(np.max(temperatures))
+    outside = (mus < lo - margin) | (mus > hi + margin)
+    where = model.sources.get("primary")
+    if np.all(outside):
+        raise InputError(f"every chemical potential ({_short(mus)} eV) lies outside the bands of the model "
+                         f"({lo:.4f} .. {hi:.4f} eV): all results would be trivially zero. mu is on the "
+                         "Hamiltonian's absolute energy scale: add the Fermi energy of the DFT run", path=where)
+    if np.any(outside):
+        import warnings
+
+        msg = (f"chemical potentials {_short(mus[outside])} eV lie outside the bands of the model "
+               f"({lo:.4f} .. {hi:.4f} eV); results there are trivially zero")
+        logger.warning(msg)
+        warnings.warn(msg, UserWarning, stacklevel=3)
+
+
+def _short(values: np.ndarray) -> str:
+    v = [f"{x:g}" for x in np.ravel(values)]
+    return ", ".join(v) if len(v) <= 6 else ", ".join(v[:3] + ["..."] + v[-2:])
+
+
 def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence[float],
             mus: Sequence[float], kmesh: Sequence[int], degen_thresh: float = DEFAULT_DEGEN_THRESH,
             batch_size: int | None = None, comm=None, parallel: Parallel | None = None,
-            max_memory_mb: float = 512.0, tau_fs: float | None = None, entropy_production_form: str = "exact",
+            max_memory_mb: float | None = None, tau_fs: float | None = None, entropy_production_form: str = "exact",
             tolerance: float | None = None, abs_tolerance: float = 0.0, max_kpoints: int | None = None,
             max_levels: int = 50, checkpoint: str | None = None, restart: str | None = None,
             progress: bool = False, _exit_after_level: int | None = None) -> Result:
@@ -75,7 +120,11 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     degen_thresh : float
         Bands closer than this (eV) are treated as a degenerate group.
     batch_size : int, optional
-        k-points per batch; bounds memory.
+        k-points per batch (default: from ``max_memory_mb``).
+    max_memory_mb : float, optional
+        Budget (MB) of the computation's arrays per rank: R-space operators, one batch of
+        k-points and the integrand blocks (:func:`wbentropy.integrate.plan_memory`); default
+        a quarter of the available memory shared by the ranks, within 64..2048 MB.
     comm : mpi4py communicator, optional
         Distribute the work over MPI ranks (or pass ``parallel``).
     tau_fs : float, optional
@@ -102,6 +151,12 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     """
     T, mu = check_grid(temperatures=temperatures, mus=mus)
     qs = get_quantities(list(quantities))
+    if not (np.isfinite(degen_thresh) and degen_thresh >= 0):
+        raise InputError(f"--degen-thresh must be >= 0 eV, got {degen_thresh}")
+    if batch_size is not None and batch_size < 1:
+        raise InputError(f"--batch-size must be >= 1, got {batch_size}")
+    if max_memory_mb is not None and not max_memory_mb > 0:
+        raise InputError(f"--max-memory must be > 0 MB, got {max_memory_mb}")
     if entropy_production_form not in ("exact", "paper"):
         raise InputError(f"entropy production form must be 'exact' or 'paper', got {entropy_production_form!r}")
     options = Options(tau_fs=tau_fs, entropy_production_form=entropy_production_form)
@@ -111,6 +166,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         if q.fermi_surface and np.any(T <= 0):
             raise InputError(f"{q.name} needs T > 0 (it contains -df/dE or 1/T); remove temperature 0")
     mesh = UniformMesh(tuple(kmesh))
+    check_mu_in_band_range(model=model, mus=mu, temperatures=T)
     parallel = parallel or Parallel(comm)
     adaptive = tolerance is not None or max_kpoints is not None or restart is not None
     if tolerance is not None and not tolerance > 0:
@@ -123,6 +179,9 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     t0 = time.perf_counter()
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
     errors = None
+    warnings_found: list[str] = []
+    if not adaptive and evaluator.fermi_weighted and np.any(T > 0):
+        evaluator.track_fermi_sampling(cell=mesh.cell_vectors(model.reciprocal_lattice))
     if adaptive:
         settings = AdaptiveSettings(coarse_mesh=mesh.shape, tolerance=tolerance if tolerance is not None else 0.0,
                                     abs_tolerance=abs_tolerance,
@@ -138,9 +197,9 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                                  signature=signature)
         flat, errors = res.value, evaluator.split(res.error)
         if not res.converged and tolerance is not None:
-            logger.warning("adaptive integration stopped before reaching the tolerance %.1e: estimated relative "
-                           "error %.2e after %d k-points (raise --max-kpoints)", tolerance,
-                           res.history[-1]["rel_error"], res.n_evaluations)
+            warnings_found.append(f"adaptive integration stopped before reaching the tolerance {tolerance:.1e}: "
+                                  f"estimated relative error {res.history[-1]['rel_error']:.2e} after "
+                                  f"{res.n_evaluations} k-points (raise --max-kpoints or --max-levels)")
         attrs.update({"integrator": "adaptive: Gauss-Legendre cells (3 points per direction), 2x2x2 splitting, on a Gamma-centred coarse mesh",
                       "coarse_kmesh": list(mesh.shape), "num_kpoints": res.n_evaluations,
                       "refinement_levels": res.levels, "num_leaf_cells": res.n_leaves,
@@ -151,6 +210,16 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel)
         attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape), "num_kpoints": mesh.size})
     values = evaluator.split(flat)
+    stats, *others = parallel.allgather(evaluator.stats)
+    for other in others:
+        stats = stats + other
+    warnings_found += sampling_warnings(stats, degen_thresh=degen_thresh, temperatures=T, mus=mu,
+                                        fermi_tracked=evaluator.fermi_tracked)
+    if parallel.is_root:
+        for message in warnings_found:
+            warn_unconverged(message)
+    if warnings_found:
+        attrs["warnings"] = warnings_found
     wall = time.perf_counter() - t0
     logger.info("integrated in %.2f s", wall)
     attrs.update({"model_name": model.name, "num_wann": model.num_wann, "degen_thresh_eV": degen_thresh,

@@ -73,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=argparse.SUPPRESS)
     c.add_argument("--degen-thresh", type=float, default=None, metavar="EV")
     c.add_argument("--batch-size", type=int, default=None, help="k-points per batch (memory bound)")
-    c.add_argument("--max-memory", type=float, default=512.0, metavar="MB",
-                   help="memory budget per batch (MB) when --batch-size is not given")
+    c.add_argument("--max-memory", type=float, default=None, metavar="MB",
+                   help="memory budget (MB per rank) of the arrays of the computation, kept by batch sizing "
+                        "(default: a quarter of the available memory shared by the ranks, 64..2048 MB)")
     c.add_argument("-v", "--verbose", action="store_true")
 
     s = sub.add_parser("show", help="print a result file as a table")
@@ -88,14 +89,18 @@ def _compute(args) -> int:
     from .io.load import load_model
     from .parallel import world
     from .quantities import get_quantities
+    from .results import check_output_path
 
     parallel = world()
     with parallel.stop_all_on_error():
+        check_output_path(args.out)  # fail now, not after the computation
         mus = args.mu if args.mu is not None else _mu_range(*args.mu_range)
         names = [q.strip() for q in args.quantities.split(",") if q.strip()]
         get_quantities(names)  # fail early on unknown names
         adaptive = args.tolerance is not None or args.max_kpoints is not None or args.restart is not None
         checkpoint = args.checkpoint or (str(args.out) + ".checkpoint.h5" if adaptive else None)
+        if checkpoint is not None:
+            check_output_path(checkpoint)
         model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win)
         result = compute(model=model, quantities=names, temperatures=args.temperature, mus=mus,
                          kmesh=args.kmesh,
@@ -120,6 +125,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    import warnings
+
+    from .errors import ConvergenceWarning
+
+    warnings.simplefilter("ignore", ConvergenceWarning)  # already logged once as WARNING
     try:
         if args.command == "compute":
             return _compute(args)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["InputError"]
+__all__ = ["InputError", "ConvergenceWarning", "warn_unconverged"]
 
 
 class InputError(ValueError):
@@ -34,3 +34,16 @@ class InputError(ValueError):
                 where += f", line {line}"
             where += ": "
         super().__init__(where + message)
+
+
+class ConvergenceWarning(UserWarning):
+    """A result is likely unconverged (error above tolerance, under-sampled Fermi surface, ...)."""
+
+
+def warn_unconverged(message: str) -> None:
+    """Report a likely unconverged result: a ``logging`` warning and a :class:`ConvergenceWarning`."""
+    import logging
+    import warnings
+
+    logging.getLogger("wbentropy").warning(message)
+    warnings.warn(message, ConvergenceWarning, stacklevel=3)

@@ -9,6 +9,7 @@ depend on how batches are shared among MPI ranks.  The adaptive integrator
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -18,11 +19,13 @@ import numpy as np
 from .geometry import DEFAULT_DEGEN_THRESH, band_geometry
 from .interpolation import Interpolator
 from .model import TBModel
-from .occupation import fermi_shell_length
+from .occupation import fermi_shell_length, kT_eV
 from .parallel import Parallel
 from .quantities import Options, Quantity
 
-__all__ = ["UniformMesh", "Evaluator", "integrate_uniform", "default_batch_size"]
+__all__ = ["UniformMesh", "Evaluator", "integrate_uniform", "plan_memory", "MemoryPlan",
+           "default_max_memory_mb", "SamplingStats",
+           "sampling_warnings"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,10 @@ class UniformMesh:
         """Number of k-points."""
         return int(np.prod(self.shape))
 
+    def cell_vectors(self, reciprocal_lattice: np.ndarray) -> np.ndarray:
+        """Edge vectors b_i / N_i (rows) of one mesh cell, in the units of ``reciprocal_lattice``."""
+        return np.asarray(reciprocal_lattice, dtype=float) / np.asarray(self.shape, dtype=float)[:, None]
+
     def points(self, start: int, stop: int) -> np.ndarray:
         """k-points with flat indices [start, stop) in C order (i3 fastest), (n, 3)."""
         idx = np.arange(start, stop)
@@ -52,13 +59,152 @@ class UniformMesh:
         return np.stack([i1 / self.shape[0], i2 / self.shape[1], i3 / self.shape[2]], axis=1)
 
 
-def default_batch_size(interp: Interpolator, *, max_memory_mb: float = 512.0, n_outputs: int = 0) -> int:
-    """Batch size keeping one batch's arrays under ``max_memory_mb``.
+#: float64 arrays of one (k, band, band, mu) block alive at once in the pair integrands
+#: (measured 5.3 for entropy production on Fe with tracemalloc; margin)
+_BLOCK_ARRAYS = 8
+#: bytes per output float per k-point (per-quantity arrays, their concatenation, sums; measured ~15)
+_OUTPUT_BYTES = 24
+#: margin on :meth:`Interpolator.bytes_per_kpoint` for the band-geometry arrays (measured 0.75x of it on Fe)
+_GEOMETRY_MARGIN = 1.25
+#: largest batch (beyond it nothing is gained and progress is coarse)
+MAX_BATCH = 20000
 
-    ``n_outputs`` is the number of floats each k-point contributes (quantities x T x mu x 9).
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How one evaluation is cut to stay within a memory budget.
+
+    Attributes
+    ----------
+    batch_size : int
+        k-points per batch.
+    block_floats : int
+        Floats in one (k, band[, band], mu) block of an integrand (passed to the quantities
+        through :class:`~wbentropy.quantities.Options`).
+    fixed_bytes : int
+        The R-space operators (independent of the batch).
+    per_kpoint_bytes : int
+        Arrays per k-point of a batch (Wannier gauge, band geometry, outputs, one mu).
     """
-    per_k = interp.bytes_per_kpoint() * 3 + 16 * n_outputs  # geometry ~ triples the Wannier-gauge arrays
-    return int(max(16, min(20000, max_memory_mb * 2**20 // per_k)))
+
+    batch_size: int
+    block_floats: int
+    fixed_bytes: int
+    per_kpoint_bytes: int
+
+    @property
+    def bound_bytes(self) -> int:
+        """Upper estimate of the evaluation's peak array memory."""
+        return self.fixed_bytes + self.batch_size * self.per_kpoint_bytes + 8 * _BLOCK_ARRAYS * self.block_floats
+
+
+def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kpoint: int, num_bands: int,
+                n_outputs: int, pairs: bool) -> MemoryPlan:
+    """The batch-size rule: keep the arrays of one evaluation under ``max_memory_mb``.
+
+    After the fixed R-space operators, half of the budget goes to the k-batch (Wannier-gauge and
+    band-geometry arrays, outputs, and the integrand block of one mu per k-point: nb^2 floats
+    for band-pair quantities, nb otherwise) and half to the mu-blocks of the integrands.
+    ``max_memory_mb`` bounds the computation's arrays, not the interpreter and its libraries.
+
+    Raises
+    ------
+    InputError
+        If the budget does not even hold the R-space operators and one k-point.
+    """
+    from .errors import InputError
+
+    per_mu = 8 * _BLOCK_ARRAYS * num_bands * (num_bands if pairs else 1)
+    per_k = int(_GEOMETRY_MARGIN * geometry_bytes_per_kpoint) + _OUTPUT_BYTES * n_outputs + per_mu
+    budget = max_memory_mb * 2**20 - fixed_bytes
+    if budget < 2 * per_k:
+        raise InputError(f"--max-memory {max_memory_mb:g} MB is too small: this model needs "
+                         f"{(fixed_bytes + 2 * per_k) / 2**20:.1f} MB for its R-space operators and one k-point")
+    batch = int(max(1, min(MAX_BATCH, budget / 2 // per_k)))
+    block = int(max(num_bands * (num_bands if pairs else 1), budget / 2 // (8 * _BLOCK_ARRAYS)))
+    return MemoryPlan(batch_size=batch, block_floats=block, fixed_bytes=int(fixed_bytes), per_kpoint_bytes=per_k)
+
+
+def default_max_memory_mb(*, ranks: int = 1) -> float:
+    """Automatic budget: a quarter of the available memory shared by the ranks, within 64..2048 MB."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) / 1024.0  # kB -> MB
+    except OSError:
+        pass
+    if avail is None:
+        return 512.0
+    return float(min(2048.0, max(64.0, avail / 4 / max(1, ranks))))
+
+
+#: A degenerate group whose bands are split by more than this fraction of ``degen_thresh`` is a
+#: "near-threshold" merge (symmetry-protected degeneracies are split by round-off only) ...
+DEGEN_NEAR_FRACTION = 0.1
+#: ... and near-threshold merges at more than this fraction of the k-points trigger a warning.
+DEGEN_WARN_FRACTION = 0.05
+#: Fermi-surface sampling: k-points with a band within FERMI_SHELL_KT k_B T of mu sample the
+#: thermal shell.  On a mesh that the Fermi surface crosses, a warning is given if they are fewer
+#: than MIN_FERMI_SHELL_KPOINTS, or fewer than the k-points whose cell the Fermi surface crosses
+#: (then the shell is thinner than a mesh cell and is sampled by chance).
+FERMI_SHELL_KT = 3.0
+MIN_FERMI_SHELL_KPOINTS = 100
+
+
+@dataclass
+class SamplingStats:
+    """Counts gathered while evaluating k-points, for convergence warnings (they add up over ranks).
+
+    Attributes
+    ----------
+    n_k : number of k-points evaluated
+    n_degen_near : k-points where a degenerate group holds bands split by > DEGEN_NEAR_FRACTION * degen_thresh
+    max_degen_split : largest splitting inside a degenerate group, eV
+    n_shell : (nT, nmu) k-points with a band within FERMI_SHELL_KT k_B T of mu (when tracked)
+    n_cross : (nmu,) k-points whose mesh cell a Fermi surface crosses, |E - mu| <= sum_i |v . cell_i| / 2
+        (when tracked)
+    """
+
+    n_k: int
+    n_degen_near: int
+    max_degen_split: float
+    n_shell: np.ndarray
+    n_cross: np.ndarray
+
+    @classmethod
+    def zeros(cls, nT: int, nmu: int) -> "SamplingStats":
+        return cls(0, 0, 0.0, np.zeros((nT, nmu), dtype=np.int64), np.zeros(nmu, dtype=np.int64))
+
+    def __add__(self, other: "SamplingStats") -> "SamplingStats":
+        return SamplingStats(self.n_k + other.n_k, self.n_degen_near + other.n_degen_near,
+                             max(self.max_degen_split, other.max_degen_split), self.n_shell + other.n_shell,
+                             self.n_cross + other.n_cross)
+
+
+def sampling_warnings(stats: SamplingStats, *, degen_thresh: float, temperatures, mus,
+                      fermi_tracked: bool) -> list[str]:
+    """Messages for likely unconverged results from the counts of :class:`SamplingStats`."""
+    out = []
+    if stats.n_k and stats.n_degen_near > DEGEN_WARN_FRACTION * stats.n_k:
+        out.append(f"the degenerate-band threshold {degen_thresh:g} eV merged bands split by up to "
+                   f"{stats.max_degen_split:.2e} eV at {stats.n_degen_near} of {stats.n_k} k-points "
+                   f"({100 * stats.n_degen_near / stats.n_k:.1f}%): they are treated as one degenerate group; "
+                   "results may depend on --degen-thresh (lower it and compare)")
+    if fermi_tracked:
+        few = [(T, mu, int(stats.n_shell[iT, im]), int(stats.n_cross[im]))
+               for iT, T in enumerate(temperatures) for im, mu in enumerate(mus)
+               if T > 0 and stats.n_cross[im] > 0
+               and stats.n_shell[iT, im] < max(MIN_FERMI_SHELL_KPOINTS, stats.n_cross[im])]
+        if few:
+            listed = "; ".join(f"T={T:g} K, mu={mu:g} eV: {n} k-points near mu, {c} crossed" for T, mu, n, c in few[:3])
+            out.append(f"few k-points sample the Fermi surface ({listed}{'; ...' if len(few) > 3 else ''}). Of the "
+                       f"{stats.n_k} k-points, fewer than {MIN_FERMI_SHELL_KPOINTS}, or fewer than those whose mesh "
+                       f"cell a Fermi surface crosses, have a band within {FERMI_SHELL_KT:g} k_BT of mu: the thermal "
+                       "shell is thinner than the mesh spacing, so Fermi-surface and entropy-weighted results are "
+                       "likely unconverged; use a denser --kmesh or adaptive integration (--tolerance)")
+    return out
 
 
 class Evaluator:
@@ -75,12 +221,13 @@ class Evaluator:
     parallel : Parallel, optional
         Used only to place the interpolator's R-space operators in node-shared memory.
     batch_size : int, optional
-    max_memory_mb : float
+    max_memory_mb : float, optional
+        Budget of the evaluation's arrays (see :func:`plan_memory`); default :func:`default_max_memory_mb`.
     """
 
     def __init__(self, *, model: TBModel, quantities: list[Quantity], temperatures, mus, options: Options,
                  degen_thresh: float = DEFAULT_DEGEN_THRESH, parallel: Parallel | None = None,
-                 batch_size: int | None = None, max_memory_mb: float = 512.0) -> None:
+                 batch_size: int | None = None, max_memory_mb: float | None = None) -> None:
         self.model = model
         self.quantities = quantities
         self.temperatures = np.asarray(temperatures, dtype=float)
@@ -94,8 +241,40 @@ class Evaluator:
         self.shapes = [grid + ((3,) if q.vector else (3, 3)) for q in quantities]
         self.sizes = [int(np.prod(s)) for s in self.shapes]
         self.n_outputs = sum(self.sizes)
-        self.batch_size = batch_size or default_batch_size(self.interp, max_memory_mb=max_memory_mb,
-                                                           n_outputs=self.n_outputs)
+        if max_memory_mb is None:
+            max_memory_mb = default_max_memory_mb(ranks=parallel.size if parallel is not None else 1)
+            if parallel is not None and parallel.size > 1:  # every rank must cut the same batches
+                max_memory_mb = min(parallel.allgather(max_memory_mb))
+        ops = getattr(self.interp, "_ops", None)  # the R-space operator array, if the interpolator exposes it
+        fixed = ops.nbytes if isinstance(ops, np.ndarray) else 16 * 19 * model.H.size  # 19: all components
+        self.memory = plan_memory(max_memory_mb=max_memory_mb, fixed_bytes=fixed,
+                                  geometry_bytes_per_kpoint=self.interp.bytes_per_kpoint(),
+                                  num_bands=model.num_wann, n_outputs=self.n_outputs,
+                                  pairs=any(q.fermi_surface for q in quantities))
+        self.options = dataclasses.replace(options, block_floats=self.memory.block_floats)
+        self.batch_size = batch_size or self.memory.batch_size
+        logger.info("memory plan: %d k-points per batch, integrand blocks of %d floats, bound %.0f MB",
+                    self.batch_size, self.memory.block_floats, self.memory.bound_bytes / 2**20)
+        self.stats = SamplingStats.zeros(len(self.temperatures), len(self.mus))
+        self._fermi_cell = None
+
+    @property
+    def fermi_weighted(self) -> bool:
+        """True if a quantity lives near the Fermi surface at T > 0 (-df/dE, 1/T, or the entropy weight s_n)."""
+        return any(q.fermi_surface or q.name.startswith("entropy") for q in self.quantities)
+
+    @property
+    def fermi_tracked(self) -> bool:
+        """True once :meth:`track_fermi_sampling` was called."""
+        return self._fermi_cell is not None
+
+    def track_fermi_sampling(self, *, cell: np.ndarray) -> None:
+        """Count, per (T, mu), the k-points near the Fermi level (see :class:`SamplingStats`).
+
+        ``cell`` (3, 3): the mesh cell's edge vectors (rows), 1/Angstrom; a band crosses mu inside
+        the cell around a k-point if |E - mu| <= sum_i |v . cell_i| / 2 (to first order).
+        """
+        self._fermi_cell = np.asarray(cell, dtype=float)
 
     @property
     def reciprocal_lattice(self) -> np.ndarray:
@@ -126,6 +305,7 @@ class Evaluator:
 
     def _batch(self, k: np.ndarray, radius: np.ndarray | None = None):
         geom = band_geometry(self.interp(k), degen_thresh=self.degen_thresh)
+        self._count(geom)
         parts = [q.per_k(geom, temperatures=self.temperatures, mus=self.mus, volume=self.model.volume,
                          options=self.options).reshape(len(k), -1) for q in self.quantities]
         ell = None
@@ -133,6 +313,24 @@ class Evaluator:
             ell = fermi_shell_length(E=geom.E_group, speed=np.linalg.norm(geom.velocity, axis=-1),
                                      temperatures=self.temperatures, mus=self.mus, radius=radius)
         return np.concatenate(parts, axis=1), ell
+
+    def _count(self, geom) -> None:
+        """Update :attr:`stats` for a batch (no physics: counts of band spacings and energies)."""
+        st = self.stats
+        st.n_k += len(geom.E)
+        if self.degen_thresh > 0 and geom.E.shape[1] > 1:
+            dE = np.diff(geom.E, axis=1)
+            merged = np.where(dE < self.degen_thresh, dE, 0.0)
+            st.n_degen_near += int(np.count_nonzero(np.any(merged > DEGEN_NEAR_FRACTION * self.degen_thresh, axis=1)))
+            st.max_degen_split = max(st.max_degen_split, float(merged.max(initial=0.0)))
+        if self._fermi_cell is not None:
+            reach = 0.5 * np.abs(geom.velocity @ self._fermi_cell.T).sum(axis=-1)  # (nk, nb), eV
+            for i0 in range(0, len(self.mus), 64):
+                d = np.abs(geom.E[:, :, None] - self.mus[None, None, i0:i0 + 64])  # (nk, nb, nmu_c)
+                dmin = d.min(axis=1)
+                st.n_cross[i0:i0 + 64] += np.count_nonzero(np.any(d <= reach[..., None], axis=1), axis=0)
+                for iT, T in enumerate(self.temperatures):
+                    st.n_shell[iT, i0:i0 + 64] += np.count_nonzero(dmin < FERMI_SHELL_KT * kT_eV(T), axis=0)
 
     def split(self, flat: np.ndarray) -> list[np.ndarray]:
         """Split a flat (..., n_outputs) vector into per-quantity arrays of their shapes."""

@@ -58,9 +58,17 @@ class Parallel:
             self.comm.Barrier()
 
     def inject_failure_for_tests(self) -> None:
-        """Raise on the rank named by WBENTROPY_TEST_FAIL_RANK (tests of the failure path only)."""
+        """Raise on the rank named by WBENTROPY_TEST_FAIL_RANK (tests of the failure path only).
+
+        A RuntimeError (a bug), or an InputError (a user error) if WBENTROPY_TEST_FAIL_KIND=input.
+        """
         if os.environ.get("WBENTROPY_TEST_FAIL_RANK") == str(self.rank):
-            raise RuntimeError(f"injected failure on rank {self.rank} (WBENTROPY_TEST_FAIL_RANK)")
+            msg = f"injected failure on rank {self.rank} (WBENTROPY_TEST_FAIL_RANK)"
+            if os.environ.get("WBENTROPY_TEST_FAIL_KIND") == "input":
+                from .errors import InputError
+
+                raise InputError(msg, path="injected.dat", line=7)
+            raise RuntimeError(msg)
 
     @contextlib.contextmanager
     def stop_all_on_error(self):
@@ -84,7 +92,9 @@ class Parallel:
             sys.stderr.flush()
             os.write(2, msg.encode())  # unbuffered, then give the launcher time to forward it
             time.sleep(0.5)
-            self.comm.Abort(2 if isinstance(exc, InputError) else 1)
+            code = 2 if isinstance(exc, InputError) else 1
+            self.comm.Abort(code)
+            os._exit(code)  # MPI_Abort may return before the launcher kills us: never run on
 
     def shared_array(self, shape: tuple, dtype, fill) -> np.ndarray:
         """A read-only array held once per node in MPI shared memory.

@@ -34,7 +34,8 @@ def pseudovector_to_tensor(p: np.ndarray) -> np.ndarray:
     return t - np.swapaxes(t, -1, -2)
 
 
-def occupation_weighted(E: np.ndarray, X: np.ndarray, *, weight: Callable, temperatures, mus) -> np.ndarray:
+def occupation_weighted(E: np.ndarray, X: np.ndarray, *, weight: Callable, temperatures, mus,
+                        block: int = _WEIGHT_BLOCK) -> np.ndarray:
     """Per k-point sums sum_n w(E_kn; T, mu) X_kn... for every (T, mu).
 
     Parameters
@@ -43,6 +44,8 @@ def occupation_weighted(E: np.ndarray, X: np.ndarray, *, weight: Callable, tempe
     X : (nk, nb, ...) band-resolved quantity
     weight : callable(E, *, mu, kT) -> array, e.g. :func:`~wbentropy.occupation.fermi`
     temperatures : (nT,) K;  mus : (nmu,) eV
+    block : int
+        At most this many floats in one (mu, k, band) weight block (memory bound).
 
     Returns
     -------
@@ -53,7 +56,7 @@ def occupation_weighted(E: np.ndarray, X: np.ndarray, *, weight: Callable, tempe
     tail = X.shape[2:]
     Xf = X.reshape(nk, nb, -1)
     out = np.empty((nk, len(temperatures), len(mus), Xf.shape[2]))
-    chunk = max(1, _WEIGHT_BLOCK // max(1, nk * nb))
+    chunk = max(1, block // max(1, nk * nb))
     for iT, T in enumerate(temperatures):
         kT = kT_eV(T)
         for i0 in range(0, len(mus), chunk):
@@ -74,10 +77,14 @@ class Options:
     entropy_production_form : {"exact", "paper"}
         Interband kernel: Kubo-Mori (exact second-order expansion of Eq. 9) or the
         paper's Eq. (18) as printed.
+    block_floats : int
+        Memory bound: at most this many floats in one (k, band[, band], mu) block of an
+        integrand (set by the integrator from ``--max-memory``; not physics).
     """
 
     tau_fs: float | None = None
     entropy_production_form: str = "exact"
+    block_floats: int = _WEIGHT_BLOCK
 
     @property
     def eta(self) -> float:
@@ -127,20 +134,22 @@ class Quantity:
 
 def _ahc_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
     """sigma^e_ab = -(e^2/hbar) sum_n int d^3k/(2pi)^3 f_n Omega_n^ab  [S/cm]."""
-    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=fermi, temperatures=temperatures, mus=mus)
+    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=fermi, temperatures=temperatures, mus=mus,
+                             block=options.block_floats)
     return pseudovector_to_tensor(p) * (C.AHC_FACTOR_S_PER_CM / volume)
 
 
 def _entropy_hall_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
     """sigma^s_ab = +(e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab  [A/(m K)] (paper Eq. 28, electrons q = -e)."""
-    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=entropy, temperatures=temperatures, mus=mus)
+    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=entropy, temperatures=temperatures, mus=mus,
+                             block=options.block_floats)
     return pseudovector_to_tensor(p) * (C.ENTROPY_HALL_FACTOR_A_PER_MK / volume)
 
 
-def _grid_blocks(E: np.ndarray, temperatures, mus, *, extra: int = 1):
+def _grid_blocks(E: np.ndarray, temperatures, mus, *, extra: int = 1, block: int = _WEIGHT_BLOCK):
     """Yield (iT, mu slice, kT, mu block) with blocks small enough for (nk, nb, nb, nmu) arrays."""
     nk, nb = E.shape
-    chunk = max(1, _WEIGHT_BLOCK // max(1, nk * nb * max(1, extra)))
+    chunk = max(1, block // max(1, nk * nb * max(1, extra)))
     for iT, T in enumerate(temperatures):
         kT = kT_eV(T)
         for i0 in range(0, len(mus), chunk):
@@ -190,7 +199,8 @@ def _on_grid(per_k, factor, *, name, nb_pairs=True):
     def on_grid(geom, *, temperatures, mus, volume, options):
         _check_finite_T(temperatures, name)
         out = np.zeros((geom.E.shape[0], len(temperatures), len(mus), 3, 3))
-        for iT, sl, kT, mu in _grid_blocks(geom.E, temperatures, mus, extra=geom.E.shape[1] if nb_pairs else 1):
+        for iT, sl, kT, mu in _grid_blocks(geom.E, temperatures, mus, extra=geom.E.shape[1] if nb_pairs else 1,
+                                           block=options.block_floats):
             out[:, iT, sl] = _grid_last(per_k(geom, kT, mu, options))
         return out * (factor / volume)
 
@@ -231,7 +241,8 @@ def _entropy_drude_per_k(geom, kT, mu, options):
 
 def _entropy_current_zero_field_per_k(geom, *, temperatures, mus, volume, options):
     """j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24), W/(K m^2); zero by periodicity."""
-    p = occupation_weighted(geom.E_group, geom.velocity, weight=entropy, temperatures=temperatures, mus=mus)
+    p = occupation_weighted(geom.E_group, geom.velocity, weight=entropy, temperatures=temperatures, mus=mus,
+                             block=options.block_floats)
     return p * (C.ENTROPY_CURRENT_FACTOR / volume)
 
 
@@ -239,7 +250,8 @@ def _qm_batch(index):
     def on_grid(geom, *, temperatures, mus, volume, options):
         _check_finite_T(temperatures, "entropy_production_qm")
         out = np.zeros((geom.E.shape[0], len(temperatures), len(mus), 3, 3))
-        for iT, sl, kT, mu in _grid_blocks(geom.E, temperatures, mus, extra=geom.E.shape[1]):
+        for iT, sl, kT, mu in _grid_blocks(geom.E, temperatures, mus, extra=geom.E.shape[1],
+                                           block=options.block_floats):
             out[:, iT, sl] = _grid_last(_ep_qm_parts(geom, kT, mu, options)[index])
         return out * (C.ENTROPY_PRODUCTION_FACTOR / volume)
 

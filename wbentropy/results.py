@@ -13,6 +13,7 @@ interrupted write never leaves a corrupted file or destroys a previous good one.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -23,7 +24,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["Result", "QuantityResult"]
+__all__ = ["Result", "QuantityResult", "check_output_path", "atomic_hdf5"]
 
 _AXES = "xyz"
 
@@ -60,40 +61,25 @@ class Result:
 
     # ------------------------------------------------------------------- HDF5
     def save(self, path: str | Path) -> Path:
-        """Write to HDF5 atomically; returns the path."""
-        import h5py
-
-        path = Path(path)
-        folder = path.parent if str(path.parent) else Path(".")
-        if not folder.is_dir():
-            raise InputError("output folder does not exist", path=path)
-        if not os.access(folder, os.W_OK):
-            raise InputError("output folder is not writable", path=path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        os.close(fd)
-        try:
-            with h5py.File(tmp, "w") as h:
-                h.create_dataset("temperature", data=np.asarray(self.temperature, dtype=float))
-                h["temperature"].attrs["units"] = "K"
-                h.create_dataset("mu", data=np.asarray(self.mu, dtype=float))
-                h["mu"].attrs["units"] = "eV"
-                for name, q in self.quantities.items():
-                    g = h.create_group(name)
-                    g.create_dataset("value", data=q.value)
-                    g["value"].attrs["units"] = q.units
-                    g.attrs["units"] = q.units
-                    if q.error is not None:
-                        g.create_dataset("error", data=q.error)
-                        g["error"].attrs["units"] = q.units
-                    for k, v in q.attrs.items():
-                        g.attrs[k] = _attr(v)
-                for k, v in self.attrs.items():
-                    h.attrs[k] = _attr(v)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        """Write to HDF5 atomically (:func:`atomic_hdf5`); returns the path."""
+        path = check_output_path(path)
+        with atomic_hdf5(path) as h:
+            h.create_dataset("temperature", data=np.asarray(self.temperature, dtype=float))
+            h["temperature"].attrs["units"] = "K"
+            h.create_dataset("mu", data=np.asarray(self.mu, dtype=float))
+            h["mu"].attrs["units"] = "eV"
+            for name, q in self.quantities.items():
+                g = h.create_group(name)
+                g.create_dataset("value", data=q.value)
+                g["value"].attrs["units"] = q.units
+                g.attrs["units"] = q.units
+                if q.error is not None:
+                    g.create_dataset("error", data=q.error)
+                    g["error"].attrs["units"] = q.units
+                for k, v in q.attrs.items():
+                    g.attrs[k] = _attr(v)
+            for k, v in self.attrs.items():
+                h.attrs[k] = _attr(v)
         return path
 
     @classmethod
@@ -149,6 +135,53 @@ class Result:
             if q.error is not None:
                 lines.append(f"# error estimate of {name}: max {np.max(np.abs(q.error)):.3e} {q.units}")
         return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def atomic_hdf5(path: str | Path):
+    """An HDF5 file open for writing that appears at ``path`` only when complete.
+
+    Written to a temporary file in the same folder, then renamed over ``path``
+    (``os.replace``, atomic on POSIX): an exception (or a kill) during the write leaves any
+    previous file at ``path`` untouched; the temporary file is removed on exceptions.
+    """
+    import h5py
+
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    except OSError as err:
+        raise InputError(f"cannot create a file in the output folder: {err.strerror}", path=path) from None
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as h:
+            yield h
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Check that a result can be written to ``path`` (before hours of computing); returns it.
+
+    The folder must exist and be writable, and ``path`` must not be a folder.  Raises
+    :class:`~wbentropy.errors.InputError` naming the path otherwise.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"output folder {folder} is not a folder", path=path)
+    if not folder.is_dir():
+        raise InputError("output folder does not exist", path=path)
+    if path.is_dir():
+        raise InputError("output path is a folder; give a file name such as result.h5", path=path)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError("output folder is not writable", path=path)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError("output file exists and is not writable", path=path)
+    return path
 
 
 def _attr(v):

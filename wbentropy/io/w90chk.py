@@ -79,9 +79,12 @@ def read_chk(*, seed: str | Path, name: str | None = None) -> TBModel:
     """
     seed = Path(seed)
     paths = {ext: seed.with_name(f"{seed.name}.{ext}") for ext in ("chk", "eig", "mmn", "nnkp")}
-    for ext in ("chk", "eig", "mmn"):
+    needed = {"chk": "the Wannier gauge", "eig": "the band energies (Hamiltonian)",
+              "mmn": "the Berry connection (position matrix elements)"}
+    for ext, why in needed.items():
         if not paths[ext].is_file():
-            raise InputError(f"Wannier90 {ext} file not found (needed with the .chk reader)", path=paths[ext])
+            raise InputError(f"Wannier90 .{ext} file not found; it is needed for {why} with --w90 SEED",
+                             path=paths[ext])
 
     wandata = _read_wannier_data(seed, paths)
     system = _build_system(wandata, paths)
@@ -120,15 +123,20 @@ def _read_wannier_data(seed: Path, paths: dict):
 
     prefix = str(seed)
     use_nnkp = paths["nnkp"].is_file()
+    for ext in ("chk", "eig", "mmn"):
+        if paths[ext].stat().st_size == 0:
+            raise InputError("the file is empty", path=paths[ext])
     try:
         wandata = wb.w90files.WannierData.from_w90_files(seedname=prefix, files=("chk",), readnnkp=False)
     except Exception as err:  # fortio / numpy / assertion errors from a damaged file
-        raise InputError(f"cannot read the Wannier90 checkpoint: {_describe(err)}", path=paths["chk"]) from err
+        raise InputError(f"cannot read the Wannier90 checkpoint (truncated, or not a Fortran unformatted .chk "
+                         f"written by wannier90): {_describe(err)}", path=paths["chk"]) from err
     chk = wandata.chk
     if not getattr(chk, "wannierised", True) or getattr(chk, "v_matrix", None) is None:
         raise InputError("the checkpoint holds no Wannier gauge (was wannier90 run?)", path=paths["chk"])
 
     if use_nnkp:
+        _check_nnkp_matches_chk(paths["nnkp"], chk, paths["chk"])
         try:
             bkvec = BKVectors.from_nnkp(str(paths["nnkp"]), kmesh_tol=1e-5, bk_complete_tol=1e-5,
                                         real_lattice=chk.real_lattice)
@@ -137,26 +145,88 @@ def _read_wannier_data(seed: Path, paths: dict):
         wandata.unset_file("bkvec")  # replace the b-vectors rebuilt from the chk k-mesh
         wandata.set_file("bkvec", bkvec)
 
-    try:
-        eig = EIG.from_w90_file(prefix)
-    except Exception as err:
-        raise InputError(f"cannot read band energies: {_describe(err)}", path=paths["eig"]) from err
-    if (eig.NK, eig.NB) != (chk.num_kpts, chk.num_bands):
-        raise InputError(f"the .eig file has {eig.NB} bands at {eig.NK} k-points, but the checkpoint "
-                         f"{paths['chk'].name} has {chk.num_bands} bands at {chk.num_kpts} k-points",
-                         path=paths["eig"])
-    _set_file(wandata, "eig", eig, paths["eig"])
+    energies = read_eig(path=paths["eig"], num_bands=chk.num_bands, num_kpts=chk.num_kpts, chk_name=paths["chk"].name)
+    _set_file(wandata, "eig", EIG(data={ik: energies[ik] for ik in range(chk.num_kpts)}, NK=chk.num_kpts),
+              paths["eig"])
 
     try:
         mmn = MMN.from_w90_file(prefix, bkvec=wandata.bkvec, npar=1)
     except Exception as err:
-        raise InputError(f"cannot read overlap matrices: {_describe(err)}", path=paths["mmn"]) from err
+        raise InputError(f"cannot read overlap matrices (truncated or damaged .mmn?): {_describe(err)}",
+                         path=paths["mmn"]) from err
     if mmn.NK != chk.num_kpts or mmn.NB != chk.num_bands:
         raise InputError(f"the .mmn file has {mmn.NB} bands at {mmn.NK} k-points, but the checkpoint "
                          f"{paths['chk'].name} has {chk.num_bands} bands at {chk.num_kpts} k-points",
                          path=paths["mmn"])
+    if not all(np.all(np.isfinite(block)) for block in mmn.data.values()):
+        raise InputError("the overlap matrices contain NaN or Inf", path=paths["mmn"])
     _set_file(wandata, "mmn", mmn, paths["mmn"])
     return wandata
+
+
+def read_eig(*, path: Path, num_bands: int, num_kpts: int, chk_name: str = "the checkpoint") -> np.ndarray:
+    """Band energies (num_kpts, num_bands) in eV from a Wannier90 ``SEED.eig`` file, checked line by line.
+
+    Every line must read ``band k-point energy`` with bands running fastest, exactly
+    ``num_bands`` x ``num_kpts`` lines (the checkpoint's counts), finite energies.
+
+    Raises
+    ------
+    InputError
+        Naming the file and line of the first problem.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("ascii")
+    except UnicodeDecodeError:
+        raise InputError("not a text file (binary data); expected lines 'band k-point energy'", path=path) from None
+    except OSError as err:
+        raise InputError(f"cannot read the file: {err.strerror}", path=path) from None
+    lines = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip()]
+    if not lines:
+        raise InputError("the file is empty", path=path)
+    expected = num_bands * num_kpts
+    energies = np.empty(expected)
+    for j, (lineno, ln) in enumerate(lines):
+        if j >= expected:
+            raise InputError(f"more lines than the {num_bands} bands x {num_kpts} k-points of {chk_name} "
+                             "(is the .eig from another calculation?)", path=path, line=lineno)
+        parts = ln.split()
+        try:
+            band, kpt, e = int(parts[0]), int(parts[1]), float(parts[2].replace("D", "E").replace("d", "e"))
+            if len(parts) != 3:
+                raise ValueError
+        except (ValueError, IndexError):
+            raise InputError(f"expected 'band k-point energy', got {ln.strip()[:60]!r}", path=path,
+                             line=lineno) from None
+        want_band, want_k = j % num_bands + 1, j // num_bands + 1
+        if (band, kpt) != (want_band, want_k):
+            raise InputError(f"expected band {want_band} at k-point {want_k}, found band {band} at k-point {kpt} "
+                             f"({chk_name} has {num_bands} bands at {num_kpts} k-points; is the .eig from "
+                             "another calculation?)", path=path, line=lineno)
+        if not np.isfinite(e):
+            raise InputError(f"band energy is {parts[2]}", path=path, line=lineno)
+        energies[j] = e
+    if len(lines) < expected:
+        raise InputError(f"the file ends after {len(lines)} lines, but {chk_name} has {num_bands} bands x "
+                         f"{num_kpts} k-points = {expected} energies (truncated, or from another calculation)",
+                         path=path, line=lines[-1][0])
+    return energies.reshape(num_kpts, num_bands)
+
+
+def _check_nnkp_matches_chk(nnkp: Path, chk, chk_path: Path) -> None:
+    """The lattice in ``SEED.nnkp`` must be the checkpoint's (catches a .chk from another seed)."""
+    try:
+        text = nnkp.read_text(errors="replace").lower().splitlines()
+        i = next(i for i, ln in enumerate(text) if ln.strip().startswith("begin real_lattice"))
+        lat = np.array([[float(x) for x in text[i + j].split()[:3]] for j in (1, 2, 3)])
+    except (StopIteration, ValueError, IndexError, OSError):
+        return  # malformed nnkp: WannierBerri's reader reports it
+    chk_lat = np.asarray(chk.real_lattice, dtype=float)
+    if lat.shape != (3, 3) or not np.allclose(lat, chk_lat, atol=1e-4):
+        raise InputError(f"{chk_path.name} and {nnkp.name} belong to different calculations (a .chk from another "
+                         f"seed?): lattice {np.round(chk_lat, 5).tolist()} in {chk_path.name}, {lat.tolist()} in "
+                         f"{nnkp.name}", path=chk_path)
 
 
 def _set_file(wandata, key: str, value, path: Path) -> None:
