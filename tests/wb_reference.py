@@ -237,3 +237,23 @@ def wb_ahc(*, system, mesh, mu, temperature_K: float = 0.0, method: str | None =
     # factor_ahc = -e^2/hbar/Angstrom: Omega[A^2]/V[A^3] -> S/m, as in StaticCalculator.
     O = np.einsum("ikn,knc->ic", occ, Omega) / (E.shape[0] * volume) * factors.factor_ahc
     return _tensor(O * S_per_m_to_S_per_cm)
+
+
+# ---------------------------------------------------------------- AC and second order
+def wb_optical_absorptive(*, system, mesh, mu, omegas, kT_eV: float, width: float, kind: str = "lorentzian",
+                          max_fft: int = 16) -> np.ndarray:
+    """Hermitian (absorptive) part of WannierBerri's ``dynamic.OpticalConductivity``, S/cm.
+
+    WannierBerri returns the full Kubo tensor
+    ``sigma_ab = (e^2/hbar) sum (f_n - f_m) (E_n - E_m)/(E_n - E_m - w - i eta) i A^a_mn A^b_nm``
+    in S/m; its Hermitian part (sigma + sigma^dagger)/2 is the absorptive tensor of the paper's
+    Eq. (32).  Returns (nmu, nomega, 3, 3) complex.
+    """
+    from wannierberri.calculators.dynamic import OpticalConductivity
+
+    calc = OpticalConductivity(Efermi=np.atleast_1d(np.asarray(mu, dtype=float)), omega=np.asarray(omegas, float),
+                               kBT=kT_eV, smr_fixed_width=width,
+                               smr_type={"lorentzian": "Lorentzian", "gaussian": "Gaussian"}[kind], save_mode="")
+    data = np.asarray(_run(system, mesh, {"opt": calc}, max_fft).results["opt"].data)  # (nmu, nw, 3, 3)
+    herm = 0.5 * (data + np.conj(np.swapaxes(data, -1, -2)))
+    return herm * 1e-2

@@ -75,6 +75,12 @@ ENTROPY_PRODUCTION_FACTOR: float = E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
 DRUDE_FACTOR_S_PER_M: float = E2_OVER_HBAR * PER_ANGSTROM_TO_PER_M
 #: Factor turning <v s>/V [eV A / A^3] into j^s [W/(K m^2)]: k_B * (e/hbar) * 1e20.
 ENTROPY_CURRENT_FACTOR: float = _c.k * _c.e / _c.hbar * 1e20
+#: Factor turning the absorptive optical sum <pi eps r r f_nm delta>/V [A^2/A^3] into sigma^e(w) [S/cm]
+#: (paper Eq. 32 with e^2/hbar restored; same as WannierBerri's factor_opt = e^2/(hbar A), in S/cm).
+OPTICAL_FACTOR_S_PER_CM: float = E2_OVER_HBAR * PER_ANGSTROM_TO_PER_CM
+#: Same sum with s_n - s_m into sigma^s(w) [A/(m K)]: j^s = -(k_B/e) j^e[f -> s] for electrons
+#: (the sign that gives sigma^s = +(e k_B/hbar) int s Omega from sigma^e = -(e^2/hbar) int f Omega).
+OPTICAL_ENTROPY_FACTOR_A_PER_MK: float = -E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
 #: Electron charge q = -e in C (for the Nernst formula alpha = -(1/q) int ...).
 ELECTRON_CHARGE: float = -_c.e
 

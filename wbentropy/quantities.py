@@ -17,6 +17,7 @@ from . import constants as C
 from .geometry import BandGeometry
 from .occupation import entropy, fermi, kT_eV, minus_dfermi
 from .physics import entropy_production as EP
+from .physics import optical as OPT
 
 __all__ = ["Quantity", "QUANTITIES", "get_quantities", "pseudovector_to_tensor", "occupation_weighted", "Options"]
 
@@ -74,10 +75,19 @@ class Options:
     entropy_production_form : {"exact", "paper"}
         Interband kernel: Kubo-Mori (exact second-order expansion of Eq. 9) or the
         paper's Eq. (18) as printed.
+    omegas : tuple of float or None
+        Photon energies hbar*omega in eV (AC quantities).
+    smearing : {"lorentzian", "gaussian"}
+        Line shape replacing delta(eps_mn - omega) (see :mod:`wbentropy.physics.optical`).
+    smearing_width : float
+        Its width gamma in eV.
     """
 
     tau_fs: float | None = None
     entropy_production_form: str = "exact"
+    omegas: tuple[float, ...] | None = None
+    smearing: str = "lorentzian"
+    smearing_width: float = 0.05
 
     @property
     def eta(self) -> float:
@@ -113,6 +123,10 @@ class Quantity:
         True if the integrand needs T > 0 (contains -df/dE or 1/kT).
     vector : bool
         True for a vector (3,) rather than a (3, 3) tensor.
+    omega_axis : bool
+        True if the tensor depends on the frequency: shape (nk, nT, nmu, nomega, 3, 3).
+    complex_valued : bool
+        True for complex tensors (e.g. the Hermitian absorptive optical conductivity).
     """
 
     name: str
@@ -123,12 +137,31 @@ class Quantity:
     needs_tau: bool = False
     fermi_surface: bool = False
     vector: bool = False
+    omega_axis: bool = False
+    complex_valued: bool = False
 
 
 def _ahc_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
     """sigma^e_ab = -(e^2/hbar) sum_n int d^3k/(2pi)^3 f_n Omega_n^ab  [S/cm]."""
     p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=fermi, temperatures=temperatures, mus=mus)
     return pseudovector_to_tensor(p) * (C.AHC_FACTOR_S_PER_CM / volume)
+
+
+def ahc_curve_sum(geom: BandGeometry, *, energies: np.ndarray, volume: float) -> np.ndarray:
+    """Sum over the batch's k-points of the T = 0 AHC integrand at many Fermi energies, (nE, 3, 3) S/cm.
+
+    The same formula as ``ahc`` at T = 0 (f = 1 for E <= E_F), summed over k inside one matrix
+    product instead of returning per-k values: for the long energy grids of a sigma^e_0(E) curve
+    (e.g. the Nernst integral in :mod:`wbentropy.verify`) the per-k output would be huge.
+    """
+    E = geom.E_group.reshape(-1)
+    X = geom.berry_curvature.reshape(-1, 3)
+    out = np.empty((len(energies), 3))
+    chunk = max(1, _WEIGHT_BLOCK // max(1, E.size))
+    for i0 in range(0, len(energies), chunk):
+        occ = (E[None, :] <= np.asarray(energies[i0:i0 + chunk])[:, None]).astype(float)
+        out[i0:i0 + chunk] = occ @ X
+    return pseudovector_to_tensor(out) * (C.AHC_FACTOR_S_PER_CM / volume)
 
 
 def _entropy_hall_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
@@ -235,6 +268,39 @@ def _entropy_current_zero_field_per_k(geom, *, temperatures, mus, volume, option
     return p * (C.ENTROPY_CURRENT_FACTOR / volume)
 
 
+def _rr(geom):
+    """r^a_nm r^b_mn, (nk, nb, nb, 9) complex, shared by the AC quantities of a batch."""
+    if "rr" not in geom.cache:
+        r = geom.r
+        geom.cache["rr"] = (r[..., :, None] * np.conj(r[..., None, :])).reshape(r.shape[:3] + (9,))
+    return geom.cache["rr"]
+
+
+def _optical(weight, factor):
+    """Quantity.per_k of an absorptive interband AC conductivity with band weight f or s."""
+
+    def on_grid(geom, *, temperatures, mus, volume, options):
+        from .errors import InputError
+
+        if not options.omegas:
+            raise InputError("AC quantities need photon energies: give --omega-range START STOP STEP (eV)")
+        omegas = np.asarray(options.omegas, dtype=float)
+        E = geom.E_group
+        nk, nb = E.shape
+        rr = _rr(geom)
+        out = np.empty((nk, len(temperatures), len(mus), len(omegas), 3, 3), dtype=complex)
+        w_chunk = max(1, _WEIGHT_BLOCK // max(1, nk * nb * nb))
+        for iT, sl, kT, mu in _grid_blocks(E, temperatures, mus, extra=nb):
+            w = weight(E[:, :, None], mu=mu[None, None, :], kT=kT)  # (nk, nb, nmu_block)
+            for i0 in range(0, len(omegas), w_chunk):
+                out[:, iT, sl, i0:i0 + w_chunk] = OPT.absorptive_interband(
+                    E=E, rr=rr, w=w, omegas=omegas[i0:i0 + w_chunk], width=options.smearing_width,
+                    kind=options.smearing)
+        return out * (factor / volume)
+
+    return on_grid
+
+
 def _qm_batch(index):
     def on_grid(geom, *, temperatures, mus, volume, options):
         _check_finite_T(temperatures, "entropy_production_qm")
@@ -288,6 +354,15 @@ QUANTITIES: dict[str, Quantity] = {
                  per_k=_on_grid(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
                                             name="entropy_drude", nb_pairs=False),
                  needs_tau=True, fermi_surface=True),
+        Quantity(name="optical_conductivity", units=C.UNITS["ahc"],
+                 formula="sigma^e_ab(w) = (e^2/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn f_nm delta(eps_mn - w) "
+                         "(paper Eq. 32, absorptive = Hermitian part; delta broadened)",
+                 per_k=_optical(fermi, C.OPTICAL_FACTOR_S_PER_CM), omega_axis=True, complex_valued=True),
+        Quantity(name="optical_entropy_conductivity", units=C.UNITS["entropy_hall"],
+                 formula="sigma^s_ab(w) = -(e k_B/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn (s_n - s_m) "
+                         "delta(eps_mn - w) (paper Eq. 33, electrons; absorptive part)",
+                 per_k=_optical(entropy, C.OPTICAL_ENTROPY_FACTOR_A_PER_MK), omega_axis=True,
+                 complex_valued=True),
         Quantity(name="entropy_current_zero_field", units="W/(K*m^2)",
                  formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
                  per_k=_entropy_current_zero_field_per_k, vector=True),
