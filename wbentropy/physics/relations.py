@@ -26,10 +26,10 @@ __all__ = ["SOMMERFELD_COEFFICIENTS", "sommerfeld_entropy_hall", "nernst_kernel"
 #: Coefficients c_n of sigma^s = -(k_B/e) sum_n c_n (k_BT)^(2n+1) d^(2n+1) sigma^e(T, mu)/d mu^(2n+1),
 #: with sigma^e at the SAME temperature: (1 - pi t cot pi t)/t^2 = pi^2/3 + pi^4 t^2/45 + 2 pi^6 t^4/945 + ...
 #: (paper Eq. 31: pi^2/3 and pi^4/45).  With the T = 0 curve sigma^e_0 instead, the coefficients are
-#: int x^(2n) s(x) dx/(2n)! = pi^2/3, 7 pi^4/90, 31 pi^6/1890, ...
+#: int x^(2n) s(x) dx/(2n)! = pi^2/3, 7 pi^4/90, 31 pi^6/2520, ...
 SOMMERFELD_COEFFICIENTS = (np.pi**2 / 3, np.pi**4 / 45, 2 * np.pi**6 / 945)
 #: Same for derivatives of the zero-temperature curve sigma^e_0(mu).
-SOMMERFELD_COEFFICIENTS_T0 = (np.pi**2 / 3, 7 * np.pi**4 / 90, 31 * np.pi**6 / 1890)
+SOMMERFELD_COEFFICIENTS_T0 = (np.pi**2 / 3, 7 * np.pi**4 / 90, 31 * np.pi**6 / 2520)
 
 #: Central finite-difference stencils on 7 points mu + j h, j = -3..3: (order of derivative, weights * h^order).
 FD_STENCILS = {
@@ -47,7 +47,7 @@ def sommerfeld_entropy_hall(*, derivatives: dict, kT: float, zero_temperature: b
     the SI form of Eq. (31) for electrons (q = −e; the first term is the Mott relation).
     ``derivatives[k]`` is ∂^k σ^e/∂μ^k in S/m per eV^k (k = 1, 3, 5).  By default σ^e is
     taken at the same T (coefficients π²/3, π⁴/45, 2π⁶/945 — the paper's); with
-    ``zero_temperature`` the derivatives are of the T = 0 curve (π²/3, 7π⁴/90, 31π⁶/1890).
+    ``zero_temperature`` the derivatives are of the T = 0 curve (π²/3, 7π⁴/90, 31π⁶/2520).
 
     Returns
     -------
