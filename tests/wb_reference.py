@@ -257,3 +257,28 @@ def wb_optical_absorptive(*, system, mesh, mu, omegas, kT_eV: float, width: floa
     data = np.asarray(_run(system, mesh, {"opt": calc}, max_fft).results["opt"].data)  # (nmu, nw, 3, 3)
     herm = 0.5 * (data + np.conj(np.swapaxes(data, -1, -2)))
     return herm * 1e-2
+
+
+def wb_fermi_surface(*, system, mesh, calculator: str, mu: float, temperature_K: float, points_per_kT: int = 40,
+                     window_kT: float = 25.0, max_fft: int = 16) -> np.ndarray:
+    """A WannierBerri Fermi-surface static calculator at finite T, as WannierBerri does it.
+
+    ``calculator`` is a name in ``wannierberri.calculators.static`` (e.g. ``BerryDipole_FermiSurf``,
+    ``NLDrude_FermiSurf``).  WannierBerri evaluates the T = 0 Fermi-sea sum on an energy grid,
+    takes its finite-difference derivative (``fder = 1``) and convolves it with -df/dE
+    (``FermiDiracSmoother``, here over +-``window_kT`` k_BT); the value at ``mu`` (the grid
+    centre) is returned, in the calculator's units (per tau = 1 fs).  Agreement with an exact
+    finite-T sum is O((points_per_kT)^-2).
+    """
+    from scipy import constants
+
+    from wannierberri.calculators import static
+    from wannierberri.smoother import FermiDiracSmoother
+
+    kT = constants.k * temperature_K / constants.e
+    n = int(window_kT * points_per_kT) + 8
+    E = mu + kT / points_per_kT * np.arange(-n, n + 1)
+    smoother = FermiDiracSmoother(E, temperature_K, maxdE=window_kT)
+    calc = getattr(static, calculator)(Efermi=E, smoother=smoother, save_mode="")
+    res = _run(system, mesh, {"c": calc}, max_fft).results["c"]
+    return np.asarray(res.dataSmooth)[n]

@@ -188,6 +188,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         qattrs = {"formula": q.formula}
         if q.needs_tau:
             qattrs["tau_fs"] = float(tau_fs)
+        if q.rank == 3:
+            qattrs["axes"] = "temperature, mu, a, b, c"
         if q.omega_axis:
             qattrs.update({"axes": "temperature, mu, omega, a, b", "smearing": smearing,
                            "smearing_width_eV": float(smearing_width),

@@ -81,6 +81,17 @@ OPTICAL_FACTOR_S_PER_CM: float = E2_OVER_HBAR * PER_ANGSTROM_TO_PER_CM
 #: Same sum with s_n - s_m into sigma^s(w) [A/(m K)]: j^s = -(k_B/e) j^e[f -> s] for electrons
 #: (the sign that gives sigma^s = +(e k_B/hbar) int s Omega from sigma^e = -(e^2/hbar) int f Omega).
 OPTICAL_ENTROPY_FACTOR_A_PER_MK: float = -E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
+#: Second-order DC responses, per relaxation time tau = 1 fs (multiply by tau[fs]^power).
+#: Berry curvature dipole D = -sum int v Omega df/dE is dimensionless (<v Omega f'>/V: eV A A^2/eV/A^3);
+#: nonlinear Hall chi = e^3 tau/hbar^2 D in A/V^2 (WannierBerri factor_nlahc).
+NL_HALL_FACTOR_PER_FS: float = _c.e**3 / _c.hbar**2 * 1e-15
+#: Entropy version, chi^s = -(k_B/e) chi[f -> s], A/(V K).
+ENTROPY_NL_HALL_FACTOR_PER_FS: float = -KB_EV * NL_HALL_FACTOR_PER_FS
+#: Nonlinear Drude sigma_abc = (e^3 tau^2/hbar^3) int d_a d_b E v_c df/dE: with <..>/V in eV (= e J),
+#: sigma[A/V^2] = e^4 tau^2/hbar^3 <..>/V (WannierBerri factor_nldrude, same sign convention).
+NL_DRUDE_FACTOR_PER_FS2: float = _c.e**4 / _c.hbar**3 * 1e-30
+#: Entropy version, -(k_B/e) times the charge one, A/(V K).
+ENTROPY_NL_DRUDE_FACTOR_PER_FS2: float = -KB_EV * NL_DRUDE_FACTOR_PER_FS2
 #: Electron charge q = -e in C (for the Nernst formula alpha = -(1/q) int ...).
 ELECTRON_CHARGE: float = -_c.e
 

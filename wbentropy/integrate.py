@@ -70,7 +70,7 @@ def storage_shape(q: Quantity, *, temperatures, mus, options: Options) -> tuple[
     shape = (len(temperatures), len(mus))
     if q.omega_axis:
         shape += (len(options.omegas),)
-    shape += (3,) if q.vector else (3, 3)
+    shape += (3,) if q.vector else (3,) * q.rank
     if q.complex_valued:
         shape += (2,)
     return shape

@@ -127,6 +127,8 @@ class Quantity:
         True if the tensor depends on the frequency: shape (nk, nT, nmu, nomega, 3, 3).
     complex_valued : bool
         True for complex tensors (e.g. the Hermitian absorptive optical conductivity).
+    rank : int
+        Number of Cartesian indices (2; 3 for second-order conductivities sigma_abc).
     """
 
     name: str
@@ -139,6 +141,7 @@ class Quantity:
     vector: bool = False
     omega_axis: bool = False
     complex_valued: bool = False
+    rank: int = 2
 
 
 def _ahc_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
@@ -217,12 +220,12 @@ def _ep_interband_per_k(geom, kT, mu, options):
                                   form=options.entropy_production_form, mu=mu)
 
 
-def _on_grid(per_k, factor, *, name, nb_pairs=True):
+def _on_grid(per_k, factor, *, name, nb_pairs=True, rank=2):
     """Wrap an integrand evaluated per (T, mu-block) into a Quantity.per_k over the whole grid."""
 
     def on_grid(geom, *, temperatures, mus, volume, options):
         _check_finite_T(temperatures, name)
-        out = np.zeros((geom.E.shape[0], len(temperatures), len(mus), 3, 3))
+        out = np.zeros((geom.E.shape[0], len(temperatures), len(mus)) + (3,) * rank)
         for iT, sl, kT, mu in _grid_blocks(geom.E, temperatures, mus, extra=geom.E.shape[1] if nb_pairs else 1):
             out[:, iT, sl] = _grid_last(per_k(geom, kT, mu, options))
         return out * (factor / volume)
@@ -266,6 +269,47 @@ def _entropy_current_zero_field_per_k(geom, *, temperatures, mus, volume, option
     """j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24), W/(K m^2); zero by periodicity."""
     p = occupation_weighted(geom.E_group, geom.velocity, weight=entropy, temperatures=temperatures, mus=mus)
     return p * (C.ENTROPY_CURRENT_FACTOR / volume)
+
+
+# ----------------------------------------------------------------- second order in E (DC)
+def _weight_derivative(geom, kT, mu, kind):
+    """dw/dE of the band weight at the group energies, (nk, nb, nmu), 1/eV:
+    f' = -(-df/dE) for charge, s' = -x (-df/dE) (x = (E - mu)/kT) for entropy."""
+    E = geom.E_group[..., None]
+    md = minus_dfermi(E, mu=mu, kT=kT)
+    return -md if kind == "charge" else -((E - mu) / kT) * md
+
+
+def _bcd_per_k(kind):
+    """Berry curvature dipole (Sodemann & Fu 2015 Eq. 8; WannierBerri BerryDipole_FermiSurf):
+    D_bd = -sum_n int v^b_n Omega^d_n w'_n, w = f (charge) or s (entropy); dimensionless per k after /V."""
+
+    def per_k(geom, kT, mu, options):
+        wp = _weight_derivative(geom, kT, mu, kind)
+        return -np.einsum("knb,knd,knm->kbdm", geom.velocity, geom.berry_curvature, wp, optimize=True)
+
+    return per_k
+
+
+def _nl_drude_per_k(kind):
+    """Nonlinear Drude integrand sum_n d_a d_b E_n v^c_n w'_n (WannierBerri NLDrude_FermiSurf), eV per k after /V."""
+
+    def per_k(geom, kT, mu, options):
+        wp = _weight_derivative(geom, kT, mu, kind)
+        return np.einsum("knab,knc,knm->kabcm", geom.band_hessian, geom.velocity, wp, optimize=True)
+
+    return per_k
+
+
+def _scaled_by_tau(per_k_grid, power):
+    """Multiply a Quantity.per_k by (tau/1 fs)^power (the constants are per tau = 1 fs)."""
+
+    def on_grid(geom, *, temperatures, mus, volume, options):
+        options.eta  # raises if tau is missing
+        return per_k_grid(geom, temperatures=temperatures, mus=mus, volume=volume, options=options) \
+            * options.tau_fs**power
+
+    return on_grid
 
 
 def _rr(geom):
@@ -363,6 +407,30 @@ QUANTITIES: dict[str, Quantity] = {
                          "delta(eps_mn - w) (paper Eq. 33, electrons; absorptive part)",
                  per_k=_optical(entropy, C.OPTICAL_ENTROPY_FACTOR_A_PER_MK), omega_axis=True,
                  complex_valued=True),
+        Quantity(name="nonlinear_hall_bcd", units="A/V^2",
+                 formula="chi_bd = (e^3 tau/hbar^2) D_bd, D_bd = -sum_n int v^b_n Omega^d_n df/dE (Berry curvature "
+                         "dipole); j_a = eps_adc chi_bd E_b E_c (WannierBerri NLAHC_FermiSurf convention)",
+                 per_k=_scaled_by_tau(_on_grid(_bcd_per_k("charge"), C.NL_HALL_FACTOR_PER_FS,
+                                               name="nonlinear_hall_bcd", nb_pairs=False), 1),
+                 needs_tau=True, fermi_surface=True),
+        Quantity(name="entropy_nonlinear_hall_bcd", units="A/(V*K)",
+                 formula="chi^s_bd = -(k_B/e)(e^3 tau/hbar^2) D^s_bd, D^s_bd = -sum_n int v^b_n Omega^d_n ds/dE "
+                         "(f -> s); j^s_a = eps_adc chi^s_bd E_b E_c",
+                 per_k=_scaled_by_tau(_on_grid(_bcd_per_k("entropy"), C.ENTROPY_NL_HALL_FACTOR_PER_FS,
+                                               name="entropy_nonlinear_hall_bcd", nb_pairs=False), 1),
+                 needs_tau=True, fermi_surface=True),
+        Quantity(name="nonlinear_drude", units="A/V^2",
+                 formula="sigma_abc = (e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n df/dE; j_a = sigma_abc E_b E_c "
+                         "(WannierBerri NLDrude_FermiSurf convention)",
+                 per_k=_scaled_by_tau(_on_grid(_nl_drude_per_k("charge"), C.NL_DRUDE_FACTOR_PER_FS2,
+                                               name="nonlinear_drude", nb_pairs=False, rank=3), 2),
+                 needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
+        Quantity(name="entropy_nonlinear_drude", units="A/(V*K)",
+                 formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n ds/dE (f -> s); "
+                         "j^s_a = sigma^s_abc E_b E_c",
+                 per_k=_scaled_by_tau(_on_grid(_nl_drude_per_k("entropy"), C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
+                                               name="entropy_nonlinear_drude", nb_pairs=False, rank=3), 2),
+                 needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
         Quantity(name="entropy_current_zero_field", units="W/(K*m^2)",
                  formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
                  per_k=_entropy_current_zero_field_per_k, vector=True),

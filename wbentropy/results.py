@@ -138,8 +138,18 @@ class Result:
         for name, q in self.quantities.items():
             lines.append("")
             lines.append(f"## {name}  [{q.units}]")
-            if q.value.ndim == 5:  # AC quantity: Hermitian (nT, nmu, nomega, 3, 3)
+            if "omega" in str(q.attrs.get("axes", "")):  # AC quantity: Hermitian (nT, nmu, nomega, 3, 3)
                 lines.extend(_omega_table(self, q))
+                continue
+            if q.value.ndim == 5:  # rank-3 tensor sigma_abc
+                comps = [(a, b, c) for a in range(3) for b in range(3) for c in range(b, 3)]
+                lines.append(f"{'T[K]':>9} {'mu[eV]':>12} "
+                             + " ".join(f"{_AXES[a] + _AXES[b] + _AXES[c]:>12}" for a, b, c in comps))
+                for iT, T in enumerate(self.temperature):
+                    for im, mu in enumerate(self.mu):
+                        vals = " ".join(f"{q.value[iT, im, a, b, c]:12.4e}" for a, b, c in comps)
+                        lines.append(f"{T:9.3f} {mu:12.6f} {vals}")
+                lines.append("# (a, b, c) with c >= b shown; j_a = sigma_abc E_b E_c")
                 continue
             if q.value.ndim == 3:  # vector quantity
                 lines.append(f"{'T[K]':>9} {'mu[eV]':>12} " + " ".join(f"{c:>14}" for c in _AXES))
