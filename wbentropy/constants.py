@@ -92,6 +92,11 @@ ENTROPY_NL_HALL_FACTOR_PER_FS: float = -KB_EV * NL_HALL_FACTOR_PER_FS
 NL_DRUDE_FACTOR_PER_FS2: float = _c.e**4 / _c.hbar**3 * 1e-30
 #: Entropy version, -(k_B/e) times the charge one, A/(V K).
 ENTROPY_NL_DRUDE_FACTOR_PER_FS2: float = -KB_EV * NL_DRUDE_FACTOR_PER_FS2
+#: Intrinsic (tau^0) nonlinear Hall chi = (e^3/hbar) int v G f': <v G f'>/V is in 1/eV (eV A * A^2/eV / eV / A^3),
+#: i.e. 1/(e J), so chi[A/V^2] = (e^2/hbar)[S] * <v G f'>/V.
+INTRINSIC_NL_HALL_FACTOR: float = E2_OVER_HBAR
+#: Entropy version, -(k_B/e) times the charge one, A/(V K).
+ENTROPY_INTRINSIC_NL_HALL_FACTOR: float = -KB_EV * E2_OVER_HBAR
 #: Electron charge q = -e in C (for the Nernst formula alpha = -(1/q) int ...).
 ELECTRON_CHARGE: float = -_c.e
 

@@ -301,6 +301,20 @@ def _nl_drude_per_k(kind):
     return per_k
 
 
+def _intrinsic_nlh_per_k(kind):
+    """Intrinsic (tau^0) nonlinear Hall integrand sum_n [v^a G^bc - (v^b G^ac + v^c G^ab)/2]_n w'_n, 1/eV per k
+    after /V (G: Berry connection polarizability)."""
+
+    def per_k(geom, kT, mu, options):
+        wp = _weight_derivative(geom, kT, mu, kind)
+        v, G = geom.velocity, geom.connection_polarizability
+        X = np.einsum("kna,knbc->knabc", v, G, optimize=True)
+        X = X - 0.5 * (np.swapaxes(X, 2, 3) + np.moveaxis(X, 2, 4))  # v_a G_bc - (v_b G_ac + v_c G_ab)/2
+        return np.einsum("knabc,knm->kabcm", X, wp, optimize=True)
+
+    return per_k
+
+
 def _scaled_by_tau(per_k_grid, power):
     """Multiply a Quantity.per_k by (tau/1 fs)^power (the constants are per tau = 1 fs)."""
 
@@ -431,6 +445,18 @@ QUANTITIES: dict[str, Quantity] = {
                  per_k=_scaled_by_tau(_on_grid(_nl_drude_per_k("entropy"), C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
                                                name="entropy_nonlinear_drude", nb_pairs=False, rank=3), 2),
                  needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
+        Quantity(name="intrinsic_nonlinear_hall", units="A/V^2",
+                 formula="chi_abc = (e^3/hbar) sum_n int [v^a G^bc - (v^b G^ac + v^c G^ab)/2]_n df/dE, "
+                         "G^ab_n = 2 Re sum_m r^a_nm r^b_mn/(E_n - E_m); j_a = chi_abc E_b E_c (Hall current "
+                         "-(e^2/hbar) E x int f curl(e G E) of the field-induced Berry curvature, electrons)",
+                 per_k=_on_grid(_intrinsic_nlh_per_k("charge"), C.INTRINSIC_NL_HALL_FACTOR,
+                                name="intrinsic_nonlinear_hall", nb_pairs=False, rank=3),
+                 fermi_surface=True, rank=3),
+        Quantity(name="entropy_intrinsic_nonlinear_hall", units="A/(V*K)",
+                 formula="chi^s_abc = -(k_B/e) chi_abc[f -> s]; j^s_a = chi^s_abc E_b E_c",
+                 per_k=_on_grid(_intrinsic_nlh_per_k("entropy"), C.ENTROPY_INTRINSIC_NL_HALL_FACTOR,
+                                name="entropy_intrinsic_nonlinear_hall", nb_pairs=False, rank=3),
+                 fermi_surface=True, rank=3),
         Quantity(name="entropy_current_zero_field", units="W/(K*m^2)",
                  formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
                  per_k=_entropy_current_zero_field_per_k, vector=True),
