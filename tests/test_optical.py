@@ -83,3 +83,28 @@ def test_charge_optical_conductivity_matches_wannierberri_fe(fe_dir, kind):
                                kT_eV=kT_eV(T), width=0.1, kind=kind)
     assert np.max(np.abs(wb)) > 1e3
     np.testing.assert_allclose(ours, wb, rtol=0, atol=1e-10 * np.max(np.abs(wb)))
+
+
+def test_cli_ac_options(tmp_path, capsys):
+    from pathlib import Path
+
+    from wbentropy.cli import main
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    out = tmp_path / "ac.h5"
+    base = ["compute", "--tb", str(data / "qwz_tb.dat"), "--kmesh", "12", "12", "2", "--temperature", "300",
+            "--mu", "0.5", "--quantities", "optical_conductivity,optical_entropy_conductivity,nonlinear_drude",
+            "--tau", "5", "--out", str(out)]
+    assert main(base + ["--omega-range", "1", "3", "0.5", "--smearing", "gaussian", "0.1"]) == 0
+    r = Result.load(out)
+    np.testing.assert_allclose(r.omega, [1.0, 1.5, 2.0, 2.5, 3.0])
+    assert r["optical_conductivity"].shape == (1, 1, 5, 3, 3) and r["nonlinear_drude"].shape == (1, 1, 3, 3, 3)
+    assert r.quantities["optical_conductivity"].attrs["smearing_width_eV"] == 0.1
+    assert "omega[eV]" in capsys.readouterr().out
+    for extra, msg in ((["--omega-range", "1", "3", "0.5", "--smearing", "voigt", "0.1"], "smearing must be one of"),
+                       (["--omega-range", "1", "3", "0.5", "--smearing", "gaussian", "wide"], "WIDTH must be a number"),
+                       ([], "omega-range")):
+        with pytest.raises(SystemExit) as exc:
+            main(base + extra)
+        assert exc.value.code == 2
+        assert msg in capsys.readouterr().err
