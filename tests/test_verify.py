@@ -121,3 +121,16 @@ def test_verify_cli_table_and_exit_status(tmp_path):
     err = subprocess.run(head + ["--temperature", "0", "--mu", "0", "--kmesh", "4", "4", "1"],
                          capture_output=True, text=True, timeout=60)
     assert err.returncode == 2 and "temperature > 0 K" in err.stderr and "Traceback" not in err.stderr
+
+
+@pytest.mark.parametrize("extra,msg", [(["--tau", "-1"], "relaxation time must be > 0"),
+                                       (["--smearing", "lorentz", "0.1"], "smearing must be one of"),
+                                       (["--omega-range", "2", "1", "0.5"], "--omega-range needs START <= STOP"),
+                                       (["--temperature", "0"], "temperature > 0 K")])
+def test_verify_input_errors_exit_2(extra, msg, capsys):
+    from wbentropy.cli import main
+
+    args = ["verify", "--tb", str(DATA / "qwz_tb.dat"), "--kmesh", "4", "4", "1", "--temperature", "300", "--mu", "0"]
+    with pytest.raises(SystemExit) as exc:
+        main(args + extra)
+    assert exc.value.code == 2 and msg in capsys.readouterr().err

@@ -431,20 +431,35 @@ def check_drude_sum_rule(*, model: TBModel, temperature: float, mu: float, kmesh
 
 
 # ----------------------------------------------------------------------------- all
+#: Photon energies (eV) scanned by the Eq. (34) check when none are given.
+DEFAULT_OMEGAS = np.linspace(0.1, 4.0, 40)
+
+
+def _check_inputs(*, temperature, mu, tau_fs, omegas, smearing, smearing_width) -> np.ndarray:
+    """Validate verify's parameters (InputError on bad values); returns the photon energies."""
+    from .api import check_omegas
+
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise InputError(f"verify needs one temperature > 0 K, got {temperature}")
+    if not np.isfinite(mu):
+        raise InputError(f"verify needs a finite chemical potential, got {mu}")
+    Options(tau_fs=tau_fs).eta  # noqa: B018  (raises on a missing or non-positive tau)
+    return check_omegas(omegas=omegas, smearing=smearing, smearing_width=smearing_width)
+
+
 def verify(*, model: TBModel, temperature: float, mu: float, kmesh, tau_fs: float = 10.0, omegas=None,
            smearing: str = "lorentzian", smearing_width: float = 0.05, n_samples: int = 32, seed: int = 0,
            degen_thresh: float = DEFAULT_DEGEN_THRESH) -> list[Check]:
     """Run every check at one (T, mu) on the uniform mesh ``kmesh``; see the module docstring.
 
-    ``omegas`` (eV) default to 40 energies from 0.1 to 4 eV for the Eq. (34) check.
+    ``omegas`` (eV) default to :data:`DEFAULT_OMEGAS` (0.1 to 4 eV) for the Eq. (34) check.
     """
-    if not (np.isfinite(temperature) and temperature > 0):
-        raise InputError(f"verify needs one temperature > 0 K, got {temperature}")
-    if not np.isfinite(mu):
-        raise InputError(f"verify needs a finite chemical potential, got {mu}")
+    omegas = DEFAULT_OMEGAS if omegas is None else omegas
+    omegas = _check_inputs(temperature=temperature, mu=mu, tau_fs=tau_fs, omegas=omegas, smearing=smearing,
+                           smearing_width=smearing_width)
+    UniformMesh(tuple(kmesh))  # validates the mesh
     kw = dict(degen_thresh=degen_thresh)
     common = dict(model=model, temperature=float(temperature), mu=float(mu), kmesh=tuple(kmesh))
-    omegas = np.linspace(0.1, 4.0, 40) if omegas is None else np.asarray(omegas, dtype=float)
     checks = [check_onsager(**common, **kw)]
     checks += check_mott(**common, **kw)
     checks += check_maxwell(**common, **kw)
@@ -504,12 +519,10 @@ def run_verify(args) -> int:
     from .io.load import load_model
 
     ac = ac_options(args)
+    omegas = DEFAULT_OMEGAS if ac["omegas"] is None else ac["omegas"]
+    _check_inputs(temperature=args.temperature, mu=args.mu, tau_fs=args.tau, omegas=omegas,
+                  smearing=ac["smearing"], smearing_width=ac["smearing_width"])  # before the (slow) model load
     model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win)
-    from .api import check_omegas
-
-    omegas = None if ac["omegas"] is None else check_omegas(**ac)
-    if omegas is None:
-        check_omegas(omegas=[1.0], smearing=ac["smearing"], smearing_width=ac["smearing_width"])
     checks = verify(model=model, temperature=args.temperature, mu=args.mu, kmesh=args.kmesh, tau_fs=args.tau,
                     omegas=omegas, smearing=ac["smearing"], smearing_width=ac["smearing_width"],
                     n_samples=args.samples, degen_thresh=args.degen_thresh)
