@@ -108,3 +108,17 @@ def test_cli_ac_options(tmp_path, capsys):
             main(base + extra)
         assert exc.value.code == 2
         assert msg in capsys.readouterr().err
+
+
+def test_maxwell_relation_holds_for_the_ac_pair():
+    """d_T sigma^e(w) = -e d_mu sigma^s(w) (S/(m K) = -A/(m K) per V): the AC entropy conductivity carries
+    the same f -> s correspondence and sign as the DC ones (paper: Eq. 30 holds 'in both AC and DC')."""
+    model = qwz_chern_model(mass=-1.0, tz=0.3)
+    T, mu, hT, hmu = 1500.0, 0.9, 1.0, 1e-4
+    r = compute(model=model, quantities=AC, temperatures=[T - hT, T, T + hT], mus=[mu - hmu, mu, mu + hmu],
+                kmesh=(16, 16, 4), omegas=[1.0, 2.0, 3.0], smearing_width=0.1)
+    d_T = (r["optical_conductivity"][2, 1] - r["optical_conductivity"][0, 1]) / (2 * hT) * 100.0
+    d_mu = (r["optical_entropy_conductivity"][1, 2] - r["optical_entropy_conductivity"][1, 0]) / (2 * hmu)
+    scale = np.max(np.abs(d_T))
+    assert scale > 1e-3
+    np.testing.assert_allclose(d_T, -d_mu, rtol=0, atol=1e-5 * scale)
