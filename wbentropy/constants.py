@@ -62,6 +62,8 @@ E2_OVER_HBAR: float = _c.e**2 / _c.hbar
 E_KB_OVER_HBAR: float = _c.e * _c.k / _c.hbar
 #: 1/Angstrom in 1/cm.
 PER_ANGSTROM_TO_PER_CM: float = 1e8
+#: S/cm in S/m.
+S_PER_CM_TO_S_PER_M: float = 100.0
 #: 1/Angstrom in 1/m.
 PER_ANGSTROM_TO_PER_M: float = 1e10
 

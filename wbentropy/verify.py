@@ -49,8 +49,7 @@ __all__ = ["Check", "verify", "check_onsager", "check_mott", "check_maxwell", "c
 
 logger = logging.getLogger(__name__)
 
-#: S/cm -> S/m
-_S_PER_CM = 100.0
+_S_PER_CM = C.S_PER_CM_TO_S_PER_M
 
 
 @dataclass
