@@ -282,3 +282,35 @@ def wb_fermi_surface(*, system, mesh, calculator: str, mu: float, temperature_K:
     calc = getattr(static, calculator)(Efermi=E, smoother=smoother, save_mode="")
     res = _run(system, mesh, {"c": calc}, max_fft).results["c"]
     return np.asarray(res.dataSmooth)[n]
+
+
+def wb_tabulated_second_order(*, system, mesh, mu: float, temperature_K: float, max_fft: int = 16) -> dict:
+    """WannierBerri's Fermi-surface second-order tensors at finite T from its band-resolved tabulators.
+
+    Sums WannierBerri's own ``Velocity``, ``BerryCurvature`` and ``InvMass`` (group-averaged over
+    degenerate bands) with exact -df/dE weights, then applies its constants: ``NLAHC_FermiSurf``
+    = factor_nlahc * (-int v_b Omega_d f') and ``NLDrude_FermiSurf`` = factor_nldrude *
+    int d_a d_b E v_c (-f'), per tau = 1 fs (A/V^2).  Returns {"nlahc": (3, 3), "nldrude": (3, 3, 3)}.
+    """
+    from scipy import constants
+
+    from wannierberri import factors
+    from wannierberri.calculators import tabulate
+
+    tab = tabulate.TabulatorAll({"Energy": tabulate.Energy(), "v": tabulate.Velocity(),
+                                 "berry": tabulate.BerryCurvature(), "mass": tabulate.InvMass()},
+                                mode="grid", save_mode="")
+    res = _run(system, mesh, {"tab": tab}, max_fft).results["tab"].results
+    nw = system.num_wann
+    E = np.asarray(res["Energy"].data).reshape(-1, nw)
+    v = np.asarray(res["v"].data).reshape(-1, nw, 3)
+    Om = np.asarray(res["berry"].data).reshape(-1, nw, 3)
+    M = np.asarray(res["mass"].data).reshape(-1, nw, 3, 3)
+    kT = constants.k * temperature_K / constants.e
+    x = (E - mu) / kT
+    ax = np.abs(x)
+    mdf = np.exp(-ax) / (1.0 + np.exp(-ax)) ** 2 / kT  # -df/dE, 1/eV
+    norm = E.shape[0] * abs(np.linalg.det(system.real_lattice))
+    D = np.einsum("kn,knb,knd->bd", mdf, v, Om) / norm
+    nld = np.einsum("kn,knab,knc->abc", mdf, M, v) / norm
+    return {"nlahc": D * factors.factor_nlahc, "nldrude": nld * factors.factor_nldrude}
