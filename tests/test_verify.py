@@ -109,7 +109,7 @@ def test_band_hessian_identity_with_position_matrices():
 def test_verify_cli_table_and_exit_status(tmp_path):
     head = [sys.executable, "-m", "wbentropy.cli", "verify", "--tb", str(DATA / "qwz_tb.dat"), "--samples", "8"]
     ok = subprocess.run(head + ["--temperature", "3000", "--mu", "-1.3", "--omega-range", "1", "4", "0.5",
-                                "--kmesh", "40", "40", "12"], capture_output=True, text=True, timeout=300)
+                                "--kmesh", "24", "24", "8"], capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     for name in ("onsager", "mott-1", "mott-2", "maxwell", "maxwell-paper", "eq34", "js0", "pi>=0", "eq20-k",
                  "eq20-bz"):
