@@ -134,3 +134,21 @@ def test_verify_input_errors_exit_2(extra, msg, capsys):
     with pytest.raises(SystemExit) as exc:
         main(args + extra)
     assert exc.value.code == 2 and msg in capsys.readouterr().err
+
+
+def test_thermal_shell_resolution_from_the_analytic_qwz_velocities():
+    """(2 pi/a/N) <|v_x|>_FS/k_BT with v from the analytic H(k) = d(k).sigma of the 2D QWZ model (t = 1 eV)."""
+    from wbentropy.occupation import kT_eV, minus_dfermi
+
+    N, T, mu, a = 40, 2000.0, -1.3, 3.0
+    k = 2 * np.pi * np.arange(N) / N
+    kx, ky = np.meshgrid(k, k, indexing="ij")
+    d = np.stack([np.sin(kx), np.sin(ky), -1.0 + np.cos(kx) + np.cos(ky)])
+    dd_x = np.stack([np.cos(kx), 0 * kx, -np.sin(kx)])
+    norm = np.linalg.norm(d, axis=0)
+    vx = a * np.sum(d * dd_x, axis=0) / norm  # d|d|/dk_x, eV A; same for both bands up to sign
+    kT = kT_eV(T)
+    w = minus_dfermi(norm, mu=mu, kT=kT) + minus_dfermi(-norm, mu=mu, kT=kT)
+    expected = 2 * np.pi / a / N * np.sum(w * np.abs(vx)) / np.sum(w) / kT
+    got = V.thermal_shell_resolution(model=QWZ2D, temperature=T, mu=mu, kmesh=(N, N, 1))
+    assert got == pytest.approx(expected, rel=1e-10)
