@@ -94,7 +94,8 @@ def test_connection_polarizability_is_the_stark_curvature_of_the_bands():
     for a in range(3):
         for b in range(3):
             ea, eb = np.eye(3)[a] * h, np.eye(3)[b] * h
-            fd[:, :, a, b] = (energies(ea + eb) - energies(ea - eb) - energies(eb - ea) + energies(-ea - eb)) / (4 * h * h)
+            fd[:, :, a, b] = (energies(ea + eb) - energies(ea - eb) - energies(eb - ea)
+                              + energies(-ea - eb)) / (4 * h * h)
     gaps = np.min(np.abs(g.E[:, :, None] - g.E[:, None, :]) + np.eye(4) * 1e9, axis=2)
     assert np.min(gaps) > 0.05 and np.max(np.abs(G)) > 1e-2
     np.testing.assert_allclose(fd, G, rtol=0, atol=1e-5 * np.max(np.abs(G)))
