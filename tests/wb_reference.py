@@ -237,3 +237,80 @@ def wb_ahc(*, system, mesh, mu, temperature_K: float = 0.0, method: str | None =
     # factor_ahc = -e^2/hbar/Angstrom: Omega[A^2]/V[A^3] -> S/m, as in StaticCalculator.
     O = np.einsum("ikn,knc->ic", occ, Omega) / (E.shape[0] * volume) * factors.factor_ahc
     return _tensor(O * S_per_m_to_S_per_cm)
+
+
+# ---------------------------------------------------------------- AC and second order
+def wb_optical_absorptive(*, system, mesh, mu, omegas, kT_eV: float, width: float, kind: str = "lorentzian",
+                          max_fft: int = 16) -> np.ndarray:
+    """Hermitian (absorptive) part of WannierBerri's ``dynamic.OpticalConductivity``, S/cm.
+
+    WannierBerri returns the full Kubo tensor
+    ``sigma_ab = (e^2/hbar) sum (f_n - f_m) (E_n - E_m)/(E_n - E_m - w - i eta) i A^a_mn A^b_nm``
+    in S/m; its Hermitian part (sigma + sigma^dagger)/2 is the absorptive tensor of the paper's
+    Eq. (32).  Returns (nmu, nomega, 3, 3) complex.
+    """
+    from wannierberri.calculators.dynamic import OpticalConductivity
+
+    calc = OpticalConductivity(Efermi=np.atleast_1d(np.asarray(mu, dtype=float)), omega=np.asarray(omegas, float),
+                               kBT=kT_eV, smr_fixed_width=width,
+                               smr_type={"lorentzian": "Lorentzian", "gaussian": "Gaussian"}[kind], save_mode="")
+    data = np.asarray(_run(system, mesh, {"opt": calc}, max_fft).results["opt"].data)  # (nmu, nw, 3, 3)
+    herm = 0.5 * (data + np.conj(np.swapaxes(data, -1, -2)))
+    return herm * 1e-2
+
+
+def wb_fermi_surface(*, system, mesh, calculator: str, mu: float, temperature_K: float, points_per_kT: int = 40,
+                     window_kT: float = 25.0, max_fft: int = 16) -> np.ndarray:
+    """A WannierBerri Fermi-surface static calculator at finite T, as WannierBerri does it.
+
+    ``calculator`` is a name in ``wannierberri.calculators.static`` (e.g. ``BerryDipole_FermiSurf``,
+    ``NLDrude_FermiSurf``).  WannierBerri evaluates the T = 0 Fermi-sea sum on an energy grid,
+    takes its finite-difference derivative (``fder = 1``) and convolves it with -df/dE
+    (``FermiDiracSmoother``, here over +-``window_kT`` k_BT); the value at ``mu`` (the grid
+    centre) is returned, in the calculator's units (per tau = 1 fs).  Agreement with an exact
+    finite-T sum is O((points_per_kT)^-2).
+    """
+    from scipy import constants
+
+    from wannierberri.calculators import static
+    from wannierberri.smoother import FermiDiracSmoother
+
+    kT = constants.k * temperature_K / constants.e
+    n = int(window_kT * points_per_kT) + 8
+    E = mu + kT / points_per_kT * np.arange(-n, n + 1)
+    smoother = FermiDiracSmoother(E, temperature_K, maxdE=window_kT)
+    calc = getattr(static, calculator)(Efermi=E, smoother=smoother, save_mode="")
+    res = _run(system, mesh, {"c": calc}, max_fft).results["c"]
+    return np.asarray(res.dataSmooth)[n]
+
+
+def wb_tabulated_second_order(*, system, mesh, mu: float, temperature_K: float, max_fft: int = 16) -> dict:
+    """WannierBerri's Fermi-surface second-order tensors at finite T from its band-resolved tabulators.
+
+    Sums WannierBerri's own ``Velocity``, ``BerryCurvature`` and ``InvMass`` (group-averaged over
+    degenerate bands) with exact -df/dE weights, then applies its constants: ``NLAHC_FermiSurf``
+    = factor_nlahc * (-int v_b Omega_d f') and ``NLDrude_FermiSurf`` = factor_nldrude *
+    int d_a d_b E v_c (-f'), per tau = 1 fs (A/V^2).  Returns {"nlahc": (3, 3), "nldrude": (3, 3, 3)}.
+    """
+    from scipy import constants
+
+    from wannierberri import factors
+    from wannierberri.calculators import tabulate
+
+    tab = tabulate.TabulatorAll({"Energy": tabulate.Energy(), "v": tabulate.Velocity(),
+                                 "berry": tabulate.BerryCurvature(), "mass": tabulate.InvMass()},
+                                mode="grid", save_mode="")
+    res = _run(system, mesh, {"tab": tab}, max_fft).results["tab"].results
+    nw = system.num_wann
+    E = np.asarray(res["Energy"].data).reshape(-1, nw)
+    v = np.asarray(res["v"].data).reshape(-1, nw, 3)
+    Om = np.asarray(res["berry"].data).reshape(-1, nw, 3)
+    M = np.asarray(res["mass"].data).reshape(-1, nw, 3, 3)
+    kT = constants.k * temperature_K / constants.e
+    x = (E - mu) / kT
+    ax = np.abs(x)
+    mdf = np.exp(-ax) / (1.0 + np.exp(-ax)) ** 2 / kT  # -df/dE, 1/eV
+    norm = E.shape[0] * abs(np.linalg.det(system.real_lattice))
+    D = np.einsum("kn,knb,knd->bd", mdf, v, Om) / norm
+    nld = np.einsum("kn,knab,knc->abc", mdf, M, v) / norm
+    return {"nlahc": D * factors.factor_nlahc, "nldrude": nld * factors.factor_nldrude}

@@ -27,7 +27,7 @@ from .model import TBModel
 from .quantities import Options, get_quantities
 from .results import QuantityResult, Result
 
-__all__ = ["compute", "check_grid", "check_mu_in_band_range", "band_range"]
+__all__ = ["compute", "check_grid", "check_mu_in_band_range", "band_range", "check_omegas"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,13 +90,30 @@ def _short(values: np.ndarray) -> str:
     return ", ".join(v) if len(v) <= 6 else ", ".join(v[:3] + ["..."] + v[-2:])
 
 
+def check_omegas(*, omegas, smearing: str, smearing_width: float) -> np.ndarray:
+    """Validate the photon-energy grid (eV) and the broadening of the AC quantities."""
+    from .physics.optical import SMEARINGS
+
+    if omegas is None or len(np.atleast_1d(omegas)) == 0:
+        raise InputError("AC quantities need photon energies: give --omega-range START STOP STEP (eV)")
+    w = np.atleast_1d(np.asarray(omegas, dtype=float))
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise InputError(f"photon energies must be finite and >= 0 eV, got {w.tolist()}")
+    if smearing not in SMEARINGS:
+        raise InputError(f"smearing must be one of {', '.join(SMEARINGS)}, got {smearing!r}")
+    if not (np.isfinite(smearing_width) and smearing_width > 0):
+        raise InputError(f"smearing width must be > 0 eV, got {smearing_width}")
+    return w
+
+
 def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence[float],
             mus: Sequence[float], kmesh: Sequence[int], degen_thresh: float = DEFAULT_DEGEN_THRESH,
             batch_size: int | None = None, comm=None, parallel: Parallel | None = None,
             max_memory_mb: float | None = None, tau_fs: float | None = None, entropy_production_form: str = "exact",
             tolerance: float | None = None, abs_tolerance: float = 0.0, max_kpoints: int | None = None,
             max_levels: int = 50, checkpoint: str | None = None, restart: str | None = None,
-            progress: bool = False, _exit_after_level: int | None = None) -> Result:
+            progress: bool = False, omegas: Sequence[float] | None = None, smearing: str = "lorentzian",
+            smearing_width: float = 0.05, _exit_after_level: int | None = None) -> Result:
     """Integrate the requested quantities over the Brillouin zone.
 
     With neither ``tolerance`` nor ``max_kpoints`` the integral is the mean over the uniform
@@ -143,11 +160,18 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         Adaptive: resume from this checkpoint.
     progress : bool
         Adaptive: progress line on stderr (rank 0).
+    omegas : sequence of float, optional
+        Photon energies hbar*omega in eV for the AC quantities (``optical_conductivity``,
+        ``optical_entropy_conductivity``).
+    smearing, smearing_width : str, float
+        Line shape ("lorentzian" or "gaussian") and width gamma (eV) replacing the delta
+        function of the AC quantities (:mod:`wbentropy.physics.optical`).
 
     Returns
     -------
     Result
-        Tensors of shape (nT, nmu, 3, 3) in SI units ((nT, nmu, 3) for vector quantities).
+        Tensors of shape (nT, nmu, 3, 3) in SI units ((nT, nmu, 3) for vector quantities,
+        (nT, nmu, nomega, 3, 3) complex for AC quantities, with ``Result.omega``).
     """
     T, mu = check_grid(temperatures=temperatures, mus=mus)
     qs = get_quantities(list(quantities))
@@ -159,7 +183,11 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         raise InputError(f"--max-memory must be > 0 MB, got {max_memory_mb}")
     if entropy_production_form not in ("exact", "paper"):
         raise InputError(f"entropy production form must be 'exact' or 'paper', got {entropy_production_form!r}")
-    options = Options(tau_fs=tau_fs, entropy_production_form=entropy_production_form)
+    omega_axis = check_omegas(omegas=omegas, smearing=smearing, smearing_width=smearing_width) \
+        if any(q.omega_axis for q in qs) else None
+    options = Options(tau_fs=tau_fs, entropy_production_form=entropy_production_form,
+                      omegas=None if omega_axis is None else tuple(float(w) for w in omega_axis),
+                      smearing=smearing, smearing_width=float(smearing_width))
     for q in qs:
         if q.needs_tau:
             options.eta  # raises a clear error if tau is missing or invalid
@@ -195,7 +223,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                      "max_kpoints": settings.max_kpoints}
         res = integrate_adaptive(evaluator=evaluator, settings=settings, parallel=parallel, restart=restart,
                                  signature=signature)
-        flat, errors = res.value, evaluator.split(res.error)
+        flat, errors = res.value, evaluator.errors(res.error)
         if not res.converged and tolerance is not None:
             warnings_found.append(f"adaptive integration stopped before reaching the tolerance {tolerance:.1e}: "
                                   f"estimated relative error {res.history[-1]['rel_error']:.2e} after "
@@ -209,7 +237,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     else:
         flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel)
         attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape), "num_kpoints": mesh.size})
-    values = evaluator.split(flat)
+    values = evaluator.values(flat)
     stats, *others = parallel.allgather(evaluator.stats)
     for other in others:
         stats = stats + other
@@ -224,11 +252,17 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     logger.info("integrated in %.2f s", wall)
     attrs.update({"model_name": model.name, "num_wann": model.num_wann, "degen_thresh_eV": degen_thresh,
                   "wbentropy_version": __version__, "wall_time_s": wall, "mpi_ranks": parallel.size})
-    result = Result(temperature=T, mu=mu, quantities={}, attrs=attrs)
+    result = Result(temperature=T, mu=mu, quantities={}, attrs=attrs, omega=omega_axis)
     for i, (q, v) in enumerate(zip(qs, values)):
         qattrs = {"formula": q.formula}
         if q.needs_tau:
             qattrs["tau_fs"] = float(tau_fs)
+        if q.rank == 3:
+            qattrs["axes"] = "temperature, mu, a, b, c"
+        if q.omega_axis:
+            qattrs.update({"axes": "temperature, mu, omega, a, b", "smearing": smearing,
+                           "smearing_width_eV": float(smearing_width),
+                           "part": "absorptive (Hermitian): Re symmetric, Im antisymmetric"})
         if q.name.startswith("entropy_production") and q.name != "entropy_production_drude":
             qattrs["form"] = _FORM_LABELS[entropy_production_form]
         if entropy_production_form == "paper" and np.max(np.abs(v)) > _PAPER_OVERFLOW:

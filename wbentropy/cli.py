@@ -1,4 +1,4 @@
-"""Command line: ``wbentropy compute`` and ``wbentropy show``.
+"""Command line: ``wbentropy compute``, ``wbentropy show`` and ``wbentropy verify``.
 
 User errors (bad files, bad options) print one line ``wbentropy: error: ...`` and exit
 with status 2; no traceback.
@@ -19,9 +19,9 @@ __all__ = ["main", "build_parser"]
 logger = logging.getLogger("wbentropy")
 
 
-def _mu_range(start: float, stop: float, step: float) -> np.ndarray:
+def _mu_range(start: float, stop: float, step: float, *, name: str = "--mu-range") -> np.ndarray:
     if step <= 0 or stop < start:
-        raise InputError(f"--mu-range needs START <= STOP and STEP > 0, got {start} {stop} {step}")
+        raise InputError(f"{name} needs START <= STOP and STEP > 0, got {start} {stop} {step}")
     n = int(np.floor((stop - start) / step + 1e-9)) + 1
     return start + step * np.arange(n)
 
@@ -34,13 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("compute", help="integrate quantities over the Brillouin zone")
-    src = c.add_mutually_exclusive_group(required=True)
-    src.add_argument("--w90", metavar="SEED", help="SEED.chk + SEED.eig + SEED.mmn (read by WannierBerri)")
-    src.add_argument("--tb", metavar="FILE", help="Wannier90 SEED_tb.dat")
-    src.add_argument("--hr", metavar="FILE", help="Wannier90 SEED_hr.dat")
-    c.add_argument("--r", metavar="FILE", help="Wannier90 SEED_r.dat (with --hr)")
-    c.add_argument("--wsvec", metavar="FILE", help="Wannier90 SEED_wsvec.dat (MDRS, with --tb/--hr)")
-    c.add_argument("--win", metavar="FILE", help="Wannier90 SEED.win (lattice, with --hr)")
+    add_model_arguments(c)
     c.add_argument("--kmesh", nargs=3, type=int, required=True, metavar=("N1", "N2", "N3"))
     c.add_argument("--temperature", nargs="+", type=float, required=True, metavar="K",
                    help="temperatures in K (0 = step occupations)")
@@ -56,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="relaxation time in fs (entropy production, Drude quantities)")
     c.add_argument("--entropy-production-form", choices=("exact", "paper"), default="exact",
                    help="interband kernel: exact (Kubo-Mori, default) or paper (Eq. 18 as printed)")
+    add_ac_arguments(c)
     c.add_argument("--out", required=True, metavar="RESULT.h5")
     a = c.add_argument_group("adaptive integration (active with --tolerance, --max-kpoints or --restart; "
                              "--kmesh is then the coarse mesh)")
@@ -80,7 +75,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("show", help="print a result file as a table")
     s.add_argument("result", metavar="RESULT.h5")
+    from .verify import add_verify_parser
+
+    add_verify_parser(sub)
     return p
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """The input-file options shared by the subcommands that load a model."""
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--w90", metavar="SEED", help="SEED.chk + SEED.eig + SEED.mmn (read by WannierBerri)")
+    src.add_argument("--tb", metavar="FILE", help="Wannier90 SEED_tb.dat")
+    src.add_argument("--hr", metavar="FILE", help="Wannier90 SEED_hr.dat")
+    p.add_argument("--r", metavar="FILE", help="Wannier90 SEED_r.dat (with --hr)")
+    p.add_argument("--wsvec", metavar="FILE", help="Wannier90 SEED_wsvec.dat (MDRS, with --tb/--hr)")
+    p.add_argument("--win", metavar="FILE", help="Wannier90 SEED.win (lattice, with --hr)")
+
+
+def add_ac_arguments(p: argparse.ArgumentParser) -> None:
+    """Photon energies and broadening of the AC quantities."""
+    p.add_argument("--omega-range", nargs=3, type=float, default=None, metavar=("START", "STOP", "STEP"),
+                   help="photon energies hbar*omega START..STOP (inclusive) in steps of STEP, eV (AC quantities)")
+    p.add_argument("--smearing", nargs=2, default=("lorentzian", "0.05"), metavar=("SHAPE", "WIDTH"),
+                   help="line shape (lorentzian|gaussian) and width in eV replacing delta(eps_mn - omega) "
+                        "in the AC quantities (default: lorentzian 0.05)")
+
+
+def ac_options(args) -> dict:
+    """compute() keyword arguments for the AC options of ``args``."""
+    shape, width = args.smearing
+    try:
+        width = float(width)
+    except ValueError:
+        raise InputError(f"--smearing WIDTH must be a number in eV, got {width!r}") from None
+    omegas = None if args.omega_range is None else _mu_range(*args.omega_range, name="--omega-range")
+    return {"omegas": omegas, "smearing": shape.lower(), "smearing_width": width}
 
 
 def _compute(args) -> int:
@@ -109,7 +138,7 @@ def _compute(args) -> int:
                          tau_fs=args.tau, entropy_production_form=args.entropy_production_form,
                          tolerance=args.tolerance, abs_tolerance=args.abs_tolerance, max_kpoints=args.max_kpoints,
                          max_levels=args.max_levels, checkpoint=checkpoint, restart=args.restart,
-                         progress=adaptive and not args.no_progress and sys.stderr.isatty(),
+                         progress=adaptive and not args.no_progress and sys.stderr.isatty(), **ac_options(args),
                          _exit_after_level=args.exit_after_level)
         if parallel.is_root:
             path = result.save(args.out)
@@ -133,6 +162,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "compute":
             return _compute(args)
+        if args.command == "verify":
+            from .verify import run_verify
+
+            return run_verify(args)
         if args.command == "show":
             from .results import Result
 

@@ -62,6 +62,8 @@ E2_OVER_HBAR: float = _c.e**2 / _c.hbar
 E_KB_OVER_HBAR: float = _c.e * _c.k / _c.hbar
 #: 1/Angstrom in 1/cm.
 PER_ANGSTROM_TO_PER_CM: float = 1e8
+#: S/cm in S/m.
+S_PER_CM_TO_S_PER_M: float = 100.0
 #: 1/Angstrom in 1/m.
 PER_ANGSTROM_TO_PER_M: float = 1e10
 
@@ -75,6 +77,28 @@ ENTROPY_PRODUCTION_FACTOR: float = E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
 DRUDE_FACTOR_S_PER_M: float = E2_OVER_HBAR * PER_ANGSTROM_TO_PER_M
 #: Factor turning <v s>/V [eV A / A^3] into j^s [W/(K m^2)]: k_B * (e/hbar) * 1e20.
 ENTROPY_CURRENT_FACTOR: float = _c.k * _c.e / _c.hbar * 1e20
+#: Factor turning the absorptive optical sum <pi eps r r f_nm delta>/V [A^2/A^3] into sigma^e(w) [S/cm]
+#: (paper Eq. 32 with e^2/hbar restored; same as WannierBerri's factor_opt = e^2/(hbar A), in S/cm).
+OPTICAL_FACTOR_S_PER_CM: float = E2_OVER_HBAR * PER_ANGSTROM_TO_PER_CM
+#: Same sum with s_n - s_m into sigma^s(w) [A/(m K)]: j^s = -(k_B/e) j^e[f -> s] for electrons
+#: (the sign that gives sigma^s = +(e k_B/hbar) int s Omega from sigma^e = -(e^2/hbar) int f Omega).
+OPTICAL_ENTROPY_FACTOR_A_PER_MK: float = -E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
+#: Second-order DC responses, per relaxation time tau = 1 fs (multiply by tau[fs]^power).
+#: Berry curvature dipole D = -sum int v Omega df/dE is dimensionless (<v Omega f'>/V: eV A A^2/eV/A^3);
+#: nonlinear Hall chi = e^3 tau/hbar^2 D in A/V^2 (WannierBerri factor_nlahc).
+NL_HALL_FACTOR_PER_FS: float = _c.e**3 / _c.hbar**2 * 1e-15
+#: Entropy version, chi^s = -(k_B/e) chi[f -> s], A/(V K).
+ENTROPY_NL_HALL_FACTOR_PER_FS: float = -KB_EV * NL_HALL_FACTOR_PER_FS
+#: Nonlinear Drude sigma_abc = (e^3 tau^2/hbar^3) int d_a d_b E v_c df/dE: with <..>/V in eV (= e J),
+#: sigma[A/V^2] = e^4 tau^2/hbar^3 <..>/V (WannierBerri factor_nldrude, same sign convention).
+NL_DRUDE_FACTOR_PER_FS2: float = _c.e**4 / _c.hbar**3 * 1e-30
+#: Entropy version, -(k_B/e) times the charge one, A/(V K).
+ENTROPY_NL_DRUDE_FACTOR_PER_FS2: float = -KB_EV * NL_DRUDE_FACTOR_PER_FS2
+#: Intrinsic (tau^0) nonlinear Hall chi = (e^3/hbar) int v G f': <v G f'>/V is in 1/eV (eV A * A^2/eV / eV / A^3),
+#: i.e. 1/(e J), so chi[A/V^2] = (e^2/hbar)[S] * <v G f'>/V.
+INTRINSIC_NL_HALL_FACTOR: float = E2_OVER_HBAR
+#: Entropy version, -(k_B/e) times the charge one, A/(V K).
+ENTROPY_INTRINSIC_NL_HALL_FACTOR: float = -KB_EV * E2_OVER_HBAR
 #: Electron charge q = -e in C (for the Nernst formula alpha = -(1/q) int ...).
 ELECTRON_CHARGE: float = -_c.e
 

@@ -126,6 +126,15 @@ class BandGeometry:
         return quantum_metric_pairs(self.r_cov)
 
     @cached_property
+    def connection_polarizability(self) -> np.ndarray:
+        """G^ab_n = 2 Re sum_{m not in G(n)} r^a_nm r^b_mn/(E_n - E_m), (nk, nb, 3, 3), Angstrom^2/eV.
+
+        Berry connection polarizability (Gao, Yang & Niu, PRL 112, 166601 (2014)): the
+        field-induced Berry connection of band n is A'_n = e G_n E for electrons (H' = e E.r).
+        """
+        return connection_polarizability(r_cov=self.r_cov, inv_dE=self.inverse_energy_difference)
+
+    @cached_property
     def velocity_products(self) -> np.ndarray:
         """v^a_n v^b_n made gauge-invariant: sum_{m in G(n)} Re Hbar_a,nm Hbar_b,mn, (nk, nb, 3, 3), (eV*A)^2.
 
@@ -210,6 +219,24 @@ def quantum_metric_pairs(r_cov: np.ndarray) -> np.ndarray:
     rT = np.swapaxes(r_cov, -1, -2)
     g = np.real(r_cov[:, :, None] * rT[:, None, :])  # (nk, a, b, n, m)
     return np.moveaxis(g, (1, 2), (-2, -1))
+
+
+def connection_polarizability(*, r_cov: np.ndarray, inv_dE: np.ndarray) -> np.ndarray:
+    """G^ab_n = 2 Re sum_m r^a_nm r^b_mn/(E_n - E_m) = 2 sum_m g^ab_nm/(E_n - E_m).
+
+    Parameters
+    ----------
+    r_cov : (nk, 3, nb, nb) complex, Angstrom (zero inside degenerate groups)
+    inv_dE : (nk, nb, nb), 1/(E_m - E_n) in 1/eV, zero inside degenerate groups
+
+    Returns
+    -------
+    (nk, nb, 3, 3) float, Angstrom^2/eV
+    """
+    rT = np.swapaxes(r_cov, -1, -2)  # r^b_mn at [n, m]
+    w = -inv_dE  # 1/(E_n - E_m)
+    G = 2.0 * np.real(np.einsum("kanm,kbnm,knm->knab", r_cov, rT, w.astype(complex), optimize=True))
+    return G
 
 
 def band_geometry(wg: WannierGauge, *, degen_thresh: float = DEFAULT_DEGEN_THRESH) -> BandGeometry:

@@ -25,7 +25,7 @@ from .quantities import Options, Quantity
 
 __all__ = ["UniformMesh", "Evaluator", "integrate_uniform", "plan_memory", "MemoryPlan",
            "default_max_memory_mb", "SamplingStats",
-           "sampling_warnings"]
+           "sampling_warnings", "storage_shape"]
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +207,21 @@ def sampling_warnings(stats: SamplingStats, *, degen_thresh: float, temperatures
     return out
 
 
+def storage_shape(q: Quantity, *, temperatures, mus, options: Options) -> tuple[int, ...]:
+    """Shape of one quantity's integral as stored in the flat output vector.
+
+    (nT, nmu[, nomega], 3[, 3][, 2]): the frequency axis for quantities with ``omega_axis``,
+    a trailing (re, im) axis for complex quantities (the integrators only see real numbers).
+    """
+    shape = (len(temperatures), len(mus))
+    if q.omega_axis:
+        shape += (len(options.omegas),)
+    shape += (3,) if q.vector else (3,) * q.rank
+    if q.complex_valued:
+        shape += (2,)
+    return shape
+
+
 class Evaluator:
     """All requested integrands at any k-points, flattened to one vector per k-point.
 
@@ -237,8 +252,8 @@ class Evaluator:
         shared = parallel if parallel is not None and parallel.size > 1 else None
         self.interp = Interpolator(model=model, second_derivatives=any(q.needs_second_derivatives for q in quantities),
                                    parallel=shared)
-        grid = (len(self.temperatures), len(self.mus))
-        self.shapes = [grid + ((3,) if q.vector else (3, 3)) for q in quantities]
+        self.shapes = [storage_shape(q, temperatures=self.temperatures, mus=self.mus, options=options)
+                       for q in quantities]
         self.sizes = [int(np.prod(s)) for s in self.shapes]
         self.n_outputs = sum(self.sizes)
         if max_memory_mb is None:
@@ -306,8 +321,13 @@ class Evaluator:
     def _batch(self, k: np.ndarray, radius: np.ndarray | None = None):
         geom = band_geometry(self.interp(k), degen_thresh=self.degen_thresh)
         self._count(geom)
-        parts = [q.per_k(geom, temperatures=self.temperatures, mus=self.mus, volume=self.model.volume,
-                         options=self.options).reshape(len(k), -1) for q in self.quantities]
+        parts = []
+        for q in self.quantities:
+            v = q.per_k(geom, temperatures=self.temperatures, mus=self.mus, volume=self.model.volume,
+                        options=self.options)
+            if q.complex_valued:
+                v = np.stack([v.real, v.imag], axis=-1)
+            parts.append(v.reshape(len(k), -1))
         ell = None
         if radius is not None:
             ell = fermi_shell_length(E=geom.E_group, speed=np.linalg.norm(geom.velocity, axis=-1),
@@ -333,12 +353,23 @@ class Evaluator:
                     st.n_shell[iT, i0:i0 + 64] += np.count_nonzero(dmin < FERMI_SHELL_KT * kT_eV(T), axis=0)
 
     def split(self, flat: np.ndarray) -> list[np.ndarray]:
-        """Split a flat (..., n_outputs) vector into per-quantity arrays of their shapes."""
+        """Split a flat (..., n_outputs) vector into per-quantity float arrays of their storage shapes
+        (complex quantities keep a trailing (re, im) axis; see :meth:`values`)."""
         out, start = [], 0
         for shape, size in zip(self.shapes, self.sizes):
             out.append(flat[..., start:start + size].reshape(flat.shape[:-1] + shape))
             start += size
         return out
+
+    def values(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Per-quantity values of a flat (n_outputs,) integral: complex quantities as complex arrays."""
+        return [v[..., 0] + 1j * v[..., 1] if q.complex_valued else v
+                for q, v in zip(self.quantities, self.split(flat))]
+
+    def errors(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Per-quantity error estimates (real; |error| of complex quantities)."""
+        return [np.hypot(v[..., 0], v[..., 1]) if q.complex_valued else v
+                for q, v in zip(self.quantities, self.split(flat))]
 
 
 def integrate_uniform(*, evaluator: Evaluator, mesh: UniformMesh, parallel: Parallel | None = None) -> np.ndarray:

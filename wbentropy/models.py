@@ -8,7 +8,7 @@ import numpy as np
 
 from .model import TBModel
 
-__all__ = ["qwz_chern_model", "random_model"]
+__all__ = ["qwz_chern_model", "random_model", "flat_two_band_model"]
 
 _SX = np.array([[0, 1], [1, 0]], dtype=complex)
 _SY = np.array([[0, -1j], [1j, 0]], dtype=complex)
@@ -83,3 +83,32 @@ def random_model(*, num_wann: int = 4, radius: int = 1, seed: int = 0, hopping: 
     r[i0][np.arange(num_wann), np.arange(num_wann)] = centres
     return TBModel(lattice=lattice, R=R, H=H, r=r, name=f"random{num_wann}",
                    sources={"primary": "wbentropy.models.random_model", "seed": str(seed)})
+
+
+def flat_two_band_model(*, gap: float = 2.0, dispersion: float = 0.0, a: float = 3.0, c: float = 5.0,
+                        centre: float = 0.0) -> TBModel:
+    """Two bands with a k-independent transition energy and tunable band-centre dispersion.
+
+    H(k) = (gap/2) [cos(k.a1) sz + sin(k.a1) sx] + (centre + dispersion cos(k.a2)) 1
+
+    Bands eps_+- = centre + dispersion cos(k.a2) +- gap/2: every interband transition is at
+    hbar*omega = gap exactly, and eps_+ + eps_- = 2 (centre + dispersion cos(k.a2)) is
+    constant over the Brillouin zone iff ``dispersion`` = 0.  The pseudospin turns
+    uniformly along k_x, so the interband quantum metric is g^xx_+- = a^2/4 (Angstrom^2)
+    at every k (all other components zero; the Berry curvature vanishes).  Orbitals at
+    the origin (r(R) = 0).  Used to test the paper's Eq. (34) exactly.
+    """
+    half = 0.5 * gap
+    terms = {
+        (0, 0, 0): centre * np.eye(2, dtype=complex),
+        (1, 0, 0): half * (_SZ / 2 + _SX / 2j),
+        (-1, 0, 0): half * (_SZ / 2 - _SX / 2j),
+        (0, 1, 0): 0.5 * dispersion * np.eye(2, dtype=complex),
+        (0, -1, 0): 0.5 * dispersion * np.eye(2, dtype=complex),
+    }
+    R = np.array(list(terms.keys()))
+    H = np.array(list(terms.values()))
+    r = np.zeros(H.shape + (3,), dtype=complex)
+    return TBModel(lattice=np.diag([a, a, c]), R=R, H=H, r=r, name="flat_two_band",
+                   sources={"primary": "wbentropy.models.flat_two_band_model", "gap": str(gap),
+                            "dispersion": str(dispersion)})

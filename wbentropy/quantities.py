@@ -17,6 +17,7 @@ from . import constants as C
 from .geometry import BandGeometry
 from .occupation import entropy, fermi, kT_eV, minus_dfermi
 from .physics import entropy_production as EP
+from .physics import optical as OPT
 
 __all__ = ["Quantity", "QUANTITIES", "get_quantities", "pseudovector_to_tensor", "occupation_weighted", "Options"]
 
@@ -80,11 +81,20 @@ class Options:
     block_floats : int
         Memory bound: at most this many floats in one (k, band[, band], mu) block of an
         integrand (set by the integrator from ``--max-memory``; not physics).
+    omegas : tuple of float or None
+        Photon energies hbar*omega in eV (AC quantities).
+    smearing : {"lorentzian", "gaussian"}
+        Line shape replacing delta(eps_mn - omega) (see :mod:`wbentropy.physics.optical`).
+    smearing_width : float
+        Its width gamma in eV.
     """
 
     tau_fs: float | None = None
     entropy_production_form: str = "exact"
     block_floats: int = _WEIGHT_BLOCK
+    omegas: tuple[float, ...] | None = None
+    smearing: str = "lorentzian"
+    smearing_width: float = 0.05
 
     @property
     def eta(self) -> float:
@@ -120,6 +130,12 @@ class Quantity:
         True if the integrand needs T > 0 (contains -df/dE or 1/kT).
     vector : bool
         True for a vector (3,) rather than a (3, 3) tensor.
+    omega_axis : bool
+        True if the tensor depends on the frequency: shape (nk, nT, nmu, nomega, 3, 3).
+    complex_valued : bool
+        True for complex tensors (e.g. the Hermitian absorptive optical conductivity).
+    rank : int
+        Number of Cartesian indices (2; 3 for second-order conductivities sigma_abc).
     """
 
     name: str
@@ -130,6 +146,9 @@ class Quantity:
     needs_tau: bool = False
     fermi_surface: bool = False
     vector: bool = False
+    omega_axis: bool = False
+    complex_valued: bool = False
+    rank: int = 2
 
 
 def _ahc_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
@@ -137,6 +156,23 @@ def _ahc_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.
     p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=fermi, temperatures=temperatures, mus=mus,
                              block=options.block_floats)
     return pseudovector_to_tensor(p) * (C.AHC_FACTOR_S_PER_CM / volume)
+
+
+def ahc_curve_sum(geom: BandGeometry, *, energies: np.ndarray, volume: float) -> np.ndarray:
+    """Sum over the batch's k-points of the T = 0 AHC integrand at many Fermi energies, (nE, 3, 3) S/cm.
+
+    The same formula as ``ahc`` at T = 0 (f = 1 for E <= E_F), summed over k inside one matrix
+    product instead of returning per-k values: for the long energy grids of a sigma^e_0(E) curve
+    (e.g. the Nernst integral in :mod:`wbentropy.verify`) the per-k output would be huge.
+    """
+    E = geom.E_group.reshape(-1)
+    X = geom.berry_curvature.reshape(-1, 3)
+    out = np.empty((len(energies), 3))
+    chunk = max(1, _WEIGHT_BLOCK // max(1, E.size))
+    for i0 in range(0, len(energies), chunk):
+        occ = (E[None, :] <= np.asarray(energies[i0:i0 + chunk])[:, None]).astype(float)
+        out[i0:i0 + chunk] = occ @ X
+    return pseudovector_to_tensor(out) * (C.AHC_FACTOR_S_PER_CM / volume)
 
 
 def _entropy_hall_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
@@ -193,12 +229,12 @@ def _ep_interband_per_k(geom, kT, mu, options):
                                   form=options.entropy_production_form, mu=mu)
 
 
-def _on_grid(per_k, factor, *, name, nb_pairs=True):
+def _on_grid(per_k, factor, *, name, nb_pairs=True, rank=2):
     """Wrap an integrand evaluated per (T, mu-block) into a Quantity.per_k over the whole grid."""
 
     def on_grid(geom, *, temperatures, mus, volume, options):
         _check_finite_T(temperatures, name)
-        out = np.zeros((geom.E.shape[0], len(temperatures), len(mus), 3, 3))
+        out = np.zeros((geom.E.shape[0], len(temperatures), len(mus)) + (3,) * rank)
         for iT, sl, kT, mu in _grid_blocks(geom.E, temperatures, mus, extra=geom.E.shape[1] if nb_pairs else 1,
                                            block=options.block_floats):
             out[:, iT, sl] = _grid_last(per_k(geom, kT, mu, options))
@@ -244,6 +280,94 @@ def _entropy_current_zero_field_per_k(geom, *, temperatures, mus, volume, option
     p = occupation_weighted(geom.E_group, geom.velocity, weight=entropy, temperatures=temperatures, mus=mus,
                              block=options.block_floats)
     return p * (C.ENTROPY_CURRENT_FACTOR / volume)
+
+
+# ----------------------------------------------------------------- second order in E (DC)
+def _weight_derivative(geom, kT, mu, kind):
+    """dw/dE of the band weight at the group energies, (nk, nb, nmu), 1/eV:
+    f' = -(-df/dE) for charge, s' = -x (-df/dE) (x = (E - mu)/kT) for entropy."""
+    E = geom.E_group[..., None]
+    md = minus_dfermi(E, mu=mu, kT=kT)
+    return -md if kind == "charge" else -((E - mu) / kT) * md
+
+
+def _bcd_per_k(kind):
+    """Berry curvature dipole (Sodemann & Fu 2015 Eq. 8; WannierBerri BerryDipole_FermiSurf):
+    D_bd = -sum_n int v^b_n Omega^d_n w'_n, w = f (charge) or s (entropy); dimensionless per k after /V."""
+
+    def per_k(geom, kT, mu, options):
+        wp = _weight_derivative(geom, kT, mu, kind)
+        return -np.einsum("knb,knd,knm->kbdm", geom.velocity, geom.berry_curvature, wp, optimize=True)
+
+    return per_k
+
+
+def _nl_drude_per_k(kind):
+    """Nonlinear Drude integrand sum_n d_a d_b E_n v^c_n w'_n (WannierBerri NLDrude_FermiSurf), eV per k after /V."""
+
+    def per_k(geom, kT, mu, options):
+        wp = _weight_derivative(geom, kT, mu, kind)
+        return np.einsum("knab,knc,knm->kabcm", geom.band_hessian, geom.velocity, wp, optimize=True)
+
+    return per_k
+
+
+def _intrinsic_nlh_per_k(kind):
+    """Intrinsic (tau^0) nonlinear Hall integrand sum_n [v^a G^bc - (v^b G^ac + v^c G^ab)/2]_n w'_n, 1/eV per k
+    after /V (G: Berry connection polarizability)."""
+
+    def per_k(geom, kT, mu, options):
+        wp = _weight_derivative(geom, kT, mu, kind)
+        v, G = geom.velocity, geom.connection_polarizability
+        X = np.einsum("kna,knbc->knabc", v, G, optimize=True)
+        X = X - 0.5 * (np.swapaxes(X, 2, 3) + np.moveaxis(X, 2, 4))  # v_a G_bc - (v_b G_ac + v_c G_ab)/2
+        return np.einsum("knabc,knm->kabcm", X, wp, optimize=True)
+
+    return per_k
+
+
+def _scaled_by_tau(per_k_grid, power):
+    """Multiply a Quantity.per_k by (tau/1 fs)^power (the constants are per tau = 1 fs)."""
+
+    def on_grid(geom, *, temperatures, mus, volume, options):
+        options.eta  # raises if tau is missing
+        return per_k_grid(geom, temperatures=temperatures, mus=mus, volume=volume, options=options) \
+            * options.tau_fs**power
+
+    return on_grid
+
+
+def _rr(geom):
+    """r^a_nm r^b_mn, (nk, nb, nb, 9) complex, shared by the AC quantities of a batch."""
+    if "rr" not in geom.cache:
+        r = geom.r
+        geom.cache["rr"] = (r[..., :, None] * np.conj(r[..., None, :])).reshape(r.shape[:3] + (9,))
+    return geom.cache["rr"]
+
+
+def _optical(weight, factor):
+    """Quantity.per_k of an absorptive interband AC conductivity with band weight f or s."""
+
+    def on_grid(geom, *, temperatures, mus, volume, options):
+        from .errors import InputError
+
+        if not options.omegas:
+            raise InputError("AC quantities need photon energies: give --omega-range START STOP STEP (eV)")
+        omegas = np.asarray(options.omegas, dtype=float)
+        E = geom.E_group
+        nk, nb = E.shape
+        rr = _rr(geom)
+        out = np.empty((nk, len(temperatures), len(mus), len(omegas), 3, 3), dtype=complex)
+        w_chunk = max(1, _WEIGHT_BLOCK // max(1, nk * nb * nb))
+        for iT, sl, kT, mu in _grid_blocks(E, temperatures, mus, extra=nb):
+            w = weight(E[:, :, None], mu=mu[None, None, :], kT=kT)  # (nk, nb, nmu_block)
+            for i0 in range(0, len(omegas), w_chunk):
+                out[:, iT, sl, i0:i0 + w_chunk] = OPT.absorptive_interband(
+                    E=E, rr=rr, w=w, omegas=omegas[i0:i0 + w_chunk], width=options.smearing_width,
+                    kind=options.smearing)
+        return out * (factor / volume)
+
+    return on_grid
 
 
 def _qm_batch(index):
@@ -300,6 +424,51 @@ QUANTITIES: dict[str, Quantity] = {
                  per_k=_on_grid(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
                                             name="entropy_drude", nb_pairs=False),
                  needs_tau=True, fermi_surface=True),
+        Quantity(name="optical_conductivity", units=C.UNITS["ahc"],
+                 formula="sigma^e_ab(w) = (e^2/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn f_nm delta(eps_mn - w) "
+                         "(paper Eq. 32, absorptive = Hermitian part; delta broadened)",
+                 per_k=_optical(fermi, C.OPTICAL_FACTOR_S_PER_CM), omega_axis=True, complex_valued=True),
+        Quantity(name="optical_entropy_conductivity", units=C.UNITS["entropy_hall"],
+                 formula="sigma^s_ab(w) = -(e k_B/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn (s_n - s_m) "
+                         "delta(eps_mn - w) (paper Eq. 33, electrons; absorptive part)",
+                 per_k=_optical(entropy, C.OPTICAL_ENTROPY_FACTOR_A_PER_MK), omega_axis=True,
+                 complex_valued=True),
+        Quantity(name="nonlinear_hall_bcd", units="A/V^2",
+                 formula="chi_bd = (e^3 tau/hbar^2) D_bd, D_bd = -sum_n int v^b_n Omega^d_n df/dE (Berry curvature "
+                         "dipole); j_a = eps_adc chi_bd E_b E_c (WannierBerri NLAHC_FermiSurf convention)",
+                 per_k=_scaled_by_tau(_on_grid(_bcd_per_k("charge"), C.NL_HALL_FACTOR_PER_FS,
+                                               name="nonlinear_hall_bcd", nb_pairs=False), 1),
+                 needs_tau=True, fermi_surface=True),
+        Quantity(name="entropy_nonlinear_hall_bcd", units="A/(V*K)",
+                 formula="chi^s_bd = -(k_B/e)(e^3 tau/hbar^2) D^s_bd, D^s_bd = -sum_n int v^b_n Omega^d_n ds/dE "
+                         "(f -> s); j^s_a = eps_adc chi^s_bd E_b E_c",
+                 per_k=_scaled_by_tau(_on_grid(_bcd_per_k("entropy"), C.ENTROPY_NL_HALL_FACTOR_PER_FS,
+                                               name="entropy_nonlinear_hall_bcd", nb_pairs=False), 1),
+                 needs_tau=True, fermi_surface=True),
+        Quantity(name="nonlinear_drude", units="A/V^2",
+                 formula="sigma_abc = (e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n df/dE; j_a = sigma_abc E_b E_c "
+                         "(WannierBerri NLDrude_FermiSurf convention)",
+                 per_k=_scaled_by_tau(_on_grid(_nl_drude_per_k("charge"), C.NL_DRUDE_FACTOR_PER_FS2,
+                                               name="nonlinear_drude", nb_pairs=False, rank=3), 2),
+                 needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
+        Quantity(name="entropy_nonlinear_drude", units="A/(V*K)",
+                 formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n ds/dE (f -> s); "
+                         "j^s_a = sigma^s_abc E_b E_c",
+                 per_k=_scaled_by_tau(_on_grid(_nl_drude_per_k("entropy"), C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
+                                               name="entropy_nonlinear_drude", nb_pairs=False, rank=3), 2),
+                 needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
+        Quantity(name="intrinsic_nonlinear_hall", units="A/V^2",
+                 formula="chi_abc = (e^3/hbar) sum_n int [v^a G^bc - (v^b G^ac + v^c G^ab)/2]_n df/dE, "
+                         "G^ab_n = 2 Re sum_m r^a_nm r^b_mn/(E_n - E_m); j_a = chi_abc E_b E_c (Hall current "
+                         "-(e^2/hbar) E x int f curl(e G E) of the field-induced Berry curvature, electrons)",
+                 per_k=_on_grid(_intrinsic_nlh_per_k("charge"), C.INTRINSIC_NL_HALL_FACTOR,
+                                name="intrinsic_nonlinear_hall", nb_pairs=False, rank=3),
+                 fermi_surface=True, rank=3),
+        Quantity(name="entropy_intrinsic_nonlinear_hall", units="A/(V*K)",
+                 formula="chi^s_abc = -(k_B/e) chi_abc[f -> s]; j^s_a = chi^s_abc E_b E_c",
+                 per_k=_on_grid(_intrinsic_nlh_per_k("entropy"), C.ENTROPY_INTRINSIC_NL_HALL_FACTOR,
+                                name="entropy_intrinsic_nonlinear_hall", nb_pairs=False, rank=3),
+                 fermi_surface=True, rank=3),
         Quantity(name="entropy_current_zero_field", units="W/(K*m^2)",
                  formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
                  per_k=_entropy_current_zero_field_per_k, vector=True),

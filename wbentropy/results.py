@@ -6,6 +6,8 @@ HDF5 layout (the contract used by external checks)::
     /mu                     (nmu,) eV
     /<quantity>/value       (nT, nmu, 3, 3), attribute ``units``
     /<quantity>/error       (nT, nmu, 3, 3), optional error estimate, same units
+    /omega                  (nomega,) eV, only with AC quantities, whose values are
+                            (nT, nmu, nomega, 3, 3) complex (attribute ``axes``)
     root attributes: input files, mesh, package version, options.
 
 Files are written atomically (temporary file in the same folder, then rename), so an
@@ -48,13 +50,17 @@ class Result:
     temperature : (nT,) K
     mu : (nmu,) eV
     quantities : dict name -> QuantityResult, values shaped (nT, nmu, 3, 3)
+        ((nT, nmu, 3) vectors; (nT, nmu, nomega, 3, 3) complex for AC quantities)
     attrs : dict of provenance (str/number values)
+    omega : (nomega,) eV or None
+        Photon energies of the AC quantities.
     """
 
     temperature: np.ndarray
     mu: np.ndarray
     quantities: dict[str, QuantityResult]
     attrs: dict = field(default_factory=dict)
+    omega: np.ndarray | None = None
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.quantities[name].value
@@ -68,6 +74,9 @@ class Result:
             h["temperature"].attrs["units"] = "K"
             h.create_dataset("mu", data=np.asarray(self.mu, dtype=float))
             h["mu"].attrs["units"] = "eV"
+            if self.omega is not None:
+                h.create_dataset("omega", data=np.asarray(self.omega, dtype=float))
+                h["omega"].attrs["units"] = "eV"
             for name, q in self.quantities.items():
                 g = h.create_group(name)
                 g.create_dataset("value", data=q.value)
@@ -101,7 +110,8 @@ class Result:
                         error=g["error"][()] if "error" in g else None,
                         attrs={k: _unattr(v) for k, v in g.attrs.items() if k != "units"})
                 return cls(temperature=h["temperature"][()], mu=h["mu"][()], quantities=quantities,
-                           attrs={k: _unattr(v) for k, v in h.attrs.items()})
+                           attrs={k: _unattr(v) for k, v in h.attrs.items()},
+                           omega=h["omega"][()] if "omega" in h else None)
         except (OSError, KeyError) as exc:
             raise InputError(f"not a wbentropy result file ({exc})", path=path) from None
 
@@ -114,6 +124,19 @@ class Result:
         for name, q in self.quantities.items():
             lines.append("")
             lines.append(f"## {name}  [{q.units}]")
+            if "omega" in str(q.attrs.get("axes", "")):  # AC quantity: Hermitian (nT, nmu, nomega, 3, 3)
+                lines.extend(_omega_table(self, q))
+                continue
+            if q.value.ndim == 5:  # rank-3 tensor sigma_abc
+                comps = [(a, b, c) for a in range(3) for b in range(3) for c in range(b, 3)]
+                lines.append(f"{'T[K]':>9} {'mu[eV]':>12} "
+                             + " ".join(f"{_AXES[a] + _AXES[b] + _AXES[c]:>12}" for a, b, c in comps))
+                for iT, T in enumerate(self.temperature):
+                    for im, mu in enumerate(self.mu):
+                        vals = " ".join(f"{q.value[iT, im, a, b, c]:12.4e}" for a, b, c in comps)
+                        lines.append(f"{T:9.3f} {mu:12.6f} {vals}")
+                lines.append("# (a, b, c) with c >= b shown; j_a = sigma_abc E_b E_c")
+                continue
             if q.value.ndim == 3:  # vector quantity
                 lines.append(f"{'T[K]':>9} {'mu[eV]':>12} " + " ".join(f"{c:>14}" for c in _AXES))
                 for iT, T in enumerate(self.temperature):
@@ -182,6 +205,24 @@ def check_output_path(path: str | Path) -> Path:
     if path.exists() and not os.access(path, os.W_OK):
         raise InputError("output file exists and is not writable", path=path)
     return path
+
+
+def _omega_table(res: "Result", q: QuantityResult) -> list[str]:
+    """Rows (T, mu, omega): Re of the symmetric and Im of the antisymmetric components."""
+    sym = [(a, b) for a in range(3) for b in range(a, 3)]
+    anti = [(1, 2), (2, 0), (0, 1)]
+    head = (f"{'T[K]':>9} {'mu[eV]':>12} {'omega[eV]':>10} "
+            + " ".join(f"{'Re' + _AXES[a] + _AXES[b]:>13}" for a, b in sym) + " "
+            + " ".join(f"{'Im' + _AXES[a] + _AXES[b]:>13}" for a, b in anti))
+    lines = [head]
+    for iT, T in enumerate(res.temperature):
+        for im, mu in enumerate(res.mu):
+            for iw, w in enumerate(res.omega):
+                v = q.value[iT, im, iw]
+                vals = (" ".join(f"{np.real(v[a, b]):13.5e}" for a, b in sym) + " "
+                        + " ".join(f"{np.imag(v[a, b]):13.5e}" for a, b in anti))
+                lines.append(f"{T:9.3f} {mu:12.6f} {w:10.5f} {vals}")
+    return lines
 
 
 def _attr(v):
