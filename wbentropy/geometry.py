@@ -40,11 +40,6 @@ __all__ = ["BandGeometry", "band_geometry", "DEFAULT_DEGEN_THRESH"]
 DEFAULT_DEGEN_THRESH = 1e-4
 
 
-def _diag_of_product(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """sum_m X_nm Y_mn for stacks (..., nb, nb) -> (..., nb)."""
-    return np.einsum("...nm,...mn->...n", X, Y)
-
-
 @dataclass(frozen=True, eq=False)
 class BandGeometry:
     """Band energies and quantum geometry for a batch of k-points.
@@ -58,8 +53,9 @@ class BandGeometry:
     U : (nk, nw, nb) complex, eigenvectors (columns)
     Hbar : (nk, 3, nb, nb) complex, U^+ d_a H U in eV*Angstrom
     Abar : (nk, 3, nb, nb) complex or None, Angstrom
-    Obar : (nk, 3, nb, nb) complex or None, Angstrom^2
-    H2bar : (nk, 3, 3, nb, nb) complex or None, eV*Angstrom^2
+    Obar_nn : (nk, 3, nb) float or None, Re (U^+ curl A U)_nn in Angstrom^2 (only the
+        diagonal enters any formula)
+    H2bar_nn : (nk, 3, 3, nb) float or None, Re (U^+ d_a d_b H U)_nn in eV*Angstrom^2
     degenerate : (nk, nb, nb) bool, True where n and m are in one degenerate group (diagonal included)
     E_group : (nk, nb) float, eV, mean energy of each band's degenerate group
     """
@@ -68,8 +64,8 @@ class BandGeometry:
     U: np.ndarray
     Hbar: np.ndarray
     Abar: np.ndarray | None
-    Obar: np.ndarray | None
-    H2bar: np.ndarray | None
+    Obar_nn: np.ndarray | None
+    H2bar_nn: np.ndarray | None
     degenerate: np.ndarray
     E_group: np.ndarray
 
@@ -108,7 +104,7 @@ class BandGeometry:
     @cached_property
     def berry_curvature(self) -> np.ndarray:
         """Omega_n as pseudovector (yz, zx, xy), (nk, nb, 3), Angstrom^2 (Wang et al. Eq. 27-32)."""
-        return berry_curvature_bands(D=self.D, Abar=self.Abar, Obar=self.Obar)
+        return berry_curvature_bands(D=self.D, Abar=self.Abar, Obar_nn=self.Obar_nn)
 
     @property
     def r(self) -> np.ndarray:
@@ -159,12 +155,12 @@ class BandGeometry:
     @cached_property
     def inverse_mass(self) -> np.ndarray:
         """v^ab_n = Re <n|d_a d_b H|n>, (nk, nb, 3, 3), eV*Angstrom^2 (paper, below Eq. 20)."""
-        if self.H2bar is None:
+        if self.H2bar_nn is None:
             raise ValueError("second derivatives of H were not interpolated")
-        return np.moveaxis(np.real(np.einsum("kabnn->kabn", self.H2bar)), -1, 1)
+        return np.moveaxis(self.H2bar_nn, -1, 1)
 
 
-def berry_curvature_bands(*, D: np.ndarray, Abar: np.ndarray | None, Obar: np.ndarray | None) -> np.ndarray:
+def berry_curvature_bands(*, D: np.ndarray, Abar: np.ndarray | None, Obar_nn: np.ndarray | None) -> np.ndarray:
     """Band Berry curvature Omega_n (pseudovector) from the covariant pieces.
 
     Omega_n^c = Re Obar_c,nn - 2 Re sum_m (D_a,nm Abar_b,mn - D_b,nm Abar_a,mn)
@@ -172,22 +168,36 @@ def berry_curvature_bands(*, D: np.ndarray, Abar: np.ndarray | None, Obar: np.nd
 
     Wang et al., PRB 74, 195118 (2006), Eq. 27-32; the diagonal of their Omega^H.
 
+    Evaluated with row sums only: Abar is Hermitian and D anti-Hermitian
+    (D_mn = -D_nm^*), so sum_m X_nm Y_mn = +-sum_m X_nm Y_nm^*, and with
+    G_c = Abar_c + (i/2) D_c the three sums combine into
+
+        Omega_n^c = Re Obar_c,nn + 2 Re sum_m (D_b,nm G_a,nm^* - D_a,nm G_b,nm^*).
+
     Parameters
     ----------
     D : (nk, 3, nb, nb) complex, Angstrom
-    Abar, Obar : (nk, 3, nb, nb) complex or None (Angstrom, Angstrom^2)
+    Abar : (nk, 3, nb, nb) complex or None, Angstrom
+    Obar_nn : (nk, 3, nb) float or None, Angstrom^2
 
     Returns
     -------
     (nk, nb, 3) float, Angstrom^2
     """
-    Da, Db = D[:, ALPHA], D[:, BETA]
-    omega = 2.0 * np.imag(_diag_of_product(Da, Db))
-    if Abar is not None:
-        omega -= 2.0 * np.real(_diag_of_product(Da, Abar[:, BETA]) - _diag_of_product(Db, Abar[:, ALPHA]))
-    if Obar is not None:
-        omega += np.real(np.einsum("kcnn->kcn", Obar))
-    return np.moveaxis(omega, 1, 2)
+    G = 0.5j * D if Abar is None else Abar + 0.5j * D
+    # P[k, n, x, y] = Re sum_m D_x,nm G_y,nm^* = sum over the (re, im) pairs of row n
+    P = np.einsum("kxnm,kynm->knxy", _as_real_pairs(D), _as_real_pairs(G), optimize=True)
+    omega = 2.0 * (P[..., BETA, ALPHA] - P[..., ALPHA, BETA])
+    if Obar_nn is not None:
+        omega += np.moveaxis(Obar_nn, 1, 2)
+    return omega
+
+
+def _as_real_pairs(X: np.ndarray) -> np.ndarray:
+    """Complex (..., nb) -> float (..., 2 nb) (re, im side by side), a view when possible."""
+    if X.strides[-1] != X.itemsize:
+        X = np.ascontiguousarray(X)
+    return X.view(float)
 
 
 def berry_curvature_pairs(r_cov: np.ndarray) -> np.ndarray:
@@ -254,15 +264,26 @@ def band_geometry(wg: WannierGauge, *, degen_thresh: float = DEFAULT_DEGEN_THRES
     BandGeometry
     """
     E, U = np.linalg.eigh(wg.H)
-    rotated = np.conj(np.swapaxes(U, -1, -2))[:, None] @ wg.derivatives @ U[:, None]  # one batched product
-    blocks = {name: rotated[:, sl] for name, sl in wg.layout.items()}
-    Hbar = blocks["dH"]
-    Abar = blocks.get("A")
-    Obar = blocks.get("curlA")
-    H2bar = blocks["d2H"].reshape(len(E), 3, 3, *E.shape[1:], E.shape[1]) if "d2H" in blocks else None
+    nk, nw, nb = U.shape
+    Uh = np.conj(np.swapaxes(U, -1, -2))
+    # U^+ X U for all "full" components at once: X is row-interleaved (k, i, c, j), so both
+    # products are single batched GEMMs, (nb, nw) @ (nw, nc*nw) then (nb*nc, nw) @ (nw, nb).
+    nf = wg.full.shape[2]
+    Z = ((Uh @ wg.full.reshape(nk, nw, nf * nw)).reshape(nk, nb * nf, nw) @ U).reshape(nk, nb, nf, nb)
+    Z = np.moveaxis(Z, 2, 1)  # (nk, nf, nb, nb) view
+    full = {name: Z[:, sl] for name, (group, sl) in wg.layout.items() if group == "full"}
+    diag = {}
+    nd = wg.diag.shape[2]
+    if nd:
+        # only (U^+ X U)_nn = sum_i U_in^* (X U)_in is ever needed: one GEMM and a row sum
+        W = (wg.diag.reshape(nk, nw * nd, nw) @ U).reshape(nk, nw, nd, nb)
+        dd = np.einsum("kicn,kin->kcn", W, np.conj(U)).real
+        diag = {name: dd[:, sl] for name, (group, sl) in wg.layout.items() if group == "diag"}
+    H2 = diag.get("d2H")
     degenerate, E_group = degenerate_groups(E, degen_thresh=degen_thresh)
-    return BandGeometry(E=E, U=U, Hbar=Hbar, Abar=Abar, Obar=Obar, H2bar=H2bar, degenerate=degenerate,
-                        E_group=E_group)
+    return BandGeometry(E=E, U=U, Hbar=full["dH"], Abar=full.get("A"), Obar_nn=diag.get("curlA"),
+                        H2bar_nn=None if H2 is None else H2.reshape(nk, 3, 3, nb),
+                        degenerate=degenerate, E_group=E_group)
 
 
 def degenerate_groups(E: np.ndarray, *, degen_thresh: float) -> tuple[np.ndarray, np.ndarray]:

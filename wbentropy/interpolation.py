@@ -1,7 +1,6 @@
 """Wannier interpolation: R-space matrices to k-space matrices in the Wannier gauge.
 
-For a batch of k-points (reduced coordinates) this evaluates, by one complex
-matrix product phases(nk, nR) @ operators(nR, ...),
+For a batch of k-points (reduced coordinates) this evaluates
 
     H(k)        = sum_R e^{2 pi i k.R} H(R)
     d_a H(k)    = sum_R i R_a e^{2 pi i k.R} H(R)              (R_a Cartesian, Angstrom)
@@ -12,6 +11,19 @@ matrix product phases(nk, nR) @ operators(nR, ...),
 (Wang, Yates, Souza, Vanderbilt, PRB 74, 195118 (2006), Eqs. 37-40, in Wannier90's
 phase convention, see :mod:`wbentropy.model`).  Memory is bounded by the batch size.
 This module knows nothing about bands, occupations or integration.
+
+How the sum is done (speed).  Every operator is Hermitian, X(-R) = X(R)^+, so with one
+representative R of each pair {R, -R},
+
+    X(k) = X(0) + sum_R' [cos(2 pi k.R) (X(R) + X(R)^+) + sin(2 pi k.R) i (X(R) - X(R)^+)],
+
+a sum of Hermitian matrices with *real* coefficients.  One real matrix product
+[1, cos, sin](nk, nR) @ ops(nR, 2 * ncol), whose columns hold the real and imaginary
+parts of every matrix element side by side, gives the complex matrices directly (the
+result is viewed as complex, no copy): a quarter of the floating-point work of the
+complex product phases(nk, nR) @ X(nR, ncol).  Should a model violate X(-R) = X(R)^+
+(e.g. rounding in a text file), the Hermitian part of its Fourier sum is used, which is
+also all that a Hermitian eigensolver reads.
 """
 from __future__ import annotations
 
@@ -21,7 +33,7 @@ import numpy as np
 
 from .model import TBModel
 
-__all__ = ["WannierGauge", "Interpolator"]
+__all__ = ["WannierGauge", "Interpolator", "hermitian_pairs"]
 
 #: Cartesian index pairs (a, b) of the Levi-Civita pseudovector c: (y,z), (z,x), (x,y).
 ALPHA = np.array([1, 2, 0])
@@ -30,29 +42,64 @@ BETA = np.array([2, 0, 1])
 
 @dataclass(frozen=True)
 class WannierGauge:
-    """k-space matrices in the Wannier gauge for a batch of k-points (components first).
+    """k-space matrices in the Wannier gauge for a batch of k-points.
+
+    The matrices other than H are stored row-interleaved, ``X[k, i, c, j]`` = element
+    (i, j) of component c, so that the Hamiltonian-gauge rotation U^+ X U of all
+    components is two batched matrix products without copies (see
+    :func:`wbentropy.geometry.band_geometry`).
 
     Attributes
     ----------
     H : (nk, nw, nw) complex, eV
-    derivatives : (nk, ncomp, nw, nw) complex
-        Every other matrix stacked along axis 1 (one contiguous array, so that the
-        Hamiltonian-gauge rotation is one batched product); ``layout`` names the slices:
-        ``dH`` (3, eV*Angstrom), ``d2H`` (9 = 3x3, eV*Angstrom^2), ``A`` (3, Angstrom),
-        ``curlA`` (3, Angstrom^2, pseudovector index c: yz, zx, xy).
-    layout : dict name -> slice of axis 1
+    full : (nk, nw, nfull, nw) complex
+        Components whose full Hamiltonian-gauge matrices are needed: ``dH`` (3,
+        eV*Angstrom) and ``A`` (3, Angstrom).
+    diag : (nk, nw, ndiag, nw) complex
+        Components of which only the diagonal in the Hamiltonian gauge is needed:
+        ``d2H`` (9 = 3x3, eV*Angstrom^2) and ``curlA`` (3, Angstrom^2, pseudovector
+        index c: yz, zx, xy).
+    layout : dict name -> ("full" or "diag", slice of axis 2)
     """
 
     H: np.ndarray
-    derivatives: np.ndarray
+    full: np.ndarray
+    diag: np.ndarray
     layout: dict
 
     def get(self, name: str) -> np.ndarray | None:
-        """One block, (nk, ncomp, nw, nw) (``d2H`` as (nk, 3, 3, nw, nw)), or None if absent."""
+        """One block as (nk, ncomp, nw, nw) (``d2H`` as (nk, 3, 3, nw, nw)), or None if absent."""
         if name not in self.layout:
             return None
-        block = self.derivatives[:, self.layout[name]]
+        group, sl = self.layout[name]
+        block = np.moveaxis(getattr(self, group)[:, :, sl], 2, 1)
         return block.reshape(block.shape[0], 3, 3, *block.shape[2:]) if name == "d2H" else block
+
+
+def hermitian_pairs(R: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Representatives of the pairs {R, -R} of a list of lattice vectors.
+
+    Returns
+    -------
+    reps : (nP, 3) int, one vector of each pair with R != 0 (first non-zero component > 0)
+    plus, minus : (nP,) int
+        Index in ``R`` of each representative and of its opposite, -1 where absent.
+    zero : int
+        Index of R = 0, -1 if absent.
+    """
+    R = np.asarray(R, dtype=int)
+    index = {tuple(v): i for i, v in enumerate(R)}
+    reps = {}
+    for v in R:
+        v = tuple(int(x) for x in v)
+        nz = next((x for x in v if x != 0), 0)
+        if nz != 0:
+            rep = v if nz > 0 else tuple(-x for x in v)
+            reps[rep] = None
+    reps = np.array(sorted(reps), dtype=int).reshape(-1, 3)
+    plus = np.array([index.get(tuple(v), -1) for v in reps], dtype=int)
+    minus = np.array([index.get(tuple(-v), -1) for v in reps], dtype=int)
+    return reps, plus, minus, index.get((0, 0, 0), -1)
 
 
 class Interpolator:
@@ -78,46 +125,63 @@ class Interpolator:
         nR, nw, _ = model.H.shape
         self.num_wann = nw
         self.has_position = position and model.r is not None
-        names = [("H", 1), ("dH", 3)]
-        if second_derivatives:
-            names.append(("d2H", 9))
-        if self.has_position:
-            names += [("A", 3), ("curlA", 3)]
-        self._names = names
-        self._ncomp = sum(n for _, n in names)
-        shape = (nR, nw * nw * self._ncomp)
+        self._full = [("dH", 3)] + ([("A", 3)] if self.has_position else [])
+        self._diag = ([("d2H", 9)] if second_derivatives else []) + ([("curlA", 3)] if self.has_position else [])
+        self._nfull = sum(n for _, n in self._full)
+        self._ndiag = sum(n for _, n in self._diag)
+        self._ncomp = 1 + self._nfull + self._ndiag
+        self._reps, self._plus, self._minus, self._zero = hermitian_pairs(model.R)
+        shape = (1 + 2 * len(self._reps), 2 * nw * nw * self._ncomp)
         build = lambda: self._build_operators(second_derivatives)  # noqa: E731
-        # (nR, ncomp*nw*nw), component-major: one GEMM per batch gives (nk, ncomp, nw, nw)
-        self._ops = build() if parallel is None else parallel.shared_array(shape, complex, build)
-        self._R = model.R.astype(float)
+        self._ops = build() if parallel is None else parallel.shared_array(shape, float, build)
+        self._Rp = self._reps.astype(float)
+        self.layout = {}
+        for group, names in (("full", self._full), ("diag", self._diag)):
+            start = 0
+            for name, n in names:
+                self.layout[name] = (group, slice(start, start + n))
+                start += n
 
     def _build_operators(self, second_derivatives: bool) -> np.ndarray:
+        """Real operator matrix (1 + 2 nP, 2 * ncomp * nw^2): rows X(0), X(R)+X(R)^+, i(X(R)-X(R)^+)."""
         model = self.model
         nR, nw, _ = model.H.shape
         Rc = model.R_cart  # (nR, 3)
-        blocks = [model.H[..., None], 1j * model.H[..., None] * Rc[:, None, None, :]]
+        comps = [model.H[..., None], 1j * model.H[..., None] * Rc[:, None, None, :]]  # H, dH
+        if self.has_position:
+            comps.append(model.r)  # A
         if second_derivatives:
             RR = Rc[:, :, None] * Rc[:, None, :]
-            blocks.append((-model.H[..., None, None] * RR[:, None, None]).reshape(nR, nw, nw, 9))
+            comps.append((-model.H[..., None, None] * RR[:, None, None]).reshape(nR, nw, nw, 9))
         if self.has_position:
             r = model.r
-            curl = 1j * (Rc[:, None, None, ALPHA] * r[..., BETA] - Rc[:, None, None, BETA] * r[..., ALPHA])
-            blocks += [r, curl]
-        ops = np.concatenate(blocks, axis=-1)  # (nR, nw, nw, ncomp)
-        return np.ascontiguousarray(np.moveaxis(ops, -1, 1).reshape(nR, -1))
+            comps.append(1j * (Rc[:, None, None, ALPHA] * r[..., BETA] - Rc[:, None, None, BETA] * r[..., ALPHA]))
+        X = np.concatenate(comps, axis=-1)  # (nR, nw, nw, ncomp): (i, j, c)
+        X = np.concatenate([X, np.zeros((1,) + X.shape[1:], complex)])  # index -1: a missing R
+        dag = lambda Y: np.conj(np.swapaxes(Y, 1, 2))  # noqa: E731
+        # Y(R) = [X(R) + X(-R)^+]/2: the Hermitian part of the Fourier sum (= X(R) for a Hermitian model)
+        Y0 = 0.5 * (X[[self._zero]] + dag(X[[self._zero]]))
+        Yp = 0.5 * (X[self._plus] + dag(X[self._minus]))
+        rows = np.concatenate([Y0, Yp + dag(Yp), 1j * (Yp - dag(Yp))])  # (1 + 2nP, i, j, c), Hermitian in (i, j)
+        # columns: H (i, j), then the "full" and the "diag" components, each row-interleaved (i, c, j)
+        nrow, nf = len(rows), 1 + self._nfull
+        blocks = [rows[..., 0], np.moveaxis(rows[..., 1:nf], -1, 2), np.moveaxis(rows[..., nf:], -1, 2)]
+        cols = np.concatenate([b.reshape(nrow, -1) for b in blocks], axis=1)
+        return np.ascontiguousarray(cols).view(float)  # re, im side by side
 
     def __call__(self, k: np.ndarray) -> WannierGauge:
         """Evaluate at k-points ``k`` of shape (nk, 3), reduced coordinates."""
         k = np.atleast_2d(np.asarray(k, dtype=float))
-        phase = np.exp(2j * np.pi * (k @ self._R.T))
         nk, nw = k.shape[0], self.num_wann
-        full = (phase @ self._ops).reshape(nk, self._ncomp, nw, nw)
-        layout, start = {}, 1
-        for name, n in self._names[1:]:
-            layout[name] = slice(start - 1, start - 1 + n)
-            start += n
-        return WannierGauge(H=full[:, 0], derivatives=full[:, 1:], layout=layout)
+        theta = 2.0 * np.pi * (k @ self._Rp.T)
+        coef = np.concatenate([np.ones((nk, 1)), np.cos(theta), np.sin(theta)], axis=1)
+        out = (coef @ self._ops).view(complex)  # (nk, ncomp * nw^2)
+        H = out[:, :nw * nw].reshape(nk, nw, nw)
+        a, b = nw * nw, nw * nw * (1 + self._nfull)
+        full = out[:, a:b].reshape(nk, nw, self._nfull, nw)
+        diag = out[:, b:].reshape(nk, nw, self._ndiag, nw)
+        return WannierGauge(H=H, full=full, diag=diag, layout=self.layout)
 
     def bytes_per_kpoint(self) -> int:
         """Approximate memory per k-point of one evaluation (bytes), for batch sizing."""
-        return 16 * self.num_wann**2 * (self._ncomp * 3 + 8) + 16 * self._R.shape[0]
+        return 16 * self.num_wann**2 * (self._ncomp * 3 + 8) + 16 * self._ops.shape[0]

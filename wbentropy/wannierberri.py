@@ -118,7 +118,8 @@ def band_geometry_from_data_K(data_K, *, degen_thresh: float = DEFAULT_DEGEN_THR
     U         ``data_K.UU_K``                                 --
     Hbar      ``data_K.Xbar('Ham', 1)`` = U^+ d_a H U         eV*Angstrom
     Abar      ``data_K.Xbar('AA')`` = U^+ A_a U               Angstrom
-    Obar      ``data_K.Xbar('rotAA')`` = U^+ (curl A)_c U     Angstrom^2
+    Obar_nn   diagonal of ``data_K.Xbar('rotAA')``            Angstrom^2
+              = Re (U^+ (curl A)_c U)_nn
     ========  ==============================================  ============
 
     Parameters
@@ -144,9 +145,9 @@ def band_geometry_from_data_K(data_K, *, degen_thresh: float = DEFAULT_DEGEN_THR
     use_external = (external_terms and not data_K.force_internal_terms_only
                     and data_K.system.has_R_mat("AA"))
     Abar = np.moveaxis(data_K.Xbar("AA")[k], -1, 1) if use_external else None
-    Obar = np.moveaxis(data_K.Xbar("rotAA")[k], -1, 1) if use_external else None
+    Obar_nn = np.real(np.einsum("knnc->kcn", data_K.Xbar("rotAA")[k])) if use_external else None
     degenerate, E_group = degenerate_groups(E, degen_thresh=degen_thresh)
-    return BandGeometry(E=E, U=U, Hbar=Hbar, Abar=Abar, Obar=Obar, H2bar=None, degenerate=degenerate,
+    return BandGeometry(E=E, U=U, Hbar=Hbar, Abar=Abar, Obar_nn=Obar_nn, H2bar_nn=None, degenerate=degenerate,
                         E_group=E_group)
 
 
