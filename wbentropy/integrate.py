@@ -261,7 +261,8 @@ class Evaluator:
             if parallel is not None and parallel.size > 1:  # every rank must cut the same batches
                 max_memory_mb = min(parallel.allgather(max_memory_mb))
         ops = getattr(self.interp, "_ops", None)  # the R-space operator array, if the interpolator exposes it
-        fixed = ops.nbytes if isinstance(ops, np.ndarray) else 16 * 19 * model.H.size  # 19: all components
+        # the operators, and as much again while they are built (Interpolator._build_operators)
+        fixed = 2 * (ops.nbytes if isinstance(ops, np.ndarray) else 16 * 19 * model.H.size)  # 19: all components
         self.memory = plan_memory(max_memory_mb=max_memory_mb, fixed_bytes=fixed,
                                   geometry_bytes_per_kpoint=self.interp.bytes_per_kpoint(),
                                   num_bands=model.num_wann, n_outputs=self.n_outputs,

@@ -156,17 +156,35 @@ class Interpolator:
         if self.has_position:
             r = model.r
             comps.append(1j * (Rc[:, None, None, ALPHA] * r[..., BETA] - Rc[:, None, None, BETA] * r[..., ALPHA]))
-        X = np.concatenate(comps, axis=-1)  # (nR, nw, nw, ncomp): (i, j, c)
-        X = np.concatenate([X, np.zeros((1,) + X.shape[1:], complex)])  # index -1: a missing R
+        # one array (index -1: a missing R, zero), filled component by component (bounded peak memory)
+        X = np.zeros((nR + 1, nw, nw, sum(c.shape[-1] for c in comps)), complex)  # (i, j, c)
+        c0 = 0
+        while comps:
+            c = comps.pop(0)
+            X[:nR, ..., c0:c0 + c.shape[-1]] = c
+            c0 += c.shape[-1]
+            del c
         dag = lambda Y: np.conj(np.swapaxes(Y, 1, 2))  # noqa: E731
         # Y(R) = [X(R) + X(-R)^+]/2: the Hermitian part of the Fourier sum (= X(R) for a Hermitian model)
-        Y0 = 0.5 * (X[[self._zero]] + dag(X[[self._zero]]))
-        Yp = 0.5 * (X[self._plus] + dag(X[self._minus]))
-        rows = np.concatenate([Y0, Yp + dag(Yp), 1j * (Yp - dag(Yp))])  # (1 + 2nP, i, j, c), Hermitian in (i, j)
+        nP = len(self._plus)
+        rows = np.empty((1 + 2 * nP,) + X.shape[1:], complex)  # (1 + 2nP, i, j, c), Hermitian in (i, j)
+        rows[0] = 0.5 * (X[self._zero] + dag(X[[self._zero]])[0])
+        for s0 in range(0, nP, 8):  # chunks keep the temporaries small
+            sl = slice(s0, min(nP, s0 + 8))
+            Yp = 0.5 * (X[self._plus[sl]] + dag(X[self._minus[sl]]))
+            rows[1 + sl.start:1 + sl.stop] = Yp + dag(Yp)
+            rows[1 + nP + sl.start:1 + nP + sl.stop] = 1j * (Yp - dag(Yp))
+            del Yp
+        del X
         # columns: H (i, j), then the "full" and the "diag" components, each row-interleaved (i, c, j)
         nrow, nf = len(rows), 1 + self._nfull
-        blocks = [rows[..., 0], np.moveaxis(rows[..., 1:nf], -1, 2), np.moveaxis(rows[..., nf:], -1, 2)]
-        cols = np.concatenate([b.reshape(nrow, -1) for b in blocks], axis=1)
+        cols = np.empty((nrow, rows[0].size), complex)
+        start = 0
+        for b in (rows[..., 0], np.moveaxis(rows[..., 1:nf], -1, 2), np.moveaxis(rows[..., nf:], -1, 2)):
+            n = b[0].size
+            cols[:, start:start + n].reshape(b.shape)[...] = b  # a view: no temporary copy of b
+            start += n
+        del rows
         return np.ascontiguousarray(cols).view(float)  # re, im side by side
 
     def __call__(self, k: np.ndarray) -> WannierGauge:
