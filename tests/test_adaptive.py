@@ -1,7 +1,6 @@
 """Adaptive k-integration: accuracy per evaluation against uniform meshes, honest error estimates,
 rank-count independence under real mpiexec, checkpoint/restart, and failure propagation."""
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 from wbentropy.api import compute
 from wbentropy.io.w90text import write_tb
 from wbentropy.models import qwz_chern_model, random_model
+from _mpi import mpiexec as _mpiexec
 
 T_LOW, MU = 30.0, -1.5
 
@@ -67,11 +67,6 @@ def test_adaptive_error_dataset_and_attrs(tmp_path, qwz2d):
     assert not (tmp_path / "a.h5.checkpoint.h5").exists()  # the default checkpoint of a finished run is removed
 
 
-def _mpiexec():
-    exe = shutil.which("mpiexec")
-    if exe is None:
-        pytest.skip("mpiexec not available")
-    return exe
 
 
 def _run(args, n=None, env=None, timeout=300):

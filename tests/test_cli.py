@@ -15,6 +15,7 @@ from wbentropy.cli import main
 from wbentropy.io.load import load_model
 from wbentropy.io.w90text import write_hr, write_tb
 from wbentropy.models import random_model
+from _mpi import mpiexec as _mpiexec
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -91,11 +92,6 @@ def test_warns_when_wsvec_beside_tb_not_given(tmp_path):
         load_model(tb=tmp_path / "qwz_tb.dat")
 
 
-def _mpiexec():
-    exe = shutil.which("mpiexec")
-    if exe is None:
-        pytest.skip("mpiexec not available")
-    return exe
 
 
 @pytest.mark.mpi

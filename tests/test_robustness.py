@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from wbentropy.errors import InputError
 from wbentropy.io.w90text import write_tb
 from wbentropy.models import random_model
 from wbentropy.results import QuantityResult, Result
+from _mpi import mpiexec as _mpiexec
 
 
 def _result(value: float) -> Result:
@@ -118,11 +118,6 @@ def test_unwritable_output_fails_before_computing(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------ MPI failures
-def _mpiexec():
-    exe = shutil.which("mpiexec")
-    if exe is None:
-        pytest.skip("mpiexec not available")
-    return exe
 
 
 @pytest.mark.mpi
