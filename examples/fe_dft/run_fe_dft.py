@@ -10,11 +10,16 @@ Runs, in ``OUT`` (default ``$TMPDIR/wbentropy_fe_dft``):
 5. ``wannier90.x``: 18 spinor Wannier functions (s, p, d) disentangled from the bands
    above the 3s/3p semicore states, writing ``Fe_tb.dat``, ``Fe_hr.dat``, ``Fe_r.dat``,
    ``Fe_wsvec.dat``, ``Fe_centres.xyz``;
-6. ``wbentropy compute`` (``ahc``, ``entropy_hall``) at E_F on ``--berry-kmesh``;
-7. ``postw90.x`` (``berry = true``, ``berry_task = ahc``, same ``berry_kmesh`` and
-   ``fermi_energy``) on the same Wannier functions, for comparison;
-8. a check that the Wannier-interpolated bands reproduce the DFT eigenvalues inside the
-   frozen window at every ab-initio k-point.
+6. a check that the Wannier-interpolated bands reproduce the DFT eigenvalues inside the
+   frozen window at every ab-initio k-point;
+7. ``wbentropy compute`` (``ahc``, ``entropy_hall``) at E_F on ``--berry-kmesh`` and on the
+   small ``--check-kmesh``, from ``Fe_tb.dat`` + ``Fe_wsvec.dat``;
+8. ``postw90.x`` (``berry = true``, ``berry_task = ahc``, same ``berry_kmesh`` and
+   ``fermi_energy``) on the same Wannier functions (``Fe.chk``), for comparison, in
+   ``OUT/postw90_N/``;
+9. a mu scan (E_F +- 0.5 eV, 100 and 300 K, with entropy production for tau = 10 fs) and
+   ``wbentropy plot`` of it, with k-resolved maps on the plane kz = 0 and the convergence
+   of sigma^e, sigma^s at E_F over the two comparison meshes and the scan mesh.
 
 Every step's wall time goes to ``OUT/timings.txt``, the comparison to ``OUT/summary.txt``.
 A step whose output already exists is skipped (delete ``OUT`` to start over), so an
@@ -63,8 +68,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--degauss", type=float, default=0.02, help="Marzari-Vanderbilt smearing in Ry (default 0.02)")
     p.add_argument("--froz-above", type=float, default=2.0,
                    help="top of the frozen window above E_F in eV (default 2.0)")
-    p.add_argument("--berry-kmesh", type=int, default=50,
-                   help="interpolation mesh N^3 for wbentropy and postw90 (default 50)")
+    p.add_argument("--berry-kmesh", type=int, default=40,
+                   help="interpolation mesh N^3 for wbentropy and postw90 (default 40)")
+    p.add_argument("--check-kmesh", type=int, default=12,
+                   help="second, small mesh N^3 of the wbentropy/postw90 comparison (default 12)")
+    p.add_argument("--scan-kmesh", type=int, default=24,
+                   help="mesh N^3 of the mu scan E_F +- 0.5 eV with entropy production, tau = 10 fs (default 24)")
+    p.add_argument("--kslice-mesh", type=int, default=120, help="points per direction of the kz = 0 maps")
     p.add_argument("--temperature", nargs="+", type=float, default=[0.0, 100.0, 300.0], metavar="K")
     p.add_argument("--pseudo-dir", default=None, help="folder holding " + PSEUDO)
     p.add_argument("--skip-postw90", action="store_true")
@@ -188,7 +198,8 @@ class Runner:
         self.out = out
         self.timings = timings
 
-    def run(self, name: str, cmd: list[str], *, stdout: Path | None = None, done: Path) -> None:
+    def run(self, name: str, cmd: list[str], *, stdout: Path | None = None, done: Path,
+            cwd: Path | None = None) -> None:
         """Run ``cmd`` in OUT unless ``done`` exists; append the wall time to timings.txt."""
         if done.exists():
             logger.info("%s: %s exists, skipped", name, done.name)
@@ -196,9 +207,9 @@ class Runner:
         logger.info("%s: %s", name, " ".join(cmd))
         env = dict(os.environ, OMP_NUM_THREADS="1")
         t0 = time.perf_counter()
-        log = stdout or self.out / f"{name.replace(' ', '_')}.log"
+        log = stdout or self.out / f"{name.replace(' ', '_').replace('^', '')}.log"
         with open(log, "w") as fout:
-            proc = subprocess.run(cmd, cwd=self.out, stdin=subprocess.DEVNULL, stdout=fout,
+            proc = subprocess.run(cmd, cwd=cwd or self.out, stdin=subprocess.DEVNULL, stdout=fout,
                                   stderr=subprocess.STDOUT, env=env)
         dt = time.perf_counter() - t0
         if proc.returncode != 0:
@@ -296,35 +307,63 @@ def main(argv=None) -> int:
     worst = frozen_window_check(out, fermi, froz_max)
     logger.info("Wannier vs DFT bands below E_F + %.1f eV: max deviation %.2e eV", args.froz_above, worst)
 
-    nb = args.berry_kmesh
-    temps = [str(t) for t in args.temperature]
-    r.run("wbentropy", [sys.executable, "-m", "wbentropy.cli", "compute", "--tb", "Fe_tb.dat", "--wsvec",
-                        "Fe_wsvec.dat", "--kmesh", str(nb), str(nb), str(nb), "--temperature", *temps,
-                        "--mu", f"{fermi:.6f}", "--quantities", "ahc,entropy_hall", "--out", "Fe_wbentropy.h5"],
-          stdout=out / "wbentropy.out", done=out / "Fe_wbentropy.h5")
-    from wbentropy.results import Result
-
-    res = Result.load(out / "Fe_wbentropy.h5")
-    ahc = np.asarray(res["ahc"])[0, 0]  # T = first temperature, mu = E_F
-    ahc_vec = np.array([ahc[1, 2], ahc[2, 0], ahc[0, 1]])
     lines = [f"E_F (scf) = {fermi:.4f} eV; total magnetisation {mag} Bohr mag/cell",
              f"max |E_Wannier - E_DFT| below E_F + {args.froz_above} eV at the {len(grid)} ab-initio k-points: "
-             f"{worst:.2e} eV",
-             f"wbentropy AHC (sigma_yz, sigma_zx, sigma_xy) at E_F, T = {args.temperature[0]} K, "
-             f"{nb}^3 mesh: {ahc_vec.round(2)} S/cm"]
-    sh = np.asarray(res["entropy_hall"])[:, 0]
-    for it, t in enumerate(args.temperature):
-        lines.append(f"wbentropy entropy Hall sigma^s_xy at E_F, T = {t} K: {sh[it, 0, 1]:.6g} A/(m K)")
-    if not args.skip_postw90:
-        r.run("postw90", ["postw90.x", "Fe"], done=out / "Fe.wpout.done")
-        (out / "Fe.wpout.done").touch()
-        pw = postw90_ahc(out / "Fe.wpout")
-        lines.append(f"postw90 AHC (x, y, z), same mesh and E_F: {pw.round(2)} S/cm; "
-                     f"difference {np.abs(pw - ahc_vec).max():.3f} S/cm")
+             f"{worst:.2e} eV"]
+    win = dict(fermi=fermi, froz_above=args.froz_above, n=args.nscf_kmesh)
+    for nb in (args.check_kmesh, args.berry_kmesh):
+        lines += compare_ahc(r, out, nb=nb, temps=args.temperature, fermi=fermi, win=win,
+                             postw90=not args.skip_postw90)
+    ns = args.scan_kmesh
+    r.run("wbentropy scan", [sys.executable, "-m", "wbentropy.cli", "compute", "--tb", "Fe_tb.dat", "--wsvec",
+                             "Fe_wsvec.dat", "--kmesh", str(ns), str(ns), str(ns), "--temperature", "100", "300",
+                             "--mu-range", f"{fermi - 0.5:.6f}", f"{fermi + 0.5 + 1e-6:.6f}", "0.02",
+                             "--quantities", "ahc,entropy_hall,entropy_production,entropy_production_drude,"
+                             "entropy_production_interband", "--tau", "10", "--out", "Fe_scan.h5"],
+          stdout=out / "wbentropy_scan.out", done=out / "Fe_scan.h5")
+    r.run("wbentropy plot", [sys.executable, "-m", "wbentropy.cli", "plot", "Fe_scan.h5", "--kslice", "kz=0",
+                             "--kslice-mesh", str(args.kslice_mesh), "--convergence",
+                             f"Fe_wbentropy_{args.check_kmesh}.h5", f"Fe_wbentropy_{args.berry_kmesh}.h5"],
+          stdout=out / "wbentropy_plot.out", done=out / "Fe_scan_kslice.png")
     (out / "summary.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     print(timings.read_text())
     return 0
+
+
+def compare_ahc(r: Runner, out: Path, *, nb: int, temps, fermi: float, win: dict, postw90: bool) -> list[str]:
+    """wbentropy (tb + wsvec) and postw90 (chk) AHC at E_F on the same nb^3 mesh."""
+    from wbentropy.results import Result
+
+    h5 = f"Fe_wbentropy_{nb}.h5"
+    r.run(f"wbentropy {nb}^3", [sys.executable, "-m", "wbentropy.cli", "compute", "--tb", "Fe_tb.dat", "--wsvec",
+                                "Fe_wsvec.dat", "--kmesh", str(nb), str(nb), str(nb), "--temperature",
+                                *[str(t) for t in temps], "--mu", f"{fermi:.6f}", "--quantities",
+                                "ahc,entropy_hall", "--out", h5],
+          stdout=out / f"wbentropy_{nb}.out", done=out / h5)
+    res = Result.load(out / h5)
+    ahc = np.asarray(res["ahc"])[0, 0]  # first temperature, mu = E_F
+    ahc_vec = np.array([ahc[1, 2], ahc[2, 0], ahc[0, 1]])
+    lines = [f"wbentropy AHC (sigma_yz, sigma_zx, sigma_xy) at E_F, T = {temps[0]} K, {nb}^3 mesh: "
+             f"{np.array2string(ahc_vec, precision=3)} S/cm"]
+    sh = np.asarray(res["entropy_hall"])[:, 0]
+    for it, t in enumerate(temps):
+        if t > 0:
+            lines.append(f"wbentropy sigma^s (yz, zx, xy) at E_F, T = {t} K, {nb}^3 mesh: "
+                         f"{np.array2string(sh[it][[1, 2, 0], [2, 0, 1]], precision=5)} A/(m K)")
+    if postw90:
+        sub = out / f"postw90_{nb}"
+        sub.mkdir(exist_ok=True)
+        for f in ("Fe.chk", "Fe.eig"):
+            if not (sub / f).exists():
+                (sub / f).symlink_to(out / f)
+        (sub / "Fe.win").write_text(win_input(berry_kmesh=nb, **win))
+        r.run(f"postw90 {nb}^3", ["postw90.x", "Fe"], done=sub / "Fe.wpout.done", cwd=sub)
+        (sub / "Fe.wpout.done").touch()
+        pw = postw90_ahc(sub / "Fe.wpout")
+        lines.append(f"postw90 AHC (x, y, z) at E_F, {nb}^3 mesh: {np.array2string(pw, precision=3)} S/cm; "
+                     f"max difference to wbentropy {np.abs(pw - ahc_vec).max():.3f} S/cm")
+    return lines
 
 
 if __name__ == "__main__":
