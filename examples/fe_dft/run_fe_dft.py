@@ -133,11 +133,12 @@ def lattice_bohr() -> np.ndarray:
     return np.array([[h, h, h], [-h, h, h], [-h, -h, h]])
 
 
-def win_input(*, fermi: float, froz_above: float, n: int, berry_kmesh: int) -> str:
+def win_input(*, fermi: float, froz_above: float, n: int, berry_kmesh: int, nbnd: int) -> str:
     """Wannier90/postw90 input: 18 s, p, d spinor WFs, frozen window up to E_F + froz_above."""
     cell = "\n".join(" ".join(f"{x:.8f}" for x in row) for row in lattice_bohr())
     kpts = "\n".join(" ".join(f"{x:.10f}" for x in k) for k in full_grid(n))
     return f"""num_wann = {NUM_WANN}
+num_bands = {nbnd - N_SEMICORE}
 exclude_bands = 1-{N_SEMICORE}
 spinors = .true.
 begin projections
@@ -212,7 +213,7 @@ class Runner:
             proc = subprocess.run(cmd, cwd=cwd or self.out, stdin=subprocess.DEVNULL, stdout=fout,
                                   stderr=subprocess.STDOUT, env=env)
         dt = time.perf_counter() - t0
-        if proc.returncode != 0:
+        if proc.returncode != 0 or not done.exists() and not name.startswith(("pw.x", "postw90")):
             raise SystemExit(f"{name} failed (exit {proc.returncode}); see {log}")
         with open(self.timings, "a") as f:
             f.write(f"{name:<14s} {dt:9.1f} s   {' '.join(cmd)}\n")
@@ -233,7 +234,7 @@ def magnetisation_from_pw(path: Path) -> tuple[float, float, float]:
 
 def postw90_ahc(path: Path) -> np.ndarray:
     """(sigma_x, sigma_y, sigma_z) = (sigma_yz, sigma_zx, sigma_xy) in S/cm from ``Fe.wpout``."""
-    m = re.search(r"AHC \(S/cm\)\s+x\s+y\s+z\s*\n\s*=+\s*\n\s*([-\d.Ee+]+)\s+([-\d.Ee+]+)\s+([-\d.Ee+]+)",
+    m = re.search(r"AHC \(S/cm\)\s+x\s+y\s+z\s*\n\s*=+\s+([-\d.Ee+]+)\s+([-\d.Ee+]+)\s+([-\d.Ee+]+)",
                   path.read_text())
     if not m:
         raise SystemExit(f"no AHC in {path}")
@@ -298,7 +299,7 @@ def main(argv=None) -> int:
 
     froz_max = fermi + args.froz_above
     (out / "Fe.win").write_text(win_input(fermi=fermi, froz_above=args.froz_above, n=args.nscf_kmesh,
-                                          berry_kmesh=args.berry_kmesh))
+                                          berry_kmesh=args.berry_kmesh, nbnd=args.nbnd))
     r.run("wannier90 -pp", ["wannier90.x", "-pp", "Fe"], done=out / "Fe.nnkp")
     (out / "pw2wan.in").write_text(PW2WAN)
     r.run("pw2wannier90", par + ["pw2wannier90.x", "-in", "pw2wan.in"], stdout=out / "pw2wan.out",
@@ -310,7 +311,7 @@ def main(argv=None) -> int:
     lines = [f"E_F (scf) = {fermi:.4f} eV; total magnetisation {mag} Bohr mag/cell",
              f"max |E_Wannier - E_DFT| below E_F + {args.froz_above} eV at the {len(grid)} ab-initio k-points: "
              f"{worst:.2e} eV"]
-    win = dict(fermi=fermi, froz_above=args.froz_above, n=args.nscf_kmesh)
+    win = dict(fermi=fermi, froz_above=args.froz_above, n=args.nscf_kmesh, nbnd=args.nbnd)
     for nb in (args.check_kmesh, args.berry_kmesh):
         lines += compare_ahc(r, out, nb=nb, temps=args.temperature, fermi=fermi, win=win,
                              postw90=not args.skip_postw90)
@@ -354,7 +355,7 @@ def compare_ahc(r: Runner, out: Path, *, nb: int, temps, fermi: float, win: dict
     if postw90:
         sub = out / f"postw90_{nb}"
         sub.mkdir(exist_ok=True)
-        for f in ("Fe.chk", "Fe.eig"):
+        for f in ("Fe.chk", "Fe.eig", "Fe.mmn"):
             if not (sub / f).exists():
                 (sub / f).symlink_to(out / f)
         (sub / "Fe.win").write_text(win_input(berry_kmesh=nb, **win))
