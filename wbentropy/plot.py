@@ -331,10 +331,16 @@ def plot_kslice(ks: KSlice, path: Path) -> Path:
               "entropy_production": (r"entropy production density $\Pi_{%s}/E^2$", "S/(m·K)")}
     for ax, name in zip(axes[0], names):
         m = ks.maps[name]
+        from matplotlib import colors
+
         lim = float(np.max(np.abs(m))) or 1.0
-        cmap, vmin = ("RdBu_r", -lim) if name == "entropy_hall" else ("inferno", 0.0)
+        # hot spots span decades: symmetric-log (sigma^s integrand) / power-law (Pi >= 0) colour scales
+        if name == "entropy_hall":
+            cmap, norm = "RdBu_r", colors.SymLogNorm(linthresh=1e-3 * lim, vmin=-lim, vmax=lim)
+        else:
+            cmap, norm = "inferno", colors.PowerNorm(gamma=0.3, vmin=0.0, vmax=lim)
         extent = (ks.u[0], ks.u[-1], ks.v[0], ks.v[-1])
-        im = ax.imshow(m, origin="lower", extent=extent, cmap=cmap, vmin=vmin, vmax=lim, aspect="equal",
+        im = ax.imshow(m, origin="lower", extent=extent, cmap=cmap, norm=norm, aspect="equal",
                        interpolation="nearest")
         t, units = titles[name]
         cb = fig.colorbar(im, ax=ax)
