@@ -68,8 +68,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--degauss", type=float, default=0.02, help="Marzari-Vanderbilt smearing in Ry (default 0.02)")
     p.add_argument("--froz-above", type=float, default=2.0,
                    help="top of the frozen window above E_F in eV (default 2.0)")
-    p.add_argument("--berry-kmesh", type=int, default=40,
-                   help="interpolation mesh N^3 for wbentropy and postw90 (default 40)")
+    p.add_argument("--berry-kmesh", type=int, default=20,
+                   help="interpolation mesh N^3 for wbentropy and postw90 (default 20; postw90 is slow)")
     p.add_argument("--check-kmesh", type=int, default=12,
                    help="second, small mesh N^3 of the wbentropy/postw90 comparison (default 12)")
     p.add_argument("--scan-kmesh", type=int, default=24,
