@@ -24,6 +24,7 @@ from wbentropy.io.w90text import (
     write_wsvec,
 )
 from wbentropy.model import TBModel, hermitize_position
+from wbentropy.models import random_model
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -604,3 +605,20 @@ def test_wsvec_api_misuse(files):
     with pytest.raises(InputError):
         apply_mdrs(R=model.R, mats=[model.H[:, :2, :2]], wsvec=ws)
     assert isinstance(ws, WSVec) and ws.is_trivial
+
+
+def test_gzip_compressed_tb_and_wsvec_read_like_plain_files(tmp_path):
+    """SEED_tb.dat.gz / SEED_wsvec.dat.gz (how data/Fe_* is bundled) give the identical model."""
+    import gzip
+
+    from wbentropy.io.w90text import write_tb
+
+    model = random_model(num_wann=3, seed=7)
+    write_tb(model=model, path=tmp_path / "m_tb.dat")
+    (tmp_path / "m_tb.dat.gz").write_bytes(gzip.compress((tmp_path / "m_tb.dat").read_bytes()))
+    a = read_tb(tb_file=tmp_path / "m_tb.dat")
+    b = read_tb(tb_file=tmp_path / "m_tb.dat.gz")
+    assert b.name == "m" and np.array_equal(a.H, b.H) and np.array_equal(a.r, b.r) and np.array_equal(a.R, b.R)
+    (tmp_path / "bad_tb.dat.gz").write_bytes(gzip.compress(b"x" * 100)[:20])
+    with pytest.raises(InputError, match="corrupt gzip"):
+        read_tb(tb_file=tmp_path / "bad_tb.dat.gz")

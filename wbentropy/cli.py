@@ -1,4 +1,4 @@
-"""Command line: ``wbentropy compute``, ``wbentropy show`` and ``wbentropy verify``.
+"""Command line: ``wbentropy compute``, ``wbentropy show``, ``wbentropy verify`` and ``wbentropy plot`` (:mod:`wbentropy.plot`).
 
 User errors (bad files, bad options) print one line ``wbentropy: error: ...`` and exit
 with status 2; no traceback.
@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .verify import add_verify_parser
 
     add_verify_parser(sub)
+
+    from .plot import add_parser as add_plot_parser
+
+    add_plot_parser(sub)
     return p
 
 
@@ -171,6 +175,10 @@ def main(argv=None) -> int:
 
             sys.stdout.write(Result.load(args.result).to_text())
             return 0
+        if args.command == "plot":
+            from .plot import run as run_plot
+
+            return run_plot(args)
     except InputError as exc:
         parser.exit(2, f"wbentropy: error: {exc}\n")
     return 1

@@ -78,7 +78,7 @@ _DEFAULT_HERMITICITY_TOL = 1e-6  # eV, absolute
 
 # --------------------------------------------------------------------------- reading text
 def _read_lines(path: str | Path, *, lenient_encoding: bool = False) -> list[str]:
-    """Read a text file into lines (without line terminators), with user-facing errors."""
+    """Read a text file (plain or gzip-compressed) into lines without terminators, with user-facing errors."""
     p = Path(path)
     try:
         data = p.read_bytes()
@@ -88,6 +88,14 @@ def _read_lines(path: str | Path, *, lenient_encoding: bool = False) -> list[str
         raise InputError("is a directory, not a file", path=path) from None
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror or exc})", path=path) from None
+    if data[:2] == b"\x1f\x8b":  # gzip-compressed text (e.g. SEED_tb.dat.gz), read transparently
+        import gzip
+        import zlib
+
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"corrupt gzip file ({exc})", path=path) from None
     if not data.strip():
         raise InputError("file is empty", path=path)
     try:
@@ -772,15 +780,17 @@ def write_wsvec(*, wsvec: WSVec, path: str | Path) -> None:
 
 # --------------------------------------------------------------------------- public readers
 def _seed(path: str | Path, suffix: str) -> str:
-    name = Path(path).name
+    name = Path(path).name.removesuffix(".gz")
     return name[: -len(suffix)] if name.endswith(suffix) and len(name) > len(suffix) else Path(path).stem
 
 
 def _warn_missing_wsvec(path: str | Path, suffix: str) -> None:
     p = Path(path)
-    if not p.name.endswith(suffix):
+    gz = p.name.endswith(".gz")
+    base = p.name.removesuffix(".gz")
+    if not base.endswith(suffix):
         return
-    candidate = p.with_name(p.name[: -len(suffix)] + "_wsvec.dat")
+    candidate = p.with_name(base[: -len(suffix)] + "_wsvec.dat" + (".gz" if gz else ""))
     if candidate.exists():
         msg = (f"{candidate} exists but wsvec_file was not given: the MDRS (use_ws_distance) correction is "
                f"NOT applied to {p.name}; on coarse ab-initio k grids interpolated quantities can then be "

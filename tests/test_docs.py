@@ -1,0 +1,143 @@
+"""Commands shown in README.md and docs/ run as written (on reduced meshes where they are long)."""
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wbentropy.api import compute
+from wbentropy.io.load import load_model
+from wbentropy.results import Result
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def code_blocks(path: Path, lang: str) -> list[str]:
+    """The fenced ```lang blocks of a Markdown file, in order."""
+    return re.findall(rf"```{lang}\n(.*?)```", path.read_text(), flags=re.S)
+
+
+def commands(block: str) -> list[list[str]]:
+    """Shell commands of a block: backslash continuations joined, `&&` chains split, comments dropped."""
+    text = block.replace("\\\n", " ")
+    out = []
+    for line in text.splitlines():
+        line = line.split(" #")[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        out += [shlex.split(part) for part in line.split("&&")]
+    return out
+
+
+def localise(argv: list[str]) -> list[str]:
+    """Repository-relative data paths made absolute (the test runs in a temp folder)."""
+    return [str(REPO / a) if a.startswith("data/") else a for a in argv]
+
+
+def run_wbentropy(argv: list[str], cwd: Path) -> str:
+    assert argv[0] == "wbentropy", argv
+    proc = subprocess.run([sys.executable, "-m", "wbentropy.cli", *localise(argv[1:])], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def with_kmesh(argv: list[str], mesh) -> list[str]:
+    i = argv.index("--kmesh")
+    return argv[:i + 1] + [str(n) for n in mesh] + argv[i + 4:]
+
+
+def option(argv: list[str], name: str, n: int = 1) -> list[str]:
+    i = argv.index(name)
+    return argv[i + 1:i + 1 + n]
+
+
+def test_readme_main_job_on_a_reduced_mesh(tmp_path):
+    """The README's first command (pip install . && wbentropy compute ... && wbentropy show ...)
+    runs on the bundled data as written except for a 6x6x6 mesh, and gives what the API gives."""
+    block = code_blocks(REPO / "README.md", "bash")[0]
+    cmds = commands(block)
+    assert cmds[0] == ["pip", "install", "."]
+    compute_cmd, show_cmd = cmds[1], cmds[2]
+    assert compute_cmd[:2] == ["wbentropy", "compute"] and show_cmd[:2] == ["wbentropy", "show"]
+    assert "--tb" in compute_cmd and option(compute_cmd, "--tb")[0].startswith("data/Fe_")
+    small = with_kmesh(compute_cmd, (6, 6, 6))
+    run_wbentropy(small, tmp_path)
+    out = option(compute_cmd, "--out")[0]
+    assert out == show_cmd[2]
+    text = run_wbentropy(show_cmd, tmp_path)
+    assert "## ahc  [S/cm]" in text and "## entropy_hall  [A/(m*K)]" in text
+    res = Result.load(tmp_path / out)
+    model = load_model(tb=REPO / option(compute_cmd, "--tb")[0], wsvec=REPO / option(compute_cmd, "--wsvec")[0])
+    start, stop, step = (float(x) for x in option(compute_cmd, "--mu-range", 3))
+    ref = compute(model=model, quantities=["ahc", "entropy_hall"],
+                  temperatures=[float(t) for t in option(compute_cmd, "--temperature", 3)],
+                  mus=np.arange(start, stop + 1e-9, step), kmesh=(6, 6, 6))
+    assert np.allclose(res.mu, ref.mu)
+    assert np.allclose(res["ahc"], ref["ahc"], rtol=1e-12, atol=1e-9)
+    assert np.max(np.abs(res["ahc"])) > 100.0  # a ferromagnet: S/cm scale anomalous Hall effect
+
+
+def test_readme_python_api_snippet_runs(tmp_path, monkeypatch):
+    block = next(b for b in code_blocks(REPO / "README.md", "python") if "compute(" in b)
+    src = re.sub(r"kmesh=\(\d+, \d+, \d+\)", "kmesh=(4, 4, 4)", block).replace('"data/', f'"{REPO}/data/')
+    monkeypatch.chdir(tmp_path)
+    ns = {}
+    exec(compile(src, "README.md", "exec"), ns)
+    assert (tmp_path / "result.h5").is_file()
+    assert np.all(np.isfinite(ns["res"]["ahc"])) and ns["res"]["ahc"].shape[-2:] == (3, 3)
+
+
+def test_cli_md_plot_example(tmp_path):
+    block = next(b for b in code_blocks(REPO / "docs" / "cli.md", "bash") if "wbentropy plot" in b)
+    cmds = commands(block)
+    assert [c[1] for c in cmds] == ["compute", "plot"]
+    run_wbentropy(cmds[0], tmp_path)
+    written = run_wbentropy(cmds[1], tmp_path).split()
+    assert {Path(p).name for p in written} == {"qwz_hall.png", "qwz_entropy_production.png", "qwz_kslice.png"}
+    for p in written:
+        assert (tmp_path / p).stat().st_size > 1000
+
+
+@pytest.mark.mpi
+def test_installation_md_mpi_command_equals_serial(tmp_path):
+    """docs/installation.md: `OMP_NUM_THREADS=1 mpiexec -n 2 wbentropy compute ...` on the bundled
+    Fe data (4x4x4 mesh here) gives the serial numbers."""
+    import shutil
+
+    if shutil.which("mpiexec") is None:
+        pytest.skip("mpiexec not available")
+    block = next(b for b in code_blocks(REPO / "docs" / "installation.md", "bash") if "mpiexec" in b)
+    argv = commands(block)[0]
+    assert argv[:4] == ["OMP_NUM_THREADS=1", "mpiexec", "-n", "2"]
+    wb = with_kmesh(argv[4:], (4, 4, 4))
+    env = dict(__import__("os").environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run(["mpiexec", "-n", "2", sys.executable, "-m", "wbentropy.cli", *localise(wb[1:])],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = option(wb, "--out")[0]
+    par = Result.load(tmp_path / out)
+    assert par.attrs["mpi_ranks"] == 2
+    serial = wb[:wb.index("--out") + 1] + ["serial.h5"] + wb[wb.index("--out") + 2:]
+    run_wbentropy(serial, tmp_path)
+    ser = Result.load(tmp_path / "serial.h5")
+    scale = np.max(np.abs(ser["ahc"]))
+    assert scale > 1.0
+    # same batches; only BLAS round-off differs between a threaded serial run and 2 ranks
+    assert np.max(np.abs(par["ahc"] - ser["ahc"])) < 1e-9 * scale
+
+
+def test_tutorial_dft_plot_commands_on_a_reduced_mesh(tmp_path):
+    """docs/tutorial_dft.md, section 3: the Fe scan and its figures (4x4x4 and a 10x10 slice here)."""
+    block = next(b for b in code_blocks(REPO / "docs" / "tutorial_dft.md", "bash") if "wbentropy plot" in b)
+    cmds = commands(block)
+    assert [c[1] for c in cmds] == ["compute", "plot"]
+    run_wbentropy(with_kmesh(cmds[0], (4, 4, 4)), tmp_path)
+    plot = cmds[1]
+    i = plot.index("--kslice-mesh")
+    written = run_wbentropy(plot[:i + 1] + ["10"] + plot[i + 2:], tmp_path).split()
+    assert {Path(p).name for p in written} == {"fe_scan_hall.png", "fe_scan_entropy_production.png",
+                                                "fe_scan_kslice.png"}
