@@ -137,8 +137,9 @@ def _random_unitary(n: int, rng) -> np.ndarray:
 def _inside_bands(model, x: float) -> float:
     """The chemical potential at fraction x of the model's band range."""
     from wbentropy.api import band_range
+    from wbentropy.interpolation import Interpolator
 
-    lo, hi = band_range(model)
+    lo, hi = band_range(interpolator=Interpolator(model=model, second_derivatives=False))
     return lo + x * (hi - lo)
 
 

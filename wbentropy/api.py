@@ -23,6 +23,7 @@ from .geometry import DEFAULT_DEGEN_THRESH
 from .adaptive import AdaptiveSettings, integrate_adaptive
 from .integrate import Evaluator, UniformMesh, integrate_uniform, sampling_warnings
 from .parallel import Parallel
+from .interpolation import Interpolator
 from .model import TBModel
 from .quantities import Options, get_quantities
 from .results import QuantityResult, Result
@@ -45,20 +46,20 @@ def check_grid(*, temperatures: Sequence[float], mus: Sequence[float]) -> tuple[
     return T, mu
 
 
-def band_range(model: TBModel, *, samples: int = 6) -> tuple[float, float]:
+def band_range(*, interpolator: Interpolator, samples: int = 6) -> tuple[float, float]:
     """(lowest, highest) band energy in eV sampled on a ``samples``^3 Gamma-centred mesh.
 
-    The true extremes may lie between the samples; callers add a margin.
+    Uses the run's own interpolator (no second Fourier sum). The true extremes may lie
+    between the samples; callers add a margin.
     """
-    axes = [np.arange(samples) / samples if np.any(model.R[:, a] != 0) else np.zeros(1) for a in range(3)]
+    R = interpolator.model.R
+    axes = [np.arange(samples) / samples if np.any(R[:, a] != 0) else np.zeros(1) for a in range(3)]
     k = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    Hk = (np.exp(2j * np.pi * (k @ model.R.T)) @ model.H.reshape(len(model.R), -1)).reshape(len(k), model.num_wann,
-                                                                                             model.num_wann)
-    E = np.linalg.eigvalsh(Hk)
+    E = np.linalg.eigvalsh(interpolator(k).H)
     return float(E.min()), float(E.max())
 
 
-def check_mu_in_band_range(*, model: TBModel, mus: np.ndarray, temperatures: np.ndarray) -> None:
+def check_mu_in_band_range(*, interpolator: Interpolator, mus: np.ndarray, temperatures: np.ndarray) -> None:
     """Refuse chemical potentials that all lie outside the bands; warn if some do.
 
     Outside the band range (widened by 10% of the band width plus 10 k_B T, since the
@@ -68,10 +69,10 @@ def check_mu_in_band_range(*, model: TBModel, mus: np.ndarray, temperatures: np.
     """
     from .constants import KB_EV
 
-    lo, hi = band_range(model)
+    lo, hi = band_range(interpolator=interpolator)
     margin = 0.1 * (hi - lo) + 10.0 * KB_EV * float(np.max(temperatures))
     outside = (mus < lo - margin) | (mus > hi + margin)
-    where = model.sources.get("primary")
+    where = interpolator.model.sources.get("primary")
     if np.all(outside):
         raise InputError(f"every chemical potential ({_short(mus)} eV) lies outside the bands of the model "
                          f"({lo:.4f} .. {hi:.4f} eV): all results would be trivially zero. mu is on the "
@@ -194,7 +195,6 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         if q.fermi_surface and np.any(T <= 0):
             raise InputError(f"{q.name} needs T > 0 (it contains -df/dE or 1/T); remove temperature 0")
     mesh = UniformMesh(tuple(kmesh))
-    check_mu_in_band_range(model=model, mus=mu, temperatures=T)
     parallel = parallel or Parallel(comm)
     adaptive = tolerance is not None or max_kpoints is not None or restart is not None
     if tolerance is not None and not tolerance > 0:
@@ -204,6 +204,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     evaluator = Evaluator(model=model, quantities=qs, temperatures=T, mus=mu, options=options,
                           degen_thresh=degen_thresh, parallel=parallel, batch_size=batch_size,
                           max_memory_mb=max_memory_mb)
+    check_mu_in_band_range(interpolator=evaluator.interp, mus=mu, temperatures=T)
     t0 = time.perf_counter()
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
     errors = None
