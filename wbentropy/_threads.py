@@ -1,34 +1,87 @@
-"""Under an MPI launcher, give each rank its share of the node's cores for BLAS/LAPACK threads.
+"""Cores of a node shared between MPI ranks and, inside a rank, between k-batch threads.
 
-numpy's OpenBLAS starts one thread per core in every process; with several ranks per node
-they oversubscribe the cores and a 2-rank run is barely faster than a 1-rank run that
-already used both cores.  Unless the user set a thread count, each rank gets
-cores // ranks-on-this-node threads.  This must run before numpy is imported.
+Each rank evaluates its k-batches with a pool of ``pool_size()`` threads (numpy's batched
+``eigh``, its matrix products and ufuncs release the GIL), and BLAS/LAPACK run
+single-threaded inside each pool thread.  That keeps *every* step of a batch busy on all
+cores -- including batched ``eigh``, whose many small LAPACK calls never use BLAS threads
+-- where BLAS threads alone would only speed up the large Fourier GEMM.
+
+Defaults (no environment variable set): ``cores // ranks-on-this-node`` pool threads per
+rank, so 1 rank uses every core and N ranks on a node share them; BLAS threads are set to 1.
+``WBENTROPY_THREADS=N`` (or ``wbentropy compute --threads N``) sets the pool size.  A
+BLAS thread count set by the user (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
+``MKL_NUM_THREADS``) is respected, and then the default pool has one thread unless
+``WBENTROPY_THREADS`` asks for more.  BLAS threads can only be chosen before numpy is
+imported: if numpy was imported before wbentropy (a Python session), BLAS keeps its own
+threads and the default pool has one thread.
+
+This module is imported by ``wbentropy/__init__.py`` before anything imports numpy.
 """
 from __future__ import annotations
 
 import os
+import sys
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _LOCAL_SIZE_VARS = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "MV2_COMM_WORLD_LOCAL_SIZE",
                     "SLURM_NTASKS_PER_NODE")
 _SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "SLURM_NTASKS")
+POOL_VAR = "WBENTROPY_THREADS"
+
+_pool_default = 1
 
 
-def share_cores_between_ranks() -> None:
-    if any(v in os.environ for v in _THREAD_VARS):
-        return
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. under ``srun --cpus-per-task``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def ranks_on_node() -> int:
+    """MPI ranks sharing this node, from the launcher's environment (1 without a launcher)."""
     local = next((os.environ[v] for v in _LOCAL_SIZE_VARS if v in os.environ), None)
     if local is None:
         local = next((os.environ[v] for v in _SIZE_VARS if v in os.environ), None)
     try:
-        ranks = int(str(local).split("(")[0])
+        return max(1, int(str(local).split("(")[0]))
     except (TypeError, ValueError):
+        return 1
+
+
+def _explicit_pool() -> int | None:
+    value = os.environ.get(POOL_VAR)
+    if value is None:
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        raise SystemExit(f"wbentropy: error: {POOL_VAR}={value!r} is not an integer") from None
+    if n < 1:
+        raise SystemExit(f"wbentropy: error: {POOL_VAR}={value!r} must be >= 1")
+    return n
+
+
+def pool_size() -> int:
+    """Threads per rank for k-batches: ``WBENTROPY_THREADS``, else the default chosen at import."""
+    return _explicit_pool() or _pool_default
+
+
+def configure() -> None:
+    """Choose the default pool and BLAS threads (must run before numpy is imported)."""
+    global _pool_default
+    cores = max(1, available_cores() // ranks_on_node())
+    user_blas = any(v in os.environ for v in _THREAD_VARS)
+    numpy_loaded = "numpy" in sys.modules
+    explicit = _explicit_pool()
+    if user_blas or numpy_loaded:
+        _pool_default = 1  # BLAS threads are the user's (or already started): do not oversubscribe
         return
-    if ranks > 1:
-        threads = str(max(1, (os.cpu_count() or 1) // ranks))
+    _pool_default = cores
+    if (explicit or cores) > 1 or ranks_on_node() > 1:
         for v in _THREAD_VARS:
-            os.environ[v] = threads
+            os.environ[v] = "1"
 
 
-share_cores_between_ranks()
+configure()

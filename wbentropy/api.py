@@ -114,7 +114,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             tolerance: float | None = None, abs_tolerance: float = 0.0, max_kpoints: int | None = None,
             max_levels: int = 50, checkpoint: str | None = None, restart: str | None = None,
             progress: bool = False, omegas: Sequence[float] | None = None, smearing: str = "lorentzian",
-            smearing_width: float = 0.05, _exit_after_level: int | None = None) -> Result:
+            smearing_width: float = 0.05, threads: int | None = None,
+            _exit_after_level: int | None = None) -> Result:
     """Integrate the requested quantities over the Brillouin zone.
 
     With neither ``tolerance`` nor ``max_kpoints`` the integral is the mean over the uniform
@@ -145,6 +146,10 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         a quarter of the available memory shared by the ranks, within 64..2048 MB.
     comm : mpi4py communicator, optional
         Distribute the work over MPI ranks (or pass ``parallel``).
+    threads : int, optional
+        Threads per rank evaluating k-batches side by side (default: the rank's share of the
+        node's cores, or ``WBENTROPY_THREADS``; see :mod:`wbentropy._threads`).  Results do not
+        depend on it.
     tau_fs : float, optional
         Relaxation time in fs, needed by entropy production and Drude quantities.
     entropy_production_form : {"exact", "paper"}
@@ -203,7 +208,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         raise InputError(f"--max-kpoints must be >= 1, got {max_kpoints}")
     evaluator = Evaluator(model=model, quantities=qs, temperatures=T, mus=mu, options=options,
                           degen_thresh=degen_thresh, parallel=parallel, batch_size=batch_size,
-                          max_memory_mb=max_memory_mb)
+                          max_memory_mb=max_memory_mb, threads=threads)
     check_mu_in_band_range(interpolator=evaluator.interp, mus=mu, temperatures=T)
     t0 = time.perf_counter()
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
@@ -252,7 +257,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     wall = time.perf_counter() - t0
     logger.info("integrated in %.2f s", wall)
     attrs.update({"model_name": model.name, "num_wann": model.num_wann, "degen_thresh_eV": degen_thresh,
-                  "wbentropy_version": __version__, "wall_time_s": wall, "mpi_ranks": parallel.size})
+                  "wbentropy_version": __version__, "wall_time_s": wall, "mpi_ranks": parallel.size,
+                  "threads_per_rank": evaluator.threads})
     result = Result(temperature=T, mu=mu, quantities={}, attrs=attrs, omega=omega_axis)
     for i, (q, v) in enumerate(zip(qs, values)):
         qattrs = {"formula": q.formula}

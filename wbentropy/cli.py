@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=argparse.SUPPRESS)
     c.add_argument("--degen-thresh", type=float, default=None, metavar="EV")
     c.add_argument("--batch-size", type=int, default=None, help="k-points per batch (memory bound)")
+    c.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="threads per rank evaluating k-batches side by side (default: the rank's share of the "
+                        "node's cores; env WBENTROPY_THREADS)")
     c.add_argument("--max-memory", type=float, default=None, metavar="MB",
                    help="memory budget (MB per rank) of the arrays of the computation, kept by batch sizing "
                         "(default: a quarter of the available memory shared by the ranks, 64..2048 MB)")
@@ -143,7 +146,7 @@ def _compute(args) -> int:
                          tolerance=args.tolerance, abs_tolerance=args.abs_tolerance, max_kpoints=args.max_kpoints,
                          max_levels=args.max_levels, checkpoint=checkpoint, restart=args.restart,
                          progress=adaptive and not args.no_progress and sys.stderr.isatty(), **ac_options(args),
-                         _exit_after_level=args.exit_after_level)
+                         threads=args.threads, _exit_after_level=args.exit_after_level)
         if parallel.is_root:
             path = result.save(args.out)
             logger.info("wrote %s", path)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,8 +68,10 @@ _BLOCK_ARRAYS = 8
 _OUTPUT_BYTES = 24
 #: margin on :meth:`Interpolator.bytes_per_kpoint` for the band-geometry arrays (measured 0.75x of it on Fe)
 _GEOMETRY_MARGIN = 1.25
-#: largest batch (beyond it nothing is gained and progress is coarse)
-MAX_BATCH = 20000
+#: largest batch: beyond a few thousand k-points nothing is gained, progress is coarse and the
+#: batches of a rank's thread pool balance badly.  It does not depend on ranks or threads, so the
+#: batches (and the order of their sums) are the same for every parallel layout.
+MAX_BATCH = 4096
 
 
 @dataclass(frozen=True)
@@ -99,13 +103,15 @@ class MemoryPlan:
 
 
 def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kpoint: int, num_bands: int,
-                n_outputs: int, pairs: bool) -> MemoryPlan:
+                n_outputs: int, pairs: bool, threads: int = 1) -> MemoryPlan:
     """The batch-size rule: keep the arrays of one evaluation under ``max_memory_mb``.
 
     After the fixed R-space operators, half of the budget goes to the k-batch (Wannier-gauge and
     band-geometry arrays, outputs, and the integrand block of one mu per k-point: nb^2 floats
     for band-pair quantities, nb otherwise) and half to the mu-blocks of the integrands.
     ``max_memory_mb`` bounds the computation's arrays, not the interpreter and its libraries.
+    With ``threads`` > 1 every thread holds one batch: what is left after the operators is
+    shared equally between them.
 
     Raises
     ------
@@ -116,7 +122,7 @@ def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kp
 
     per_mu = 8 * _BLOCK_ARRAYS * num_bands * (num_bands if pairs else 1)
     per_k = int(_GEOMETRY_MARGIN * geometry_bytes_per_kpoint) + _OUTPUT_BYTES * n_outputs + per_mu
-    budget = max_memory_mb * 2**20 - fixed_bytes
+    budget = (max_memory_mb * 2**20 - fixed_bytes) / max(1, int(threads))
     if budget < 2 * per_k:
         raise InputError(f"--max-memory {max_memory_mb:g} MB is too small: this model needs "
                          f"{(fixed_bytes + 2 * per_k) / 2**20:.1f} MB for its R-space operators and one k-point")
@@ -237,12 +243,23 @@ class Evaluator:
         Used only to place the interpolator's R-space operators in node-shared memory.
     batch_size : int, optional
     max_memory_mb : float, optional
-        Budget of the evaluation's arrays (see :func:`plan_memory`); default :func:`default_max_memory_mb`.
+        Budget of the evaluation's arrays per rank (see :func:`plan_memory`); default
+        :func:`default_max_memory_mb`.  It is shared by the rank's threads.
+    threads : int, optional
+        Threads of this rank's pool: batches are evaluated side by side (default
+        :func:`wbentropy._threads.pool_size`: the rank's share of the node's cores).
     """
 
     def __init__(self, *, model: TBModel, quantities: list[Quantity], temperatures, mus, options: Options,
                  degen_thresh: float = DEFAULT_DEGEN_THRESH, parallel: Parallel | None = None,
-                 batch_size: int | None = None, max_memory_mb: float | None = None) -> None:
+                 batch_size: int | None = None, max_memory_mb: float | None = None,
+                 threads: int | None = None) -> None:
+        from ._threads import pool_size
+        from .errors import InputError
+
+        if threads is not None and threads < 1:
+            raise InputError(f"--threads must be >= 1, got {threads}")
+        self.threads = int(threads) if threads is not None else pool_size()
         self.model = model
         self.quantities = quantities
         self.temperatures = np.asarray(temperatures, dtype=float)
@@ -260,10 +277,11 @@ class Evaluator:
             max_memory_mb = default_max_memory_mb(ranks=parallel.size if parallel is not None else 1)
             if parallel is not None and parallel.size > 1:  # every rank must cut the same batches
                 max_memory_mb = min(parallel.allgather(max_memory_mb))
+        # each pool thread holds one batch; the operators are shared (counted once, in fixed_bytes)
         ops = getattr(self.interp, "_ops", None)  # the R-space operator array, if the interpolator exposes it
         # the operators, and as much again while they are built (Interpolator._build_operators)
         fixed = 2 * (ops.nbytes if isinstance(ops, np.ndarray) else 16 * 19 * model.H.size)  # 19: all components
-        self.memory = plan_memory(max_memory_mb=max_memory_mb, fixed_bytes=fixed,
+        self.memory = plan_memory(max_memory_mb=max_memory_mb, fixed_bytes=fixed, threads=self.threads,
                                   geometry_bytes_per_kpoint=self.interp.bytes_per_kpoint(),
                                   num_bands=model.num_wann, n_outputs=self.n_outputs,
                                   pairs=any(q.fermi_surface for q in quantities))
@@ -272,7 +290,16 @@ class Evaluator:
         logger.info("memory plan: %d k-points per batch, integrand blocks of %d floats, bound %.0f MB",
                     self.batch_size, self.memory.block_floats, self.memory.bound_bytes / 2**20)
         self.stats = SamplingStats.zeros(len(self.temperatures), len(self.mus))
+        self._stats_lock = threading.Lock()
         self._fermi_cell = None
+
+    def map_batches(self, fn, items: list) -> list:
+        """``[fn(x) for x in items]``, evaluated by this rank's thread pool; results in item order."""
+        if self.threads <= 1 or len(items) <= 1:
+            return [fn(x) for x in items]
+        with ThreadPoolExecutor(max_workers=min(self.threads, len(items)),
+                                thread_name_prefix="wbentropy-batch") as pool:
+            return list(pool.map(fn, items))
 
     @property
     def fermi_weighted(self) -> bool:
@@ -307,12 +334,15 @@ class Evaluator:
         """
         out = np.empty((len(k), self.n_outputs))
         ell = np.empty(len(k)) if radius is not None else None
-        for s in range(0, len(k), self.batch_size):
+
+        def one(s: int) -> None:  # batches write disjoint rows
             sl = slice(s, s + self.batch_size)
             if radius is None:
                 out[sl] = self._batch(k[sl])[0]
             else:
                 out[sl], ell[sl] = self._batch(k[sl], radius[sl])
+
+        self.map_batches(one, list(range(0, len(k), self.batch_size)))
         return out if radius is None else (out, ell)
 
     def batch_sum(self, k: np.ndarray) -> np.ndarray:
@@ -337,7 +367,12 @@ class Evaluator:
 
     def _count(self, geom) -> None:
         """Update :attr:`stats` for a batch (no physics: counts of band spacings and energies)."""
-        st = self.stats
+        st = SamplingStats.zeros(len(self.temperatures), len(self.mus))
+        self._count_into(st, geom)
+        with self._stats_lock:  # batches of the thread pool finish in any order; the counts add up
+            self.stats = self.stats + st
+
+    def _count_into(self, st: "SamplingStats", geom) -> None:
         st.n_k += len(geom.E)
         if self.degen_thresh > 0 and geom.E.shape[1] > 1:
             dE = np.diff(geom.E, axis=1)
@@ -385,13 +420,18 @@ def integrate_uniform(*, evaluator: Evaluator, mesh: UniformMesh, parallel: Para
     starts = list(range(0, nk, bs))
     mine = starts[parallel.rank::parallel.size]
     t0 = time.perf_counter()
-    partial = []
+    done = [0]
+
+    def one(s: int) -> np.ndarray:
+        total = evaluator.batch_sum(mesh.points(s, min(s + bs, nk)))
+        done[0] += 1
+        if parallel.is_root and done[0] % max(1, len(mine) // 10) == 0:
+            logger.info("k-points: %d/%d batches on rank 0 (%.1f s)", done[0], len(mine), time.perf_counter() - t0)
+        return total
+
     with parallel.stop_all_on_error():
         parallel.inject_failure_for_tests()
-        for i, s in enumerate(mine):
-            partial.append(evaluator.batch_sum(mesh.points(s, min(s + bs, nk))))
-            if parallel.is_root and (i + 1) % max(1, len(mine) // 10) == 0:
-                logger.info("k-points: %d/%d batches on rank 0 (%.1f s)", i + 1, len(mine), time.perf_counter() - t0)
+        partial = evaluator.map_batches(one, mine)  # in the order of ``mine``, whichever thread ran a batch
     gathered = parallel.allgather(partial)
     total = np.zeros(evaluator.n_outputs)
     for j in range(len(starts)):  # batch order, whatever rank computed it
