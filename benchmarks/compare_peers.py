@@ -10,7 +10,9 @@ peak resident memory), and the runs are interleaved A/B/C/D, A/B/C/D, ... over t
 repetitions so that a change in machine load hits every code alike:
 
 A, B  wbentropy (Python API, ``ahc`` + ``entropy_hall`` at T = 0 and 300 K in one pass),
-      1 rank, and 2 ranks under ``mpiexec -n 2``;
+      1 rank (its default: a pool of one thread per core, single-threaded BLAS), and 2 ranks
+      under ``mpiexec -n 2`` (one thread each); A1 is 1 rank with one thread
+      (``WBENTROPY_THREADS=1``: one core, for the record);
 C     WannierBerri serial: ``wannierberri.run`` with its ``AHC`` calculator, the same
       Gamma-centred grid (``Grid(NKdiv, NKFFT)`` with NKdiv * NKFFT = N), no refinement,
       no symmetrisation, ``parallel=False``;
@@ -38,6 +40,10 @@ up BLAS threads); "k-sum" is the time inside the process spent on the mesh (wben
 which is CPU time and includes its set-up).  Every code runs with the machine's default BLAS threads; wbentropy with 2
 ranks gives each rank cores/2 threads.  The peak memory of an ``mpiexec`` run is that of
 its largest process.
+
+Per-k cost of the production run: the wall time per k-point of wbentropy's k-sum (1 rank,
+default threads) against the single-threaded batched ``eigh`` below (numpy runs a batched
+``eigh`` on one core: that is the irreducible work as numpy does it).
 
 Per-k cost (robust even on a busy machine: CPU time of one single-threaded process, best of
 several interleaved passes): the time per k-point of wbentropy's batch evaluation (Fourier sum, eigh,
@@ -210,6 +216,8 @@ def _run_tool(tool: str, *, seed: Path, n: int, work: Path, env: dict) -> dict:
     me = [sys.executable, str(Path(__file__).resolve())]  # the workers below
     if tool == "wbentropy_1":
         r = _timed(me + ["--worker", "wbentropy", str(seed), str(n), str(out)], env=env)
+    elif tool == "wbentropy_1t":
+        r = _timed(me + ["--worker", "wbentropy", str(seed), str(n), str(out)], env=dict(env, WBENTROPY_THREADS="1"))
     elif tool == "wbentropy_2":
         r = _timed([shutil.which("mpiexec") or "mpiexec", "-n", "2"] + me
                    + ["--worker", "wbentropy", str(seed), str(n), str(out)], env=env)
@@ -241,8 +249,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--meshes", type=int, nargs="+", default=[32, 64], help="N of the N^3 meshes")
     p.add_argument("--reps", type=int, default=3, help="interleaved repetitions (median reported)")
-    p.add_argument("--tools", nargs="+", default=["wbentropy_1", "wbentropy_2", "wannierberri", "postw90"],
-                   choices=["wbentropy_1", "wbentropy_2", "wannierberri", "postw90"])
+    p.add_argument("--tools", nargs="+", default=["wbentropy_1", "wbentropy_1t", "wbentropy_2", "wannierberri", "postw90"],
+                   choices=["wbentropy_1", "wbentropy_1t", "wbentropy_2", "wannierberri", "postw90"])
     p.add_argument("--workdir", default=None, help="scratch folder (default: a new temp folder)")
     p.add_argument("--json", default=None, help="also write all measurements to this JSON file")
     p.add_argument("--worker", nargs=4, metavar=("KIND", "SEED", "N", "OUT"), help=argparse.SUPPRESS)
@@ -319,6 +327,8 @@ def main() -> int:
                   f"{_fmt_vec(w['entropy_hall_300'])} A/(m K)")
             if "wbentropy_2" in tools:
                 check("wbentropy 1 rank vs 2 ranks", w["ahc_T0"], runs["wbentropy_2", n][0]["ahc_T0"], 0.0, 1e-12)
+            if "wbentropy_1t" in tools:
+                check("wbentropy threads vs 1 thread", w["ahc_T0"], runs["wbentropy_1t", n][0]["ahc_T0"], 0.0, 1e-12)
             if "wannierberri" in tools:
                 check("wbentropy vs WannierBerri (same input files)", w["ahc_T0"],
                       runs["wannierberri", n][0]["ahc_T0"], 0.0, 1e-6)
@@ -336,6 +346,8 @@ def main() -> int:
                     ksum = f", k-sum {medk['wbentropy_1'] / medk[t]:.3f}" if t == "wannierberri" else ""
                     print(f"ratio wbentropy(1 rank)/{t}: wall {med['wbentropy_1'] / med[t]:.3f}, "
                           f"cpu {cpu['wbentropy_1'] / cpu[t]:.3f}{ksum}")
+                    if "wbentropy_1t" in tools:
+                        print(f"ratio wbentropy(1 rank, 1 thread)/{t}: wall {med['wbentropy_1t'] / med[t]:.3f}")
             if "wbentropy_2" in tools:
                 print(f"MPI speed-up 1 -> 2 ranks: wall {med['wbentropy_1'] / med['wbentropy_2']:.2f}x, "
                       f"k-sum {medk['wbentropy_1'] / medk['wbentropy_2']:.2f}x")
@@ -345,6 +357,13 @@ def main() -> int:
               f"nR = {pk['nR']}): batch {ms['batch']:.4f} ms/k = {ms['batch'] / ms['eigh']:.2f} x batched eigh "
               f"({ms['eigh']:.4f} ms/k)")
         print("  parts (ms/k, x eigh): " + ", ".join(f"{k} {v:.4f} ({v / ms['eigh']:.2f})" for k, v in parts.items()))
+        if "wbentropy_1" in tools:
+            wk = 1e3 * medk["wbentropy_1"] / nk
+            print(f"per-k cost of the production run (1 rank, default threads, wall time of the k-sum incl. set-up): "
+                  f"{wk:.4f} ms/k = {wk / ms['eigh']:.2f} x single-threaded batched eigh")
+            if "wbentropy_1t" in tools:
+                wk1 = 1e3 * medk["wbentropy_1t"] / nk
+                print(f"  the same with one thread: {wk1:.4f} ms/k = {wk1 / ms['eigh']:.2f} x eigh")
         if "wannierberri" in tools:
             print(f"  WannierBerri k-sum per k: {1e3 * medk['wannierberri'] / nk:.4f} ms/k = "
                   f"{1e3 * medk['wannierberri'] / nk / ms['eigh']:.1f} x eigh")

@@ -78,7 +78,7 @@ def test_bad_thread_count_is_an_input_error(model3d):
         compute(model=model3d, quantities=["ahc"], temperatures=[0.0], mus=[0.0], kmesh=(2, 2, 2), threads=0)
 
 
-def _defaults(env_extra: dict) -> dict:
+def _defaults(env_extra: dict, cpus=None) -> dict:
     """pool size and BLAS thread variable chosen by ``import wbentropy`` in a fresh process."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "WBENTROPY_THREADS",
@@ -87,18 +87,34 @@ def _defaults(env_extra: dict) -> dict:
     env.update(env_extra)
     code = ("import os, json, wbentropy; from wbentropy import _threads as t; "
             "print(json.dumps({'pool': t.pool_size(), 'blas': os.environ.get('OPENBLAS_NUM_THREADS'), "
-            "'cores': t.available_cores()}))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            "'affinity': t.available_cores(), 'node': os.cpu_count()}))")
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus is not None else None
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                         preexec_fn=pin)
     return json.loads(out.stdout)
 
 
 def test_default_threads_share_the_cores():
     d = _defaults({})
-    cores = d["cores"]
+    bound = d["affinity"] < d["node"]  # a launcher or container bound this process to some cores
+    cores = d["affinity"]
     assert d["pool"] == cores
     assert d["blas"] == ("1" if cores > 1 else None)
-    two = _defaults({"PMI_SIZE": "2"})  # two ranks on this node
-    assert two["pool"] == max(1, cores // 2) and two["blas"] == "1"
+    two = _defaults({"PMI_SIZE": "2"})  # two ranks on this node share its cores, unless each is bound
+    assert two["pool"] == (cores if bound else max(1, d["node"] // 2)) and two["blas"] == "1"
     assert _defaults({"WBENTROPY_THREADS": "3"})["pool"] == 3
     user = _defaults({"OMP_NUM_THREADS": "2"})  # the user's BLAS threads are respected: pool of one
     assert user["pool"] == 1 and user["blas"] is None
+
+
+def test_a_rank_bound_to_cores_uses_exactly_those():
+    """``srun --cpus-per-task=C`` (or ``mpirun --bind-to``) binds a rank to C cores: its pool has C threads."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        pytest.skip("needs two cores")
+    alone = _defaults({}, cpus={allowed[0]})  # one process pinned to one core: one thread, not one per core
+    assert alone["affinity"] == 1 and alone["pool"] == 1
+    one = _defaults({"PMI_SIZE": "2"}, cpus={allowed[0]})
+    assert one["pool"] == 1 and one["blas"] == "1"
+    if len(allowed) >= 3:
+        assert _defaults({"PMI_SIZE": "8"}, cpus=set(allowed[:2]))["pool"] == 2  # not 2 // 8

@@ -6,8 +6,10 @@ single-threaded inside each pool thread.  That keeps *every* step of a batch bus
 cores -- including batched ``eigh``, whose many small LAPACK calls never use BLAS threads
 -- where BLAS threads alone would only speed up the large Fourier GEMM.
 
-Defaults (no environment variable set): ``cores // ranks-on-this-node`` pool threads per
-rank, so 1 rank uses every core and N ranks on a node share them; BLAS threads are set to 1.
+Defaults (no environment variable set): as many pool threads per rank as the rank has cores
+-- those the launcher bound it to (``srun --cpus-per-task=C`` gives C), or else
+``cores // ranks-on-this-node`` -- so 1 rank uses every core and N ranks on a node share
+them; BLAS threads are set to 1.
 ``WBENTROPY_THREADS=N`` (or ``wbentropy compute --threads N``) sets the pool size.  A
 BLAS thread count set by the user (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
 ``MKL_NUM_THREADS``) is respected, and then the default pool has one thread unless
@@ -68,10 +70,19 @@ def pool_size() -> int:
     return _explicit_pool() or _pool_default
 
 
+def cores_per_rank() -> int:
+    """This rank's share of the node: its CPU affinity if the launcher bound it to some cores
+    (``srun --cpus-per-task``, ``mpirun --bind-to``), else the node's cores // ranks on the node."""
+    mine, node = available_cores(), max(1, os.cpu_count() or 1)
+    if mine < node:  # bound by the launcher: these cores are this rank's own
+        return mine
+    return max(1, node // ranks_on_node())
+
+
 def configure() -> None:
     """Choose the default pool and BLAS threads (must run before numpy is imported)."""
     global _pool_default
-    cores = max(1, available_cores() // ranks_on_node())
+    cores = cores_per_rank()
     user_blas = any(v in os.environ for v in _THREAD_VARS)
     numpy_loaded = "numpy" in sys.modules
     explicit = _explicit_pool()
