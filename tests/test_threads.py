@@ -82,7 +82,7 @@ def _defaults(env_extra: dict, cpus=None) -> dict:
     """pool size and BLAS thread variable chosen by ``import wbentropy`` in a fresh process."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "WBENTROPY_THREADS",
-                        "PMI_SIZE", "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS",
+                        "PMI_SIZE", "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS", "SLURM_TASKS_PER_NODE",
                         "SLURM_NTASKS_PER_NODE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_LOCAL_SIZE")}
     env.update(env_extra)
     code = ("import os, json, wbentropy; from wbentropy import _threads as t; "
@@ -102,6 +102,8 @@ def test_default_threads_share_the_cores():
     assert d["blas"] == ("1" if cores > 1 else None)
     two = _defaults({"PMI_SIZE": "2"})  # two ranks on this node share its cores, unless each is bound
     assert two["pool"] == (cores if bound else max(1, d["node"] // 2)) and two["blas"] == "1"
+    slurm = _defaults({"SLURM_TASKS_PER_NODE": "2(x4),1"})  # Slurm's own format: 2 ranks on this node
+    assert slurm["pool"] == two["pool"]
     assert _defaults({"WBENTROPY_THREADS": "3"})["pool"] == 3
     user = _defaults({"OMP_NUM_THREADS": "2"})  # the user's BLAS threads are respected: pool of one
     assert user["pool"] == 1 and user["blas"] is None

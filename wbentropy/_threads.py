@@ -26,7 +26,7 @@ import sys
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _LOCAL_SIZE_VARS = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "MV2_COMM_WORLD_LOCAL_SIZE",
-                    "SLURM_NTASKS_PER_NODE")
+                    "SLURM_NTASKS_PER_NODE", "SLURM_TASKS_PER_NODE")  # the last e.g. "32(x2),16"
 _SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "SLURM_NTASKS")
 POOL_VAR = "WBENTROPY_THREADS"
 
@@ -47,7 +47,7 @@ def ranks_on_node() -> int:
     if local is None:
         local = next((os.environ[v] for v in _SIZE_VARS if v in os.environ), None)
     try:
-        return max(1, int(str(local).split("(")[0]))
+        return max(1, int(str(local).split(",")[0].split("(")[0]))
     except (TypeError, ValueError):
         return 1
 
