@@ -21,7 +21,7 @@ from . import __version__
 from .errors import InputError, warn_unconverged
 from .geometry import DEFAULT_DEGEN_THRESH
 from .adaptive import AdaptiveSettings, integrate_adaptive
-from .integrate import Evaluator, UniformMesh, integrate_uniform, sampling_warnings
+from .integrate import Evaluator, UniformMesh, integrate_uniform, sampling_warnings, uniform_route
 from .parallel import Parallel
 from .interpolation import Interpolator
 from .model import TBModel
@@ -242,7 +242,9 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                       "history": res.history})
     else:
         flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel)
-        attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape), "num_kpoints": mesh.size})
+        nfft = uniform_route(evaluator=evaluator, mesh=mesh)
+        attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape), "num_kpoints": mesh.size,
+                      "fourier": "direct sums" if nfft is None else f"mixed FFT on {nfft[0]}x{nfft[1]}x{nfft[2]} sub-grids"})
     values = evaluator.values(flat)
     stats, *others = parallel.allgather(evaluator.stats)
     for other in others:

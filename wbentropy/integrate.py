@@ -25,7 +25,7 @@ from .occupation import fermi_shell_length, kT_eV
 from .parallel import Parallel
 from .quantities import Options, Quantity
 
-__all__ = ["UniformMesh", "Evaluator", "integrate_uniform", "plan_memory", "MemoryPlan",
+__all__ = ["UniformMesh", "Evaluator", "integrate_uniform", "uniform_route", "plan_memory", "MemoryPlan",
            "default_max_memory_mb", "SamplingStats",
            "sampling_warnings", "storage_shape"]
 
@@ -60,6 +60,29 @@ class UniformMesh:
         i1, i2, i3 = np.unravel_index(idx, self.shape)
         return np.stack([i1 / self.shape[0], i2 / self.shape[1], i3 / self.shape[2]], axis=1)
 
+    def fft_subgrid(self, max_points: int) -> tuple[int, int, int]:
+        """The FFT sub-grid (n1, n2, n3), n_i dividing N_i, with the most points <= ``max_points``.
+
+        The mesh is the union of the shifted sub-grids K0 + m/n, K0 = j/N for j on the
+        (N1/n1, N2/n2, N3/n3) grid of offsets (:meth:`offsets`).  Ties go to the most even shape.
+        """
+        divisors = [[d for d in range(1, n + 1) if n % d == 0] for n in self.shape]
+        best = (1, 1, 1)
+        for a in divisors[0]:
+            for b in divisors[1]:
+                for c in divisors[2]:
+                    p = a * b * c
+                    key = (p, min(a, b, c), -max(a, b, c))
+                    if p <= max_points and key > (int(np.prod(best)), min(best), -max(best)):
+                        best = (a, b, c)
+        return best
+
+    def offsets(self, nfft: tuple[int, int, int]) -> np.ndarray:
+        """Offsets K0 = j/N (reduced coordinates) of the sub-grids of :meth:`fft_subgrid`, C order."""
+        div = [n // f for n, f in zip(self.shape, nfft)]
+        j = np.stack(np.meshgrid(*[np.arange(d) for d in div], indexing="ij"), axis=-1).reshape(-1, 3)
+        return j / np.asarray(self.shape, dtype=float)
+
 
 #: float64 arrays of one (k, band, band, mu) block alive at once in the pair integrands
 #: (measured 5.3 for entropy production on Fe with tracemalloc; margin)
@@ -68,6 +91,9 @@ _BLOCK_ARRAYS = 8
 _OUTPUT_BYTES = 24
 #: margin on :meth:`Interpolator.bytes_per_kpoint` for the band-geometry arrays (measured 0.75x of it on Fe)
 _GEOMETRY_MARGIN = 1.25
+#: the uniform mesh is evaluated on FFT sub-grids (mixed Fourier transform) when they hold at
+#: least this many points (below it the fold and FFT overheads outweigh the gain)
+MIN_FFT_POINTS = 64
 #: largest batch: beyond a few thousand k-points nothing is gained, progress is coarse and the
 #: batches of a rank's thread pool balance badly.  It does not depend on ranks or threads, so the
 #: batches (and the order of their sums) are the same for every parallel layout.
@@ -132,7 +158,7 @@ def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kp
 
 
 def default_max_memory_mb(*, ranks: int = 1) -> float:
-    """Automatic budget: a quarter of the available memory shared by the ranks, within 64..2048 MB."""
+    """Automatic budget: a quarter of the available memory shared by ``ranks`` workers, within 64..2048 MB each."""
     avail = None
     try:
         with open("/proc/meminfo") as fh:
@@ -274,10 +300,12 @@ class Evaluator:
         self.sizes = [int(np.prod(s)) for s in self.shapes]
         self.n_outputs = sum(self.sizes)
         if max_memory_mb is None:
-            max_memory_mb = default_max_memory_mb(ranks=parallel.size if parallel is not None else 1)
+            # a budget per worker (rank x thread), so that every layout of the same cores cuts the
+            # same batches; each pool thread holds one batch, the operators are shared (fixed_bytes)
+            ranks = parallel.size if parallel is not None else 1
+            max_memory_mb = self.threads * default_max_memory_mb(ranks=ranks * self.threads)
             if parallel is not None and parallel.size > 1:  # every rank must cut the same batches
                 max_memory_mb = min(parallel.allgather(max_memory_mb))
-        # each pool thread holds one batch; the operators are shared (counted once, in fixed_bytes)
         ops = getattr(self.interp, "_ops", None)  # the R-space operator array, if the interpolator exposes it
         # the operators, and as much again while they are built (Interpolator._build_operators)
         fixed = 2 * (ops.nbytes if isinstance(ops, np.ndarray) else 16 * 19 * model.H.size)  # 19: all components
@@ -349,16 +377,25 @@ class Evaluator:
         """Sum over k-points (n, 3) of the integrands -> (n_outputs,)."""
         return self._batch(k)[0].sum(axis=0)
 
+    def block_sum(self, offset: np.ndarray, nfft: tuple[int, int, int]) -> np.ndarray:
+        """Sum of the integrands over the FFT sub-grid offset + m/nfft -> (n_outputs,)
+        (the same as :meth:`batch_sum` of those points, by the mixed Fourier transform)."""
+        return self._integrands(self.interp.fft_block(offset=offset, nfft=nfft))[0].sum(axis=0)
+
     def _batch(self, k: np.ndarray, radius: np.ndarray | None = None):
-        geom = band_geometry(self.interp(k), degen_thresh=self.degen_thresh)
+        return self._integrands(self.interp(k), radius)
+
+    def _integrands(self, wg, radius: np.ndarray | None = None):
+        geom = band_geometry(wg, degen_thresh=self.degen_thresh)
         self._count(geom)
+        nk = len(geom.E)
         parts = []
         for q in self.quantities:
             v = q.per_k(geom, temperatures=self.temperatures, mus=self.mus, volume=self.model.volume,
                         options=self.options)
             if q.complex_valued:
                 v = np.stack([v.real, v.imag], axis=-1)
-            parts.append(v.reshape(len(k), -1))
+            parts.append(v.reshape(nk, -1))
         ell = None
         if radius is not None:
             ell = fermi_shell_length(E=geom.E_group, speed=np.linalg.norm(geom.velocity, axis=-1),
@@ -408,22 +445,46 @@ class Evaluator:
                 for q, v in zip(self.quantities, self.split(flat))]
 
 
-def integrate_uniform(*, evaluator: Evaluator, mesh: UniformMesh, parallel: Parallel | None = None) -> np.ndarray:
+def uniform_route(*, evaluator: Evaluator, mesh: UniformMesh, fft: bool | None = None) -> tuple | None:
+    """The FFT sub-grid that :func:`integrate_uniform` evaluates the mesh on, or None for direct sums."""
+    nfft = mesh.fft_subgrid(evaluator.batch_size)
+    if fft is None:
+        fft = evaluator.interp.fft_pays and int(np.prod(nfft)) >= min(MIN_FFT_POINTS, mesh.size)
+    return nfft if fft else None
+
+
+def integrate_uniform(*, evaluator: Evaluator, mesh: UniformMesh, parallel: Parallel | None = None,
+                      fft: bool | None = None) -> np.ndarray:
     """Mean of the integrands over a uniform mesh -> (n_outputs,).
 
-    Batches are distributed round-robin over ranks; every rank receives all batch sums
-    and adds them in batch order, so the result does not depend on the number of ranks.
+    The mesh is cut into batches: FFT sub-grids (:meth:`UniformMesh.fft_subgrid`, evaluated by
+    the mixed Fourier transform :meth:`Interpolator.fft_block`) when the model has enough
+    R-vectors for the FFT to pay (:attr:`Interpolator.fft_pays`) and a sub-grid of at least
+    ``MIN_FFT_POINTS`` points fits in a batch, else runs of consecutive points (direct Fourier
+    sums).  ``fft`` forces the choice.  Batches are distributed round-robin over ranks; every
+    rank receives all batch sums and adds them in batch order, so the result does not depend
+    on the number of ranks or threads.
     """
     parallel = parallel or Parallel(None)
     bs = evaluator.batch_size
     nk = mesh.size
-    starts = list(range(0, nk, bs))
+    nfft = uniform_route(evaluator=evaluator, mesh=mesh, fft=fft)
+    use_fft = nfft is not None
+    if use_fft:
+        offsets = mesh.offsets(nfft)
+        starts = list(range(len(offsets)))
+        logger.info("uniform mesh %s: %d FFT sub-grids of %s points", mesh.shape, len(offsets), nfft)
+    else:
+        starts = list(range(0, nk, bs))
     mine = starts[parallel.rank::parallel.size]
     t0 = time.perf_counter()
     done = [0]
 
     def one(s: int) -> np.ndarray:
-        total = evaluator.batch_sum(mesh.points(s, min(s + bs, nk)))
+        if use_fft:
+            total = evaluator.block_sum(offsets[s], nfft)
+        else:
+            total = evaluator.batch_sum(mesh.points(s, min(s + bs, nk)))
         done[0] += 1
         if parallel.is_root and done[0] % max(1, len(mine) // 10) == 0:
             logger.info("k-points: %d/%d batches on rank 0 (%.1f s)", done[0], len(mine), time.perf_counter() - t0)
