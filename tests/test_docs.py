@@ -63,7 +63,7 @@ def test_readme_main_job_on_a_reduced_mesh(tmp_path):
     assert cmds[0] == ["pip", "install", "."]
     compute_cmd, show_cmd = cmds[1], cmds[2]
     assert compute_cmd[:2] == ["wbentropy", "compute"] and show_cmd[:2] == ["wbentropy", "show"]
-    assert "--tb" in compute_cmd and option(compute_cmd, "--tb")[0].startswith("data/Fe_")
+    assert option(compute_cmd, "--hr")[0].startswith("data/Fe_") and option(compute_cmd, "--win")[0].startswith("data/")
     small = with_kmesh(compute_cmd, (6, 6, 6))
     run_wbentropy(small, tmp_path)
     out = option(compute_cmd, "--out")[0]
@@ -71,7 +71,7 @@ def test_readme_main_job_on_a_reduced_mesh(tmp_path):
     text = run_wbentropy(show_cmd, tmp_path)
     assert "## ahc  [S/cm]" in text and "## entropy_hall  [A/(m*K)]" in text
     res = Result.load(tmp_path / out)
-    model = load_model(tb=REPO / option(compute_cmd, "--tb")[0], wsvec=REPO / option(compute_cmd, "--wsvec")[0])
+    model = load_model(**{name: REPO / option(compute_cmd, f"--{name}")[0] for name in ("hr", "r", "wsvec", "win")})
     start, stop, step = (float(x) for x in option(compute_cmd, "--mu-range", 3))
     ref = compute(model=model, quantities=["ahc", "entropy_hall"],
                   temperatures=[float(t) for t in option(compute_cmd, "--temperature", 3)],

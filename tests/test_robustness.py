@@ -167,7 +167,7 @@ def _peak_of_one_batch(model, quantities, nmu, max_memory_mb, mu0=0.0):
     try:
         base = tracemalloc.get_traced_memory()[0]
         ev = Evaluator(model=model, quantities=get_quantities(quantities), temperatures=[300.0, 600.0], mus=mus,
-                       options=Options(tau_fs=10.0), max_memory_mb=max_memory_mb)
+                       options=Options(tau_fs=10.0), max_memory_mb=max_memory_mb, threads=1)
         k = np.random.default_rng(0).random((ev.batch_size, 3))
         total = ev.batch_sum(k)
         peak = tracemalloc.get_traced_memory()[1] - base

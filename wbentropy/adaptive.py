@@ -209,9 +209,9 @@ class _Geometry:
 
 def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel):
     """Gauss values Q (n, n_out), embedded indicators (n, n_out) and Fermi-shell lengths (n,) of
-    cells, in rounds of at most one evaluator batch of nodes per thread of a rank's pool (so that
-    memory is bounded by the batch size, not by the number of cells of a level)."""
-    chunk = max(1, evaluator.batch_size * evaluator.threads // geo.n_nodes)
+    cells, in rounds of at most ``evaluator.round_points()`` nodes (so that memory is bounded by
+    the budget, not by the number of cells of a level; each round is evaluated in batches)."""
+    chunk = max(1, evaluator.round_points() // geo.n_nodes)
     if len(level) <= chunk:
         return _evaluate_chunk(evaluator, geo, level, corner, parallel)
     parts = [_evaluate_chunk(evaluator, geo, level[i:i + chunk], corner[i:i + chunk], parallel)

@@ -98,6 +98,10 @@ MIN_FFT_POINTS = 64
 #: batches of a rank's thread pool balance badly.  It does not depend on ranks or threads, so the
 #: batches (and the order of their sums) are the same for every parallel layout.
 MAX_BATCH = 4096
+#: a batch's arrays are kept near this size so that they stay in cache and reuse the allocator's
+#: memory: Fe (18 WFs, 250 kB per k-point) ran fastest with 128-256 k-points per batch (4.2 s
+#: single-threaded on 32^3 vs 5.7 s with 4096)
+CACHE_BATCH_BYTES = 48 * 2**20
 
 
 @dataclass(frozen=True)
@@ -121,11 +125,13 @@ class MemoryPlan:
     block_floats: int
     fixed_bytes: int
     per_kpoint_bytes: int
+    threads: int = 1
 
     @property
     def bound_bytes(self) -> int:
-        """Upper estimate of the evaluation's peak array memory."""
-        return self.fixed_bytes + self.batch_size * self.per_kpoint_bytes + 8 * _BLOCK_ARRAYS * self.block_floats
+        """Upper estimate of the evaluation's peak array memory (every thread holding a batch)."""
+        return self.fixed_bytes + self.threads * (self.batch_size * self.per_kpoint_bytes
+                                                  + 8 * _BLOCK_ARRAYS * self.block_floats)
 
 
 def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kpoint: int, num_bands: int,
@@ -137,7 +143,8 @@ def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kp
     for band-pair quantities, nb otherwise) and half to the mu-blocks of the integrands.
     ``max_memory_mb`` bounds the computation's arrays, not the interpreter and its libraries.
     With ``threads`` > 1 every thread holds one batch: what is left after the operators is
-    shared equally between them.
+    shared equally between them.  Batches are also kept near ``CACHE_BATCH_BYTES`` (faster),
+    and at most ``MAX_BATCH`` k-points.
 
     Raises
     ------
@@ -152,9 +159,10 @@ def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kp
     if budget < 2 * per_k:
         raise InputError(f"--max-memory {max_memory_mb:g} MB is too small: this model needs "
                          f"{(fixed_bytes + 2 * per_k) / 2**20:.1f} MB for its R-space operators and one k-point")
-    batch = int(max(1, min(MAX_BATCH, budget / 2 // per_k)))
+    batch = int(max(1, min(MAX_BATCH, budget / 2 // per_k, max(16, CACHE_BATCH_BYTES // per_k))))
     block = int(max(num_bands * (num_bands if pairs else 1), budget / 2 // (8 * _BLOCK_ARRAYS)))
-    return MemoryPlan(batch_size=batch, block_floats=block, fixed_bytes=int(fixed_bytes), per_kpoint_bytes=per_k)
+    return MemoryPlan(batch_size=batch, block_floats=block, fixed_bytes=int(fixed_bytes), per_kpoint_bytes=per_k,
+                      threads=max(1, int(threads)))
 
 
 def default_max_memory_mb(*, ranks: int = 1) -> float:
@@ -309,6 +317,7 @@ class Evaluator:
         ops = getattr(self.interp, "_ops", None)  # the R-space operator array, if the interpolator exposes it
         # the operators, and as much again while they are built (Interpolator._build_operators)
         fixed = 2 * (ops.nbytes if isinstance(ops, np.ndarray) else 16 * 19 * model.H.size)  # 19: all components
+        self.max_memory_mb = float(max_memory_mb)
         self.memory = plan_memory(max_memory_mb=max_memory_mb, fixed_bytes=fixed, threads=self.threads,
                                   geometry_bytes_per_kpoint=self.interp.bytes_per_kpoint(),
                                   num_bands=model.num_wann, n_outputs=self.n_outputs,
@@ -320,6 +329,13 @@ class Evaluator:
         self.stats = SamplingStats.zeros(len(self.temperatures), len(self.mus))
         self._stats_lock = threading.Lock()
         self._fermi_cell = None
+
+    def round_points(self) -> int:
+        """k-points an adaptive round may hand to :meth:`__call__` at once: its (points x outputs)
+        arrays within a quarter of the budget, at least one batch per thread, at most 65536."""
+        per_point = 32 * self.n_outputs  # values, their gathered copy, weighted sums (float64)
+        fit = int(self.max_memory_mb * 2**20 / 4 // per_point)
+        return max(self.batch_size * self.threads, min(65536, fit))
 
     def map_batches(self, fn, items: list) -> list:
         """``[fn(x) for x in items]``, evaluated by this rank's thread pool; results in item order."""

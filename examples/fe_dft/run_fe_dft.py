@@ -59,8 +59,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--np", type=int, default=2, help="MPI ranks for pw.x / pw2wannier90.x (default 2)")
     p.add_argument("--mpirun", default=None,
                    help="MPI launcher for Debian's pw.x (default: /usr/bin/mpirun if present, else serial)")
-    p.add_argument("--ecutwfc", type=float, default=40.0, help="wave-function cutoff in Ry (default 40)")
-    p.add_argument("--ecutrho", type=float, default=320.0, help="charge-density cutoff in Ry (default 320)")
+    p.add_argument("--ecutwfc", type=float, default=64.0,
+                   help="wave-function cutoff in Ry (default 64, the pseudopotential's suggested value)")
+    p.add_argument("--ecutrho", type=float, default=782.0,
+                   help="charge-density cutoff in Ry (default 782, the pseudopotential's suggested value)")
     p.add_argument("--scf-kmesh", type=int, default=8, help="scf Monkhorst-Pack mesh N^3 (default 8)")
     p.add_argument("--nscf-kmesh", type=int, default=8,
                    help="ab-initio mesh N^3 for the Wannier functions (default 8)")
