@@ -12,7 +12,7 @@ repetitions so that a change in machine load hits every code alike:
 A, B  wbentropy (Python API, ``ahc`` + ``entropy_hall`` at T = 0 and 300 K in one pass),
       1 rank (its default: a pool of one thread per core, single-threaded BLAS), and 2 ranks
       under ``mpiexec -n 2`` (one thread each); A1 is 1 rank with one thread
-      (``WBENTROPY_THREADS=1``: one core, for the record);
+      (``WBENTROPY_THREADS=1``: one core, single-threaded BLAS, for the record);
 C     WannierBerri serial: ``wannierberri.run`` with its ``AHC`` calculator, the same
       Gamma-centred grid (``Grid(NKdiv, NKFFT)`` with NKdiv * NKFFT = N), no refinement,
       no symmetrisation, ``parallel=False``;

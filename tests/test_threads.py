@@ -99,12 +99,14 @@ def test_default_threads_share_the_cores():
     bound = d["affinity"] < d["node"]  # a launcher or container bound this process to some cores
     cores = d["affinity"]
     assert d["pool"] == cores
-    assert d["blas"] == ("1" if cores > 1 else None)
+    assert d["blas"] == "1"
     two = _defaults({"PMI_SIZE": "2"})  # two ranks on this node share its cores, unless each is bound
     assert two["pool"] == (cores if bound else max(1, d["node"] // 2)) and two["blas"] == "1"
     slurm = _defaults({"SLURM_TASKS_PER_NODE": "2(x4),1"})  # Slurm's own format: 2 ranks on this node
     assert slurm["pool"] == two["pool"]
     assert _defaults({"WBENTROPY_THREADS": "3"})["pool"] == 3
+    one = _defaults({"WBENTROPY_THREADS": "1"})  # one core: one pool thread, single-threaded BLAS
+    assert one["pool"] == 1 and one["blas"] == "1"
     user = _defaults({"OMP_NUM_THREADS": "2"})  # the user's BLAS threads are respected: pool of one
     assert user["pool"] == 1 and user["blas"] is None
 

@@ -10,7 +10,8 @@ Defaults (no environment variable set): as many pool threads per rank as the ran
 -- those the launcher bound it to (``srun --cpus-per-task=C`` gives C), or else
 ``cores // ranks-on-this-node`` -- so 1 rank uses every core and N ranks on a node share
 them; BLAS threads are set to 1.
-``WBENTROPY_THREADS=N`` (or ``wbentropy compute --threads N``) sets the pool size.  A
+``WBENTROPY_THREADS=N`` (or ``wbentropy compute --threads N``) sets the pool size; BLAS stays
+single-threaded, so ``N = 1`` runs on one core.  A
 BLAS thread count set by the user (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
 ``MKL_NUM_THREADS``) is respected, and then the default pool has one thread unless
 ``WBENTROPY_THREADS`` asks for more.  BLAS threads can only be chosen before numpy is
@@ -85,14 +86,13 @@ def configure() -> None:
     cores = cores_per_rank()
     user_blas = any(v in os.environ for v in _THREAD_VARS)
     numpy_loaded = "numpy" in sys.modules
-    explicit = _explicit_pool()
+    _explicit_pool()  # a malformed WBENTROPY_THREADS stops here, with its message
     if user_blas or numpy_loaded:
         _pool_default = 1  # BLAS threads are the user's (or already started): do not oversubscribe
         return
     _pool_default = cores
-    if (explicit or cores) > 1 or ranks_on_node() > 1:
-        for v in _THREAD_VARS:
-            os.environ[v] = "1"
+    for v in _THREAD_VARS:  # the pool, not BLAS, spreads the work over the cores
+        os.environ[v] = "1"
 
 
 configure()
