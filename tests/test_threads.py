@@ -83,7 +83,8 @@ def _defaults(env_extra: dict, cpus=None) -> dict:
     env = {k: v for k, v in os.environ.items()
            if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "WBENTROPY_THREADS",
                         "PMI_SIZE", "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS", "SLURM_TASKS_PER_NODE",
-                        "SLURM_NTASKS_PER_NODE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_LOCAL_SIZE")}
+                        "SLURM_NTASKS_PER_NODE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_LOCAL_SIZE",
+                        "WBENTROPY_BLAS_THREADS_SET")}
     env.update(env_extra)
     code = ("import os, json, wbentropy; from wbentropy import _threads as t; "
             "print(json.dumps({'pool': t.pool_size(), 'blas': os.environ.get('OPENBLAS_NUM_THREADS'), "
@@ -109,6 +110,12 @@ def test_default_threads_share_the_cores():
     assert one["pool"] == 1 and one["blas"] == "1"
     user = _defaults({"OMP_NUM_THREADS": "2"})  # the user's BLAS threads are respected: pool of one
     assert user["pool"] == 1 and user["blas"] is None
+    # a child of a process that imported wbentropy inherits wbentropy's choice, not a user's
+    child = _defaults({v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+                      | {"WBENTROPY_BLAS_THREADS_SET": "1"})
+    assert child["pool"] == d["pool"]
+    changed = _defaults({"OMP_NUM_THREADS": "2", "WBENTROPY_BLAS_THREADS_SET": "1"})  # the user changed it
+    assert changed["pool"] == 1
 
 
 def test_a_rank_bound_to_cores_uses_exactly_those():

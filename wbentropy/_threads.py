@@ -30,6 +30,9 @@ _LOCAL_SIZE_VARS = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "MV2_COMM_W
                     "SLURM_NTASKS_PER_NODE", "SLURM_TASKS_PER_NODE")  # the last e.g. "32(x2),16"
 _SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "SLURM_NTASKS")
 POOL_VAR = "WBENTROPY_THREADS"
+#: set beside the BLAS variables when wbentropy chose them, so that a child process (mpiexec,
+#: a benchmark's worker) inherits them as wbentropy's choice, not as the user's
+_MARK_VAR = "WBENTROPY_BLAS_THREADS_SET"
 
 _pool_default = 1
 
@@ -84,7 +87,8 @@ def configure() -> None:
     """Choose the default pool and BLAS threads (must run before numpy is imported)."""
     global _pool_default
     cores = cores_per_rank()
-    user_blas = any(v in os.environ for v in _THREAD_VARS)
+    ours = os.environ.get(_MARK_VAR) == "1" and all(os.environ.get(v, "1") == "1" for v in _THREAD_VARS)
+    user_blas = not ours and any(v in os.environ for v in _THREAD_VARS)
     numpy_loaded = "numpy" in sys.modules
     _explicit_pool()  # a malformed WBENTROPY_THREADS stops here, with its message
     if user_blas or numpy_loaded:
@@ -93,6 +97,7 @@ def configure() -> None:
     _pool_default = cores
     for v in _THREAD_VARS:  # the pool, not BLAS, spreads the work over the cores
         os.environ[v] = "1"
+    os.environ[_MARK_VAR] = "1"
 
 
 configure()
