@@ -129,3 +129,12 @@ def test_a_rank_bound_to_cores_uses_exactly_those():
     assert one["pool"] == 1 and one["blas"] == "1"
     if len(allowed) >= 3:
         assert _defaults({"PMI_SIZE": "8"}, cpus=set(allowed[:2]))["pool"] == 2  # not 2 // 8
+
+
+@pytest.mark.parametrize("value", ["two", "0"])
+def test_malformed_thread_variable_is_a_one_line_error(value):
+    env = dict(os.environ, WBENTROPY_THREADS=value)
+    proc = subprocess.run([sys.executable, "-m", "wbentropy.cli", "--version"], env=env, capture_output=True,
+                          text=True)
+    assert proc.returncode != 0
+    assert f"WBENTROPY_THREADS='{value}'" in proc.stderr and "Traceback" not in proc.stderr
