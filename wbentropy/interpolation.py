@@ -153,6 +153,7 @@ class Interpolator:
         build = lambda: self._build_operators(second_derivatives)  # noqa: E731
         self._ops = build() if parallel is None else parallel.shared_array(shape, float, build)
         self._Rp = self._reps.astype(float)
+        self._fold_cache: dict = {}  # nfft -> (rho_plus, rho_minus) of fft_block
         self.layout = {}
         for group, names in (("full", self._full), ("diag", self._diag)):
             start = 0
@@ -233,7 +234,7 @@ class Interpolator:
         import scipy.sparse
 
         nfft = tuple(int(n) for n in nfft)
-        nk, nw = int(np.prod(nfft)), self.num_wann
+        nk = int(np.prod(nfft))
         rho_p, rho_m = self._fft_fold(nfft)
         nP = len(self._reps)
         phase = np.exp(2j * np.pi * (self._Rp @ np.asarray(offset, dtype=float)))  # e^{2 pi i K0.R}
@@ -249,12 +250,11 @@ class Interpolator:
 
     def _fft_fold(self, nfft: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
         """Flat indices on the nfft grid of R mod nfft and -R mod nfft for the pair representatives."""
-        cache = self.__dict__.setdefault("_fold_cache", {})
-        if nfft not in cache:
+        if nfft not in self._fold_cache:
             n = np.array(nfft)
             flat = lambda R: np.ravel_multi_index(tuple(np.mod(R, n).T), nfft)  # noqa: E731
-            cache[nfft] = (flat(self._reps), flat(-self._reps))
-        return cache[nfft]
+            self._fold_cache[nfft] = (flat(self._reps), flat(-self._reps))
+        return self._fold_cache[nfft]
 
     def _gauge(self, out: np.ndarray) -> WannierGauge:
         """Split the (nk, ncomp * nw^2) complex array into the blocks of :class:`WannierGauge` (views)."""
