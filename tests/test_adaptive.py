@@ -51,6 +51,39 @@ def test_adaptive_beats_uniform_on_chern_model(qwz2d, reference):
     assert 729**2 / n_ad > 2.5
 
 
+def test_fermi_sea_run_is_refined_by_its_error_alone(qwz2d, reference):
+    """The AHC is a Fermi-sea integral (f_n Omega_n, no -df/dE): an AHC-only run is not forced to
+    resolve the k_B T shell (no unresolved Fermi cells at any level), so it reaches its tolerance
+    with fewer k-points than a run that also holds the Fermi-surface quantity sigma^s, and is still
+    within its error estimate of the dense reference."""
+    ref_e, _ = reference
+    sea = compute(model=qwz2d, quantities=["ahc"], temperatures=[T_LOW], mus=[MU], kmesh=(9, 9, 1),
+                  tolerance=1e-4)
+    both = compute(model=qwz2d, quantities=["ahc", "entropy_hall"], temperatures=[T_LOW], mus=[MU],
+                   kmesh=(9, 9, 1), tolerance=1e-4)
+    assert sea.attrs["converged"]
+    assert all(h["unresolved_fermi_cells"] == 0 for h in sea.attrs["history"])
+    assert any(h["unresolved_fermi_cells"] > 0 for h in both.attrs["history"])
+    assert sea.attrs["num_kpoints"] < 0.5 * both.attrs["num_kpoints"], (sea.attrs["num_kpoints"],
+                                                                         both.attrs["num_kpoints"])
+    err = abs(sea["ahc"][0, 0, 0, 1] - ref_e)
+    assert err <= sea.quantities["ahc"].error[0, 0, 0, 1]
+    assert err / abs(ref_e) < 1e-4
+
+
+def test_on_level_reports_the_running_integral(qwz2d):
+    """The on_level hook sees every level, in order, and its last call is the result."""
+    seen = []
+    r = compute(model=qwz2d, quantities=["ahc", "entropy_hall"], temperatures=[300.0], mus=[MU], kmesh=(6, 6, 1),
+                tolerance=1e-3, on_level=lambda lev, n, v, e: seen.append((lev, n, v, e)))
+    assert [s[0] for s in seen] == list(range(len(r.attrs["history"])))
+    assert [s[1] for s in seen] == [h["kpoints"] for h in r.attrs["history"]]
+    for q in ("ahc", "entropy_hall"):
+        np.testing.assert_array_equal(seen[-1][2][q], r[q])
+        np.testing.assert_array_equal(seen[-1][3][q], r.quantities[q].error)
+    assert len(seen) > 2 and seen[0][2]["ahc"][0, 0, 0, 1] != seen[-1][2]["ahc"][0, 0, 0, 1]
+
+
 def test_adaptive_error_dataset_and_attrs(tmp_path, qwz2d):
     from wbentropy.cli import main
 

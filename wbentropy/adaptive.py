@@ -18,7 +18,10 @@ share e_c.  The integral is I = sum_c Q_c.  When a cell P is split, the differen
 |sum_children Q - Q_P| estimates P's error (the children's rule is far more accurate);
 times a Richardson factor 1/16 (the 6th-order rule gains 2^6 per halving; 4 is kept
 as a safety margin) it is the children's error, shared among them in proportion to
-their embedded indicator
+their embedded indicator.  Where the children do not resolve the thermal shell of a
+Fermi surface crossing them (cell radius above 2 k_B T/|v|), the integrand is a step on
+their scale and the rule is only first order: the error of the cut cells halves per
+halving, and the factor is 1/2
 |Q_c - w_c F(centre)| (the Gauss rule against the midpoint rule on the same cell), so
 that the rough children inherit it.  A coarse cell starts with its embedded indicator.
 The reported error of each component is sum_c e_c (a conservative estimate).
@@ -31,11 +34,14 @@ largest tensor on the (T, mu) grid, so that e.g. an in-gap sigma^s ~ exp(-gap/2k
 does not demand relative accuracy of its own) + ``abs_tolerance``, and a leaf's
 indicator is max_j e_c,j / scale_j, so one refined set of k-points serves every
 quantity and every (T, mu).  Berry-curvature hot spots show up as large indicators.
-Cells crossed by a Fermi surface (a band within |v| rho + a few k_B T of a requested
-mu, rho the cell radius) are refined until their radius is below 60 times the length k_B T/|v|
-on which the occupations change (Fermi-surface refinement: the evaluator reports that
-length per k-point), so that the thermal shell is resolved even where the coarse mesh
-saw no sign of it.  Each level refines the unresolved Fermi-surface cells and the
+When a requested quantity lives in the thermal shell (-df/dE, 1/T or s_n: the
+evaluator is ``fermi_weighted``), cells crossed by a Fermi surface (a band within
+|v| rho + a few k_B T of a requested mu, rho the cell radius) are refined until their
+radius is below 60 times the length k_B T/|v| on which the occupations change
+(Fermi-surface refinement: the evaluator reports that length per k-point), so that the
+shell is resolved even where the coarse mesh saw no sign of it.  A Fermi-sea integrand
+(the AHC, f_n Omega_n) sees the Fermi surface as a step between its nodes, so it is
+refined by its (step-aware) error estimate alone.  Each level refines the unresolved Fermi-surface cells and the
 smallest set of leaves carrying half of the total indicator (Dorfler marking), within
 the k-point budget, until max_j error_j / scale_j <= ``tolerance`` and no
 Fermi-surface cell is unresolved, or the budget is spent.
@@ -58,6 +64,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -77,6 +84,11 @@ _SHELL_RESOLUTION = 60.0
 #: difference |sum_children Q - Q_parent| (the parent's error) times this factor; for the
 #: 6th-order Gauss rule the asymptotic ratio is 2^-6, 1/16 keeps a safety margin of 4.
 _FAMILY_FACTOR = 1.0 / 16.0
+#: the factor where the children do not resolve a Fermi surface's thermal shell (a step on their
+#: scale: the error of the cells it cuts halves per halving, in 2D and 3D)
+_STEP_FACTOR = 0.5
+#: the children resolve the shell when their radius is below this times k_B T/|v|
+_STEP_RESOLUTION = 2.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,8 @@ class AdaptiveSettings:
     max_leaf_memory_mb : float
         Memory allowed for the leaf cells' values and errors (12 bytes per output per cell);
         refinement stops (with a warning) rather than exceed it.
+    on_level : callable(level, n_evaluations, value, error), optional
+        Called on every rank after each level with the running integral and error (flat).
     """
 
     coarse_mesh: tuple[int, int, int]
@@ -116,6 +130,7 @@ class AdaptiveSettings:
     progress: bool = False
     max_leaf_memory_mb: float = 4096.0
     exit_after_level: int | None = None  # testing aid: simulate a killed run
+    on_level: Callable[[int, int, np.ndarray, np.ndarray], None] | None = None
 
 
 @dataclass
@@ -315,9 +330,13 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
         error = leaves.err.astype(np.float64).sum(axis=0)
         rel = float(np.max(error / scale))
         unresolved = geo.radius(leaves.level) > _SHELL_RESOLUTION * leaves.ell
+        if not getattr(evaluator, "fermi_weighted", True):  # Fermi-sea only: no shell of its own
+            unresolved[:] = False
         history.append({"level": level, "kpoints": n_eval, "rel_error": rel, "leaves": len(leaves),
                         "unresolved_fermi_cells": int(unresolved.sum())})
         _progress(settings, parallel, level, n_eval, rel, int(unresolved.sum()), time.perf_counter() - t0)
+        if settings.on_level is not None:
+            settings.on_level(level, n_eval, value, error)
         if settings.checkpoint:
             _save_checkpoint(settings.checkpoint, parallel, leaves, n_eval, level, history, signature)
         if settings.exit_after_level is not None and level >= settings.exit_after_level:
@@ -358,7 +377,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
         Q, emb, ell = _evaluate_cells(evaluator, geo, clev, ccor, parallel)
         nc = geo.n_children
         Qf = Q.reshape(n_mark, nc, -1)
-        family = np.abs(Qf.sum(axis=1) - parents.Q) * _FAMILY_FACTOR  # the children's error
+        family = np.abs(Qf.sum(axis=1) - parents.Q) * _family_factor(evaluator, geo, clev, ell, n_mark)
         embf = emb.reshape(n_mark, nc, -1)
         total = embf.sum(axis=1, keepdims=True)
         share = np.where(total > 0, embf / np.where(total > 0, total, 1.0), 1.0 / nc)
@@ -371,6 +390,14 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
     return AdaptiveResult(value=leaves.Q.sum(axis=0), error=leaves.err.astype(np.float64).sum(axis=0),
                           n_evaluations=n_eval, levels=level, n_leaves=len(leaves), converged=converged,
                           history=history)
+
+
+def _family_factor(evaluator, geo: _Geometry, clev, ell, n_families: int) -> np.ndarray:
+    """(n_families, 1) ratio of the children's error to their parent's (see the module docstring)."""
+    if getattr(evaluator, "fermi_weighted", True):  # the forced shell refinement is in charge
+        return np.full((n_families, 1), _FAMILY_FACTOR)
+    step = (geo.radius(clev) > _STEP_RESOLUTION * ell).reshape(n_families, -1).any(axis=1)
+    return np.where(step, _STEP_FACTOR, _FAMILY_FACTOR)[:, None]
 
 
 def _progress(settings, parallel, level, n_eval, rel, unresolved, elapsed) -> None:

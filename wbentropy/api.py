@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -115,6 +115,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             max_levels: int = 50, checkpoint: str | None = None, restart: str | None = None,
             progress: bool = False, omegas: Sequence[float] | None = None, smearing: str = "lorentzian",
             smearing_width: float = 0.05, threads: int | None = None,
+            on_level: Callable[[int, int, dict, dict], None] | None = None,
             _exit_after_level: int | None = None) -> Result:
     """Integrate the requested quantities over the Brillouin zone.
 
@@ -172,6 +173,10 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     smearing, smearing_width : str, float
         Line shape ("lorentzian" or "gaussian") and width gamma (eV) replacing the delta
         function of the AC quantities (:mod:`wbentropy.physics.optical`).
+    on_level : callable(level, num_kpoints, values, errors), optional
+        Adaptive: called on every rank after each refinement level (level 0 = the coarse
+        mesh) with the running integral and its error estimate, dicts name -> array shaped
+        as in the result; e.g. to follow the convergence of one run level by level.
 
     Returns
     -------
@@ -221,7 +226,10 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                                     abs_tolerance=abs_tolerance,
                                     max_kpoints=max_kpoints if max_kpoints is not None else 10**12,
                                     max_levels=max_levels, checkpoint=checkpoint, progress=progress,
-                                    exit_after_level=_exit_after_level)
+                                    exit_after_level=_exit_after_level,
+                                    on_level=None if on_level is None else lambda lev, n, v, e: on_level(
+                                        lev, n, dict(zip((q.name for q in qs), evaluator.values(v))),
+                                        dict(zip((q.name for q in qs), evaluator.errors(e)))))
         signature = {"inputs": {k: str(v) for k, v in sorted(model.sources.items())}, "num_wann": model.num_wann,
                      "quantities": [q.name for q in qs], "temperature": T.tolist(), "mu": mu.tolist(),
                      "tau_fs": tau_fs, "form": entropy_production_form, "degen_thresh": degen_thresh,
