@@ -5,6 +5,12 @@ evaluation ratio needed for 1 % error; the 1 -> 2 rank speed-up and peak memory 
     python benchmarks/fe_adaptive.py [--temperatures 300 30] [--uniform 16 24 32 48 64 96]
                                      [--tolerances 0.1 0.03 0.01 0.003] [--reference-tolerance 3e-4]
                                      [--reference-file REF.h5] [--cache runs.json]
+    python benchmarks/fe_adaptive.py --curves --temperatures 30 --curve-budget 20000000 ...
+
+Each quantity is integrated adaptively on its own (its k-points are refined for it alone;
+--joint adds runs of both together).  With --curves, one adaptive run per quantity is
+recorded level by level and its last level is the reference (where no uniform mesh can be
+one, e.g. the 2.6 meV thermal shell at 30 K).
 
 A dense uniform reference is best computed separately under MPI, e.g.
 ``mpiexec -n 2 wbentropy compute --w90 Fe --kmesh 192 192 192 --temperature 30 300 --mu 17.6255
@@ -142,6 +148,71 @@ def run_T(model, T, args):
         logger.info("1 %% error in %s: uniform needs %s, adaptive %s k-points -> ratio %s", label, nu, na, ratio)
 
 
+def adaptive_curve(model, T, quantity, args):
+    """One adaptive run of one quantity to --curve-tolerance / --curve-budget, recorded level by
+    level (a run stopped at a looser tolerance is one of these levels): rows of (k-points,
+    value_xy, estimated error_xy, seconds), cached in --cache."""
+    key = f"curve[{quantity}] T={T} coarse={args.coarse} tol={args.curve_tolerance} budget={args.curve_budget}"
+    cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
+    if key not in cache:
+        rows, t0 = [], time.perf_counter()
+
+        def record(level, n, values, errors):
+            rows.append([n, float(values[quantity][0, 0, 0, 1]), float(errors[quantity][0, 0, 0, 1]),
+                         time.perf_counter() - t0])
+            logger.info("  %s level %d: %d k-points, xy = %.6g +- %.2g", quantity, level, n, rows[-1][1], rows[-1][2])
+
+        c = args.coarse
+        compute(model=model, quantities=[quantity], temperatures=[T], mus=[EF_FE], kmesh=(c, c, c),
+                tolerance=args.curve_tolerance, max_kpoints=args.curve_budget, on_level=record)
+        cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
+        cache[key] = rows
+        if args.cache:
+            Path(args.cache).write_text(json.dumps(cache, indent=1))
+    return cache[key]
+
+
+def run_curves(model, T, args):
+    """Uniform meshes and adaptive level curves against the last level of each curve (the
+    densest adaptive result: the reference where no uniform mesh can be, e.g. a 30 K shell)."""
+    logger.info("\n=== T = %g K, mu = E_F = %.4f eV: adaptive level curves ===", T, EF_FE)
+    ref_file = None
+    if args.reference_file:
+        from wbentropy.results import Result
+
+        ref_file = Result.load(args.reference_file)
+        iT = int(np.argmin(np.abs(ref_file.temperature - T)))
+    for col, q in enumerate(Q):
+        curve = adaptive_curve(model, T, q, args)
+        n_ref, ref, ref_err, _ = curve[-1]
+        logger.info("%s reference: adaptive, last level, %d k-points: xy = %.6g +- %.2g (estimate, %.1e relative)",
+                    q, n_ref, ref, ref_err, ref_err / abs(ref))
+        if ref_file is not None:
+            other = ref_file[q][iT, 0, 0, 1]
+            logger.info("  %s: %.6g, relative difference %.2e", args.reference_file, other, abs(other / ref - 1))
+        uni = []
+        for n in args.uniform:
+            v = _cached(args, f"uniform {n} T={T}", lambda: compute(
+                model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(n, n, n)))
+            uni.append((n**3, abs(v[col] / ref - 1)))
+        ada = [(r[0], abs(r[1] / ref - 1), r[2] / abs(ref)) for r in curve[:-1]]
+        logger.info("%-10s %10s %12s %12s", "method", "k-points", "err xy", "estimate")
+        for n, e in uni:
+            logger.info("%-10s %10d %12.2e", "uniform", n, e)
+        for n, e, est in ada:
+            logger.info("%-10s %10d %12.2e %12.2e", "adaptive", n, e, est)
+        nu = needed([r[0] for r in uni], [r[1] for r in uni])
+        na = needed([r[0] for r in ada], [r[1] for r in ada])
+        biggest = max(r[0] for r in uni)
+        if nu and na:
+            ratio = f"{nu / na:.1f}x"
+        elif na:
+            nu, ratio = f"> {biggest}", f"> {biggest / na:.1f}x (uniform not within 1 % up to {biggest} k-points)"
+        else:
+            ratio = "n/a (1 % not reached before the last level)"
+        logger.info("1 %% error in %s_xy: uniform needs %s, adaptive %s k-points -> ratio %s", q, nu, na, ratio)
+
+
 def mpi_speedup(seed, args):
     """Wall time of the same adaptive CLI run with 1 and 2 MPI ranks of one thread each (the MPI
     scaling: WBENTROPY_THREADS=1), and with 1 rank using every core through its thread pool (the
@@ -191,6 +262,10 @@ def main() -> None:
     p.add_argument("--reference-max-kpoints", type=int, default=6_000_000)
     p.add_argument("--adaptive-max-kpoints", type=int, default=3_000_000)
     p.add_argument("--coarse", type=int, default=8, help="coarse mesh of the adaptive runs (N^3 cells)")
+    p.add_argument("--curves", action="store_true", help="one adaptive run per quantity, recorded level by level "
+                   "and used as the reference (its last level), instead of runs at --tolerances")
+    p.add_argument("--curve-tolerance", type=float, default=1e-3)
+    p.add_argument("--curve-budget", type=int, default=20_000_000)
     p.add_argument("--joint", action="store_true", help="also run both quantities in one adaptive run")
     p.add_argument("--speedup-tolerance", type=float, default=0.1)
     p.add_argument("--repeats", type=int, default=2)
@@ -204,7 +279,10 @@ def main() -> None:
     if not args.only_speedup:
         uniform_all_temperatures(model, args)
     for T in ([] if args.only_speedup else args.temperatures):
-        run_T(model, T, args)
+        if args.curves:
+            run_curves(model, T, args)
+        else:
+            run_T(model, T, args)
     if not args.skip_speedup:
         mpi_speedup(seed, args)
 
