@@ -201,16 +201,18 @@ def run_curves(model, T, args):
             logger.info("%-10s %10d %12.2e", "uniform", n, e)
         for n, e, est in ada:
             logger.info("%-10s %10d %12.2e %12.2e", "adaptive", n, e, est)
-        nu = needed([r[0] for r in uni], [r[1] for r in uni])
-        na = needed([r[0] for r in ada], [r[1] for r in ada])
-        biggest = max(r[0] for r in uni)
-        if nu and na:
-            ratio = f"{nu / na:.1f}x"
-        elif na:
-            nu, ratio = f"> {biggest}", f"> {biggest / na:.1f}x (uniform not within 1 % up to {biggest} k-points)"
-        else:
-            ratio = "n/a (1 % not reached before the last level)"
-        logger.info("1 %% error in %s_xy: uniform needs %s, adaptive %s k-points -> ratio %s", q, nu, na, ratio)
+        for target in args.targets:
+            nu = needed([r[0] for r in uni], [r[1] for r in uni], target)
+            na = needed([r[0] for r in ada], [r[1] for r in ada], target)
+            biggest = max(r[0] for r in uni)
+            if nu and na:
+                ratio = f"{nu / na:.1f}x"
+            elif na:
+                nu, ratio = f"> {biggest}", f"> {biggest / na:.1f}x (uniform not within {target:g} up to {biggest} k-points)"
+            else:
+                ratio = f"n/a ({target:g} not reached before the last level)"
+            logger.info("%g relative error in %s_xy: uniform needs %s, adaptive %s k-points -> ratio %s",
+                        target, q, nu, na, ratio)
 
 
 def mpi_speedup(seed, args):
@@ -264,6 +266,8 @@ def main() -> None:
     p.add_argument("--coarse", type=int, default=8, help="coarse mesh of the adaptive runs (N^3 cells)")
     p.add_argument("--curves", action="store_true", help="one adaptive run per quantity, recorded level by level "
                    "and used as the reference (its last level), instead of runs at --tolerances")
+    p.add_argument("--targets", nargs="+", type=float, default=[0.01, 0.001],
+                   help="relative errors at which --curves compares the k-points needed")
     p.add_argument("--curve-tolerance", type=float, default=1e-3)
     p.add_argument("--curve-budget", type=int, default=20_000_000)
     p.add_argument("--joint", action="store_true", help="also run both quantities in one adaptive run")

@@ -18,12 +18,13 @@ share e_c.  The integral is I = sum_c Q_c.  When a cell P is split, the differen
 |sum_children Q - Q_P| estimates P's error (the children's rule is far more accurate);
 times a Richardson factor 1/16 (the 6th-order rule gains 2^6 per halving; 4 is kept
 as a safety margin) it is the children's error, shared among them in proportion to
-their embedded indicator.  Where the children do not resolve the thermal shell of a
-Fermi surface crossing them (cell radius above 2 k_B T/|v|), the integrand is a step on
-their scale and the rule is only first order: the error of the cut cells halves per
-halving, and the factor is 1/2
+their embedded indicator
 |Q_c - w_c F(centre)| (the Gauss rule against the midpoint rule on the same cell), so
 that the rough children inherit it.  A coarse cell starts with its embedded indicator.
+In a run of Fermi-sea quantities only, where the children do not resolve the thermal
+shell of a Fermi surface crossing them (cell radius above 2 k_B T/|v|), the integrand is
+a step on their scale and the rule is only first order: the error of the cut cells
+halves per halving, and the factor is 1/2 (at T = 0 no shell is known, and 1/16 is used).
 The reported error of each component is sum_c e_c (a conservative estimate).
 
 Refinement
