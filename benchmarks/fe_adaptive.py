@@ -59,6 +59,22 @@ def needed(points, errors, target=0.01):
     return ok
 
 
+def report_needed(label, uniform, adaptive, target=0.01):
+    """Log the k-points each method needs to stay within ``target``, and their ratio;
+    ``uniform`` and ``adaptive`` are lists of (k-points, relative error)."""
+    nu = needed([r[0] for r in uniform], [r[1] for r in uniform], target)
+    na = needed([r[0] for r in adaptive], [r[1] for r in adaptive], target)
+    if nu and na:
+        ratio = f"{nu / na:.1f}x"
+    elif na:  # the uniform meshes run never stay within the target: a lower bound
+        biggest = max(r[0] for r in uniform)
+        nu, ratio = f"> {biggest}", f"> {biggest / na:.1f}x (uniform not within {target:g} up to {biggest} k-points)"
+    else:
+        ratio = f"n/a ({target:g} not reached by the adaptive runs)"
+    logger.info("%g relative error in %s: uniform needs %s, adaptive %s k-points -> ratio %s",
+                target, label, nu, na, ratio)
+
+
 def _cached(args, key, fn):
     """Memoise (value_e, value_s, k-points, seconds) of one run in the --cache JSON file."""
     cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
@@ -135,17 +151,7 @@ def run_T(model, T, args):
         for n, ee, es, dt, *tol in rr:
             logger.info("%-24s %6s %10d %12.2e %12.2e %8.1f", kind, f"{tol[0]:g}" if tol else "", n, ee, es, dt)
     for label, col, kind in (("sigma^e_xy", 1, "adaptive[ahc]"), ("sigma^s_xy", 2, "adaptive[entropy_hall]")):
-        nu = needed([r[0] for r in rows["uniform"]], [r[col] for r in rows["uniform"]])
-        na = needed([r[0] for r in rows[kind]], [r[col] for r in rows[kind]])
-        if nu and na:
-            ratio = f"{nu / na:.1f}x"
-        elif na and not nu:  # the uniform meshes run never stay within 1 %: a lower bound
-            biggest = max(r[0] for r in rows["uniform"])
-            nu = f"> {biggest}"
-            ratio = f"> {biggest / na:.1f}x (uniform not within 1 % up to {biggest} k-points)"
-        else:
-            ratio = "n/a (1 % not reached by the adaptive runs)"
-        logger.info("1 %% error in %s: uniform needs %s, adaptive %s k-points -> ratio %s", label, nu, na, ratio)
+        report_needed(label, [(r[0], r[col]) for r in rows["uniform"]], [(r[0], r[col]) for r in rows[kind]])
 
 
 def adaptive_curve(model, T, quantity, args):
@@ -202,17 +208,7 @@ def run_curves(model, T, args):
         for n, e, est in ada:
             logger.info("%-10s %10d %12.2e %12.2e", "adaptive", n, e, est)
         for target in args.targets:
-            nu = needed([r[0] for r in uni], [r[1] for r in uni], target)
-            na = needed([r[0] for r in ada], [r[1] for r in ada], target)
-            biggest = max(r[0] for r in uni)
-            if nu and na:
-                ratio = f"{nu / na:.1f}x"
-            elif na:
-                nu, ratio = f"> {biggest}", f"> {biggest / na:.1f}x (uniform not within {target:g} up to {biggest} k-points)"
-            else:
-                ratio = f"n/a ({target:g} not reached before the last level)"
-            logger.info("%g relative error in %s_xy: uniform needs %s, adaptive %s k-points -> ratio %s",
-                        target, q, nu, na, ratio)
+            report_needed(f"{q}_xy", uni, [r[:2] for r in ada], target)
 
 
 def mpi_speedup(seed, args):

@@ -308,6 +308,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
                       "order": settings.order})
     t0 = time.perf_counter()
     history: list = []
+    shell_forced = evaluator.fermi_weighted  # a quantity lives in the thermal shell (see the docstring)
 
     if restart is not None:
         state = _load_checkpoint(restart, signature)
@@ -330,9 +331,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
         scale = _scales(value, np.abs(leaves.Q).sum(axis=0), evaluator, settings.abs_tolerance)
         error = leaves.err.astype(np.float64).sum(axis=0)
         rel = float(np.max(error / scale))
-        unresolved = geo.radius(leaves.level) > _SHELL_RESOLUTION * leaves.ell
-        if not getattr(evaluator, "fermi_weighted", True):  # Fermi-sea only: no shell of its own
-            unresolved[:] = False
+        unresolved = (geo.radius(leaves.level) > _SHELL_RESOLUTION * leaves.ell) & shell_forced
         history.append({"level": level, "kpoints": n_eval, "rel_error": rel, "leaves": len(leaves),
                         "unresolved_fermi_cells": int(unresolved.sum())})
         _progress(settings, parallel, level, n_eval, rel, int(unresolved.sum()), time.perf_counter() - t0)
@@ -378,7 +377,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
         Q, emb, ell = _evaluate_cells(evaluator, geo, clev, ccor, parallel)
         nc = geo.n_children
         Qf = Q.reshape(n_mark, nc, -1)
-        family = np.abs(Qf.sum(axis=1) - parents.Q) * _family_factor(evaluator, geo, clev, ell, n_mark)
+        family = np.abs(Qf.sum(axis=1) - parents.Q) * _family_factor(shell_forced, geo, clev, ell, n_mark)
         embf = emb.reshape(n_mark, nc, -1)
         total = embf.sum(axis=1, keepdims=True)
         share = np.where(total > 0, embf / np.where(total > 0, total, 1.0), 1.0 / nc)
@@ -393,9 +392,9 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
                           history=history)
 
 
-def _family_factor(evaluator, geo: _Geometry, clev, ell, n_families: int) -> np.ndarray:
+def _family_factor(shell_forced: bool, geo: _Geometry, clev, ell, n_families: int) -> np.ndarray:
     """(n_families, 1) ratio of the children's error to their parent's (see the module docstring)."""
-    if getattr(evaluator, "fermi_weighted", True):  # the forced shell refinement is in charge
+    if shell_forced:  # the forced shell refinement is in charge
         return np.full((n_families, 1), _FAMILY_FACTOR)
     step = (geo.radius(clev) > _STEP_RESOLUTION * ell).reshape(n_families, -1).any(axis=1)
     return np.where(step, _STEP_FACTOR, _FAMILY_FACTOR)[:, None]
