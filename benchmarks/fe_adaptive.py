@@ -189,6 +189,8 @@ def run_curves(model, T, args):
         ref_file = Result.load(args.reference_file)
         iT = int(np.argmin(np.abs(ref_file.temperature - T)))
     for col, q in enumerate(Q):
+        if q not in args.curve_quantities:
+            continue
         curve = adaptive_curve(model, T, q, args)
         n_ref, ref, ref_err, _ = curve[-1]
         logger.info("%s reference: adaptive, last level, %d k-points: xy = %.6g +- %.2g (estimate, %.1e relative)",
@@ -266,6 +268,8 @@ def main() -> None:
                    help="relative errors at which --curves compares the k-points needed")
     p.add_argument("--curve-tolerance", type=float, default=1e-3)
     p.add_argument("--curve-budget", type=int, default=20_000_000)
+    p.add_argument("--curve-quantities", nargs="+", choices=Q, default=Q,
+                   help="quantities whose curves --curves draws (e.g. one at a time, each with its own budget)")
     p.add_argument("--joint", action="store_true", help="also run both quantities in one adaptive run")
     p.add_argument("--speedup-tolerance", type=float, default=0.1)
     p.add_argument("--repeats", type=int, default=2)

@@ -1,5 +1,6 @@
 """Adaptive k-integration: accuracy per evaluation against uniform meshes, honest error estimates,
 rank-count independence under real mpiexec, checkpoint/restart, and failure propagation."""
+import json
 import os
 import subprocess
 import sys
@@ -235,3 +236,24 @@ def test_leaf_memory_budget_stops_refinement_with_a_warning(qwz2d, caplog):
     assert res.levels >= 1  # it refined while there was room
     assert res.n_leaves * (12 * ev.n_outputs + 64) <= 2.0 * 2**20
     assert "leaf cells would exceed" in caplog.text
+
+
+def test_checkpoint_of_other_refinement_rules_is_refused(tmp_path, qwz2d):
+    """A checkpoint records the version of the refinement rules: one written under other rules (an
+    older release) is refused by name rather than resumed to a result no uninterrupted run gives."""
+    from wbentropy import adaptive
+    from wbentropy.errors import InputError
+
+    ckpt = tmp_path / "c.h5"
+    kw = dict(model=qwz2d, quantities=["ahc"], temperatures=[300.0], mus=[MU], kmesh=(6, 6, 1), tolerance=1e-3,
+              max_levels=1, checkpoint=str(ckpt))
+    compute(**kw)  # stops after level 1 unconverged: the checkpoint stays
+    assert ckpt.exists()
+    compute(**dict(kw, max_levels=2), restart=str(ckpt))  # same rules: resumes
+    with h5py.File(ckpt, "r+") as h:
+        sig = json.loads(h.attrs["signature"])
+        assert sig["rules"] == adaptive._RULES
+        del sig["rules"]  # as written before the rules were versioned
+        h.attrs["signature"] = json.dumps(sig, sort_keys=True)
+    with pytest.raises(InputError, match="different run.*rules"):
+        compute(**dict(kw, max_levels=2), restart=str(ckpt))

@@ -90,6 +90,9 @@ _FAMILY_FACTOR = 1.0 / 16.0
 _STEP_FACTOR = 0.5
 #: the children resolve the shell when their radius is below this times k_B T/|v|
 _STEP_RESOLUTION = 2.0
+#: version of the refinement rules, stored in checkpoints: a checkpoint of a run refined under other
+#: rules (e.g. before the step factor of Fermi-sea runs) would not resume to an uninterrupted run's result
+_RULES = "octree-gauss/2: shell-forced, step-factor"
 
 
 @dataclass(frozen=True)
@@ -305,7 +308,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
     geo = _Geometry(settings.coarse_mesh, settings.order, evaluator.reciprocal_lattice)
     signature = dict(signature or {})
     signature.update({"coarse_mesh": [int(x) for x in geo.mesh], "n_outputs": int(evaluator.n_outputs),
-                      "order": settings.order})
+                      "order": settings.order, "rules": _RULES})
     t0 = time.perf_counter()
     history: list = []
     shell_forced = evaluator.fermi_weighted  # a quantity lives in the thermal shell (see the docstring)
