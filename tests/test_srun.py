@@ -80,6 +80,14 @@ def test_plain_srun_environment_stops_the_cli_with_one_line(tmp_path):
     assert not out.exists()
 
 
+def test_cli_md_shows_the_actual_error():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    with pytest.raises(InputError) as err:
+        check_task_count(1, environ=PLAIN_SRUN)
+    assert f"\nwbentropy: error: {err.value}\n" in doc
+    assert "srun -n 2 --mpi=pmi2 wbentropy compute" in doc
+
+
 def _package_root() -> str:
     """Folder holding the wbentropy under test, for the launched tasks' PYTHONPATH."""
     return str(Path(wbentropy.__file__).resolve().parents[1])
