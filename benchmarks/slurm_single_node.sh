@@ -14,6 +14,8 @@
 #
 # Not run by CI. tests/test_srun.py uses the Slurm it finds (and skips without one).
 # Then: srun -n 2 --mpi=pmi2 wbentropy compute ...   (see docs/cli.md, "Running under Slurm").
+# `srun --mpi=pmix` would also need libpmix-dev (Debian's plugin loads the unversioned
+# libpmix.so), and the mpich wheel has no PMIx anyway, so it is not installed here.
 set -euo pipefail
 
 # Each daemon by the process id in its pid file (never by name).
