@@ -14,7 +14,7 @@ import traceback
 
 import numpy as np
 
-__all__ = ["Parallel", "world"]
+__all__ = ["Parallel", "world", "check_task_count"]
 
 logger = logging.getLogger(__name__)
 
@@ -131,4 +131,45 @@ def world() -> Parallel:
         logger.warning("MPI launcher detected but mpi4py is not importable: running serially")
         return Parallel(None)
     comm = MPI.COMM_WORLD
+    check_task_count(comm.Get_size())
     return Parallel(comm if comm.Get_size() > 1 else None)
+
+
+def check_task_count(mpi_size: int, environ=os.environ) -> None:
+    """Refuse to run if the launcher started several tasks but MPI sees each as a job of one.
+
+    That happens when the MPI library cannot talk to the launcher's process-management
+    interface (PMI), e.g. plain ``srun`` with the ``mpich`` wheel, which speaks PMI-1/PMI-2
+    but not PMIx: every task would compute the whole job and all would write the same file.
+
+    The launcher's count is ``PMI_SIZE`` or ``OMPI_COMM_WORLD_SIZE`` where the launcher runs a
+    PMI server (``mpiexec``, ``srun --mpi=pmi2``), else, inside an ``srun`` step
+    (``SLURM_PROCID`` set), ``SLURM_STEP_NUM_TASKS``.  ``SLURM_NTASKS`` is not used: a batch
+    script has it (and ``SLURM_PROCID=0``) for a serial command too.
+
+    Raises
+    ------
+    InputError
+        If that count is above 1 while ``mpi_size`` is 1.
+    """
+    if mpi_size != 1:
+        return
+    in_srun = "SLURM_PROCID" in environ
+    var = next((v for v in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS")
+                if v in environ and (in_srun or v != "SLURM_STEP_NUM_TASKS")), None)
+    try:
+        n = 1 if var is None else int(environ[var])
+    except ValueError:
+        return
+    if n <= 1:
+        return
+    from .errors import InputError
+
+    launcher = "srun" if in_srun else "the MPI launcher"
+    lost = f"{launcher} started {n} tasks ({var}={n}) but MPI sees 1, so each would compute the whole job"
+    if var == "SLURM_STEP_NUM_TASKS":  # srun without a PMI the MPI library speaks
+        raise InputError(f"{lost}: run `srun --mpi=pmi2 -n {n} wbentropy ...` (the mpich wheel speaks "
+                         f"PMI-2, not PMIx) or `mpiexec -n {n} wbentropy ...`")
+    raise InputError(f"{lost}: mpi4py's MPI library does not speak this launcher's PMI (see `python -c "
+                     "'from mpi4py import MPI; print(MPI.Get_library_version())'`); start wbentropy with "
+                     "that library's mpiexec" + (" or another `srun --mpi=` (`srun --mpi=list`)" if in_srun else ""))

@@ -1,0 +1,88 @@
+#!/bin/bash
+# Start a single-node Slurm on this machine, to try `srun` with wbentropy (developer aid).
+#
+# What it does, on Debian 12 as root and without systemd:
+#   1. installs slurm-wlm and munge with apt-get (skipped if slurmctld is already there);
+#   2. writes a minimal /etc/slurm/slurm.conf: one node ($(hostname), its CPUs and memory
+#      from `slurmd -C`), one partition `debug`, proctrack/linuxproc, task/none,
+#      select/cons_tres, MpiDefault=none, no accounting, no cgroups;
+#   3. starts munged, slurmctld and slurmd as daemons (each only if not already running)
+#      and waits until the node is idle;
+#   4. checks `srun -n 2 hostname`.
+# Running it again is harmless: it rewrites the same files and leaves running daemons alone.
+# Stop everything with `benchmarks/slurm_single_node.sh stop`.
+#
+# Not run by CI. tests/test_srun.py uses the Slurm it finds (and skips without one).
+# Then: srun -n 2 --mpi=pmi2 wbentropy compute ...   (see docs/cli.md, "Running under Slurm").
+# `srun --mpi=pmix` would also need libpmix-dev (Debian's plugin loads the unversioned
+# libpmix.so), and the mpich wheel has no PMIx anyway, so it is not installed here.
+set -euo pipefail
+
+# Each daemon by the process id in its pid file (never by name).
+pidfile() { case "$1" in munged) echo /run/munge/munged.pid ;; *) echo "/run/slurm/$1.pid" ;; esac; }
+running() { local f; f=$(pidfile "$1"); [[ -s "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+if [[ "${1:-}" == "stop" ]]; then
+    for d in slurmd slurmctld munged; do
+        if running "$d"; then kill "$(cat "$(pidfile "$d")")"; fi
+    done
+    exit 0
+fi
+
+if ! command -v slurmctld >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge
+fi
+
+host=$(hostname)
+node_line=$(slurmd -C | head -n 1)                 # NodeName=vm CPUs=2 ... RealMemory=...
+node_hw=$(sed 's/^NodeName=[^ ]* //' <<<"$node_line")  # CPUs=2 Boards=1 ... RealMemory=24105
+
+mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/slurm /run/munge
+chown slurm:slurm /var/spool/slurmctld /var/log/slurm /run/slurm
+chown munge:munge /run/munge
+
+cat >/etc/slurm/slurm.conf <<EOF
+# Minimal single-node Slurm written by wbentropy/benchmarks/slurm_single_node.sh
+ClusterName=local
+SlurmctldHost=${host}
+SlurmUser=slurm
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldPidFile=/run/slurm/slurmctld.pid
+SlurmdPidFile=/run/slurm/slurmd.pid
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+MpiDefault=none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+ReturnToService=2
+NodeName=${host} ${node_hw} State=UNKNOWN
+PartitionName=debug Nodes=${host} Default=YES MaxTime=INFINITE State=UP
+EOF
+# No cgroup.conf: proctrack/linuxproc and task/none use no cgroups (and Slurm 22.05, Debian 12's,
+# has no CgroupPlugin=disabled: slurmd refuses to start with it).
+rm -f /etc/slurm/cgroup.conf
+
+if [[ ! -s /etc/munge/munge.key ]]; then
+    mungekey --create --keyfile=/etc/munge/munge.key   # normally made by the munge package
+    chown munge:munge /etc/munge/munge.key
+    chmod 400 /etc/munge/munge.key
+fi
+running munged || su -s /bin/sh munge -c /usr/sbin/munged
+running slurmctld || /usr/sbin/slurmctld
+running slurmd || /usr/sbin/slurmd
+
+for _ in $(seq 30); do                              # wait for the node to register
+    state=$(sinfo -h -n "$host" -o %t 2>/dev/null || true)
+    [[ "$state" == idle* || "$state" == mix* || "$state" == alloc* ]] && break
+    sleep 1
+done
+sinfo
+srun -n 2 hostname
