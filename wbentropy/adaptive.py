@@ -10,6 +10,18 @@ integrand converges fast); refining a cell splits it into 2 x 2 x 2 children
 (2 x 2 for a direction with N = 1, which is never split and sampled at k = 0 only, as
 on a uniform mesh: a 2D model stays 2D).
 
+Occupations over the node's box
+-------------------------------
+A Gauss node stands for a box of the cell (its weight per direction).  Where a band's energy
+changes by more than k_B T across that box (the thermal shell of a Fermi surface, or the T = 0
+step, is thinner than the box) the node's Fermi-sea and entropy weights f_n, s_n are averaged
+over the energies the band sweeps in the box, with the band linear there (E + v.dk): a shell
+the node would hit or miss by chance is integrated over the box instead (adaptive smearing;
+:func:`wbentropy.occupation.box_mean`).  Where the band changes by less than k_B T the node's
+own weights are used, so a resolved shell keeps the rule's order, and the average shrinks away
+as cells are split: the limit is the same integral.  (``box_occupations=False`` takes the node's
+weights everywhere.)  Quantities with -df/dE weights keep point weights.
+
 Values and errors
 -----------------
 Each leaf carries Q_c, its Gauss-Legendre estimate of the integral over the cell of
@@ -92,7 +104,7 @@ _STEP_FACTOR = 0.5
 _STEP_RESOLUTION = 2.0
 #: version of the refinement rules, stored in checkpoints: a checkpoint of a run refined under other
 #: rules (e.g. before the step factor of Fermi-sea runs) would not resume to an uninterrupted run's result
-_RULES = "octree-gauss/2: shell-forced, step-factor"
+_RULES = "octree-gauss/3: shell-forced, step-factor, box-occupations"
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,9 @@ class AdaptiveSettings:
         refinement stops (with a warning) rather than exceed it.
     on_level : callable(level, n_evaluations, value, error), optional
         Called on every rank after each level with the running integral and error (flat).
+    box_occupations : bool
+        Average the Fermi-sea and entropy weights of every Gauss node over the box it stands
+        for (see the module docstring); False takes them at the node.
     """
 
     coarse_mesh: tuple[int, int, int]
@@ -133,6 +148,7 @@ class AdaptiveSettings:
     checkpoint: str | None = None
     progress: bool = False
     max_leaf_memory_mb: float = 4096.0
+    box_occupations: bool = True
     exit_after_level: int | None = None  # testing aid: simulate a killed run
     on_level: Callable[[int, int, np.ndarray, np.ndarray], None] | None = None
 
@@ -189,6 +205,8 @@ class _Geometry:
         self.nodes = np.full((len(grid), 3), 0.5)  # unit-cell coordinates in [0, 1]
         self.nodes[:, dims] = 0.5 * (x[grid] + 1.0)
         self.weights = np.prod(0.5 * w[grid], axis=1)  # sum to 1
+        self.node_box = np.zeros((len(grid), 3))  # the box each node stands for: its weight per direction
+        self.node_box[:, dims] = 0.5 * w[grid]
         self.centre = int(np.flatnonzero(np.all(np.isclose(self.nodes, 0.5), axis=1))[0])
         self.n_nodes = len(self.weights)
         offs = np.array(np.meshgrid(*([[0, 1]] * len(dims)), indexing="ij")).reshape(len(dims), -1).T
@@ -226,28 +244,29 @@ class _Geometry:
         return lev, cor
 
 
-def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel):
+def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel, boxes: bool = False):
     """Gauss values Q (n, n_out), embedded indicators (n, n_out) and Fermi-shell lengths (n,) of
     cells, in rounds of at most ``evaluator.round_points()`` nodes (so that memory is bounded by
     the budget, not by the number of cells of a level; each round is evaluated in batches)."""
     chunk = max(1, evaluator.round_points() // geo.n_nodes)
     if len(level) <= chunk:
-        return _evaluate_chunk(evaluator, geo, level, corner, parallel)
-    parts = [_evaluate_chunk(evaluator, geo, level[i:i + chunk], corner[i:i + chunk], parallel)
+        return _evaluate_chunk(evaluator, geo, level, corner, parallel, boxes)
+    parts = [_evaluate_chunk(evaluator, geo, level[i:i + chunk], corner[i:i + chunk], parallel, boxes)
              for i in range(0, len(level), chunk)]
     return tuple(np.concatenate(x) for x in zip(*parts))
 
 
-def _evaluate_chunk(evaluator, geo: _Geometry, level, corner, parallel: Parallel):
+def _evaluate_chunk(evaluator, geo: _Geometry, level, corner, parallel: Parallel, boxes: bool = False):
     """:func:`_evaluate_cells` for one round: the nodes are split into equal contiguous shares,
     one per rank, and gathered back in rank order."""
     k = geo.points(level, corner)
     radius = np.repeat(geo.radius(level), geo.n_nodes)
+    box = (geo.size(level)[:, None, :] * geo.node_box[None, :, :]).reshape(-1, 3) if boxes else None
     s, e = parallel.split_range(len(k))
     with parallel.stop_all_on_error():
         parallel.inject_failure_for_tests()
         if e > s:
-            F, ell = evaluator(k[s:e], radius[s:e])
+            F, ell = evaluator(k[s:e], radius[s:e], None if box is None else box[s:e])
         else:
             F, ell = np.empty((0, evaluator.n_outputs)), np.empty(0)
     both = parallel.allgather_rows(np.concatenate([F, ell[:, None]], axis=1))
@@ -308,7 +327,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
     geo = _Geometry(settings.coarse_mesh, settings.order, evaluator.reciprocal_lattice)
     signature = dict(signature or {})
     signature.update({"coarse_mesh": [int(x) for x in geo.mesh], "n_outputs": int(evaluator.n_outputs),
-                      "order": settings.order, "rules": _RULES})
+                      "order": settings.order, "rules": _RULES, "box_occupations": settings.box_occupations})
     t0 = time.perf_counter()
     history: list = []
     shell_forced = evaluator.fermi_weighted  # a quantity lives in the thermal shell (see the docstring)
@@ -324,7 +343,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
                              f"cell), more than --max-kpoints {settings.max_kpoints}")
         corner = np.stack(np.unravel_index(np.arange(nk0), tuple(geo.mesh)), axis=1).astype(np.int64)
         lev = np.zeros(nk0, dtype=np.int64)
-        Q, emb, ell = _evaluate_cells(evaluator, geo, lev, corner, parallel)
+        Q, emb, ell = _evaluate_cells(evaluator, geo, lev, corner, parallel, settings.box_occupations)
         leaves = _Leaves(lev, corner, Q, emb.astype(np.float32), ell)
         n_eval, level = nk0 * geo.n_nodes, 0
 
@@ -377,7 +396,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
         parents = leaves.take(marked)
         # --- split the marked cells into 2^D children, each with its own Gauss rule
         clev, ccor = geo.children(parents.level, parents.corner)
-        Q, emb, ell = _evaluate_cells(evaluator, geo, clev, ccor, parallel)
+        Q, emb, ell = _evaluate_cells(evaluator, geo, clev, ccor, parallel, settings.box_occupations)
         nc = geo.n_children
         Qf = Q.reshape(n_mark, nc, -1)
         family = np.abs(Qf.sum(axis=1) - parents.Q) * _family_factor(shell_forced, geo, clev, ell, n_mark)

@@ -115,7 +115,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             max_levels: int = 50, checkpoint: str | None = None, restart: str | None = None,
             progress: bool = False, omegas: Sequence[float] | None = None, smearing: str = "lorentzian",
             smearing_width: float = 0.05, threads: int | None = None,
-            on_level: Callable[[int, int, dict, dict], None] | None = None,
+            on_level: Callable[[int, int, dict, dict], None] | None = None, box_occupations: bool = True,
             _exit_after_level: int | None = None) -> Result:
     """Integrate the requested quantities over the Brillouin zone.
 
@@ -177,6 +177,10 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         Adaptive: called on every rank after each refinement level (level 0 = the coarse
         mesh) with the running integral and its error estimate, dicts name -> array shaped
         as in the result; e.g. to follow the convergence of one run level by level.
+    box_occupations : bool
+        Adaptive: average each Gauss node's Fermi-sea and entropy weights (f_n, s_n) over the
+        energies its band sweeps in the node's box where that spread exceeds k_B T (default; see
+        :mod:`wbentropy.adaptive`); False takes the weights at the node.
 
     Returns
     -------
@@ -226,7 +230,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                                     abs_tolerance=abs_tolerance,
                                     max_kpoints=max_kpoints if max_kpoints is not None else 10**12,
                                     max_levels=max_levels, checkpoint=checkpoint, progress=progress,
-                                    exit_after_level=_exit_after_level,
+                                    box_occupations=box_occupations, exit_after_level=_exit_after_level,
                                     on_level=None if on_level is None else lambda lev, n, v, e: on_level(
                                         lev, n, dict(zip((q.name for q in qs), evaluator.values(v))),
                                         dict(zip((q.name for q in qs), evaluator.errors(e)))))

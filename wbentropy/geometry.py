@@ -58,6 +58,9 @@ class BandGeometry:
     H2bar_nn : (nk, 3, 3, nb) float or None, Re (U^+ d_a d_b H U)_nn in eV*Angstrom^2
     degenerate : (nk, nb, nb) bool, True where n and m are in one degenerate group (diagonal included)
     E_group : (nk, nb) float, eV, mean energy of each band's degenerate group
+    occupation_halfwidth : (nk, nb) float or None, eV: the half-width of the energies each band
+        sweeps in the k-space box the point stands for (adaptive integration); Fermi-sea and
+        entropy weights are then averaged over it (:func:`~wbentropy.occupation.box_mean`)
     """
 
     E: np.ndarray
@@ -68,6 +71,7 @@ class BandGeometry:
     H2bar_nn: np.ndarray | None
     degenerate: np.ndarray
     E_group: np.ndarray
+    occupation_halfwidth: np.ndarray | None = None
 
     @cached_property
     def cache(self) -> dict:

@@ -21,7 +21,7 @@ import numpy as np
 from .geometry import DEFAULT_DEGEN_THRESH, band_geometry
 from .interpolation import Interpolator
 from .model import TBModel
-from .occupation import fermi_shell_length, kT_eV
+from .occupation import box_halfwidth, fermi_shell_length, kT_eV
 from .parallel import Parallel
 from .quantities import Options, Quantity
 
@@ -368,13 +368,16 @@ class Evaluator:
         """Reciprocal lattice vectors (rows), 1/Angstrom."""
         return self.model.reciprocal_lattice
 
-    def __call__(self, k: np.ndarray, radius: np.ndarray | None = None):
+    def __call__(self, k: np.ndarray, radius: np.ndarray | None = None, box: np.ndarray | None = None):
         """Integrands at k-points (n, 3) -> (n, n_outputs), in batches.
 
         With ``radius`` (n,) (the k-space radius of each point's cell, 1/Angstrom) also
         returns, per point, the length on which the occupations vary near a Fermi surface
         crossing the cell (:func:`~wbentropy.occupation.fermi_shell_length`), so that an
-        adaptive integrator can resolve the k_B T shell around each Fermi surface.
+        adaptive integrator can resolve the k_B T shell around each Fermi surface.  With ``box``
+        (n, 3) (the sides, in reduced coordinates, of the box each point stands for) the
+        Fermi-sea and entropy weights are averaged over the box
+        (:func:`~wbentropy.occupation.box_mean`).
         """
         out = np.empty((len(k), self.n_outputs))
         ell = np.empty(len(k)) if radius is not None else None
@@ -384,7 +387,7 @@ class Evaluator:
             if radius is None:
                 out[sl] = self._batch(k[sl])[0]
             else:
-                out[sl], ell[sl] = self._batch(k[sl], radius[sl])
+                out[sl], ell[sl] = self._batch(k[sl], radius[sl], None if box is None else box[sl])
 
         self.map_batches(one, list(range(0, len(k), self.batch_size)))
         return out if radius is None else (out, ell)
@@ -398,11 +401,14 @@ class Evaluator:
         (the same as :meth:`batch_sum` of those points, by the mixed Fourier transform)."""
         return self._integrands(self.interp.fft_block(offset=offset, nfft=nfft))[0].sum(axis=0)
 
-    def _batch(self, k: np.ndarray, radius: np.ndarray | None = None):
-        return self._integrands(self.interp(k), radius)
+    def _batch(self, k: np.ndarray, radius: np.ndarray | None = None, box: np.ndarray | None = None):
+        return self._integrands(self.interp(k), radius, box)
 
-    def _integrands(self, wg, radius: np.ndarray | None = None):
+    def _integrands(self, wg, radius: np.ndarray | None = None, box: np.ndarray | None = None):
         geom = band_geometry(wg, degen_thresh=self.degen_thresh)
+        if box is not None:
+            edges = box[:, :, None] * self.model.reciprocal_lattice[None, :, :]  # (nk, 3, 3) rows e_a
+            geom = dataclasses.replace(geom, occupation_halfwidth=box_halfwidth(velocity=geom.velocity, edges=edges))
         self._count(geom)
         nk = len(geom.E)
         parts = []
