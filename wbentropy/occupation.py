@@ -125,6 +125,8 @@ _PRIMITIVES = {fermi: (_fermi_primitive, False), entropy: (_entropy_primitive, F
 #: below this half-width (in k_B T) the mean is taken by a 3-point Gauss-Legendre rule (error ~ a^6),
 #: above it from the antiderivative (whose difference would lose digits for small a)
 _ANALYTIC_FROM = 0.1
+#: beyond this many k_BT from mu the weights are constant (f = 0 or 1, s = 0) to e^-_FAR
+_FAR = 45.0
 _GL3 = (np.array([-np.sqrt(0.6), 0.0, np.sqrt(0.6)]), np.array([5.0, 8.0, 5.0]) / 18.0)
 
 
@@ -167,17 +169,22 @@ def box_mean(weight, E: np.ndarray, *, mu, kT: float, halfwidth: np.ndarray | No
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.clip((mu - E + W) / (2.0 * W), 0.0, 1.0)
         return np.where(W > 0, frac, fermi(E, mu=mu, kT=kT))
-    x = (E - mu) / kT
+    E, mu, W = np.broadcast_arrays(np.asarray(E, dtype=float), np.asarray(mu, dtype=float), W)
+    out = np.array(weight(E, mu=mu, kT=kT), dtype=float)  # W' = 0, and far from mu (below)
     a = W / kT
-    small = a < _ANALYTIC_FROM
-    nodes, wts = _GL3
-    gauss = sum(c * weight(E + t * np.where(small, W, 0.0), mu=mu, kT=kT) for t, c in zip(nodes, wts))
-    prim, per_kT = _PRIMITIVES[weight]
-    aa = np.where(small, 1.0, a)
-    analytic = (prim(x + aa) - prim(x - aa)) / (2.0 * aa)
-    if per_kT:
-        analytic = analytic / kT
-    return np.where(small, gauss, analytic)
+    x = (E - mu) / kT
+    small = (a > 0) & (a < _ANALYTIC_FROM)
+    if small.any():
+        Es, ms, Ws = E[small], mu[small], W[small]
+        nodes, wts = _GL3
+        out[small] = sum(c * weight(Es + t * Ws, mu=ms, kT=kT) for t, c in zip(nodes, wts))
+    # the swept range reaches within _FAR k_BT of mu: elsewhere the weight is constant on it to e^-_FAR
+    big = (a >= _ANALYTIC_FROM) & (np.abs(x) < a + _FAR)
+    if big.any():
+        xb, ab = x[big], a[big]
+        prim, per_kT = _PRIMITIVES[weight]
+        out[big] = (prim(xb + ab) - prim(xb - ab)) / (2.0 * ab) / (kT if per_kT else 1.0)
+    return out
 
 
 def box_halfwidth(*, velocity: np.ndarray, edges: np.ndarray) -> np.ndarray:
