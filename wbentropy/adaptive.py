@@ -10,8 +10,8 @@ integrand converges fast); refining a cell splits it into 2 x 2 x 2 children
 (2 x 2 for a direction with N = 1, which is never split and sampled at k = 0 only, as
 on a uniform mesh: a 2D model stays 2D).
 
-Occupations over the node's box
--------------------------------
+Occupations over the node's box (``box_occupations=True``; off by default)
+-------------------------------------------------------------------------
 A Gauss node stands for a box of the cell (its weight per direction).  Where a band's energy
 changes by more than k_B T across that box (the thermal shell of a Fermi surface, or the T = 0
 step, is thinner than the box) the node's Fermi-sea and entropy weights f_n, s_n are averaged
@@ -19,8 +19,11 @@ over the energies the band sweeps in the box, with the band linear there (E + v.
 the node would hit or miss by chance is integrated over the box instead (adaptive smearing;
 :func:`wbentropy.occupation.box_mean`).  Where the band changes by less than k_B T the node's
 own weights are used, so a resolved shell keeps the rule's order, and the average shrinks away
-as cells are split: the limit is the same integral.  (``box_occupations=False`` takes the node's
-weights everywhere.)  Quantities with -df/dE weights keep point weights.
+as cells are split: the limit is the same integral.  The spread of E + v.dk over the box is taken
+as uniform, which misweights a shell much thinner than the box by O(1) at that node: on a Fermi
+sea (the AHC) the errors largely cancel and fewer k-points are needed, on the entropy shell of
+Fe they do not (docs/adaptive.md), hence the default of node weights.  Quantities with -df/dE
+weights keep node weights.
 
 Values and errors
 -----------------
@@ -54,9 +57,10 @@ radius is below 60 times the length k_B T/|v| on which the occupations change
 (Fermi-surface refinement: the evaluator reports that length per k-point), so that the
 shell is resolved even where the coarse mesh saw no sign of it.  A Fermi-sea integrand
 (the AHC, f_n Omega_n) sees the Fermi surface as a step between its nodes, so it is
-refined by its (step-aware) error estimate alone.  Each level refines the unresolved Fermi-surface cells and the
-smallest set of leaves carrying half of the total indicator (Dorfler marking), within
-the k-point budget, until max_j error_j / scale_j <= ``tolerance`` and no
+refined by its (step-aware) error estimate alone.  Each level refines the unresolved
+Fermi-surface cells and the smallest set of the other leaves carrying half of their total
+indicator (Dorfler marking), within the k-point budget (a level cut short by the budget splits
+the unresolved cells with the largest indicators first), until max_j error_j / scale_j <= ``tolerance`` and no
 Fermi-surface cell is unresolved, or the budget is spent.
 
 Parallelism and determinism
@@ -104,7 +108,7 @@ _STEP_FACTOR = 0.5
 _STEP_RESOLUTION = 2.0
 #: version of the refinement rules, stored in checkpoints: a checkpoint of a run refined under other
 #: rules (e.g. before the step factor of Fermi-sea runs) would not resume to an uninterrupted run's result
-_RULES = "octree-gauss/3: shell-forced, step-factor, box-occupations"
+_RULES = "octree-gauss/3: shell-forced, step-factor, dorfler-of-the-rest, box-occupations"
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,7 @@ class AdaptiveSettings:
         Called on every rank after each level with the running integral and error (flat).
     box_occupations : bool
         Average the Fermi-sea and entropy weights of every Gauss node over the box it stands
-        for (see the module docstring); False takes them at the node.
+        for (see the module docstring); False (default) takes them at the node.
     """
 
     coarse_mesh: tuple[int, int, int]
@@ -148,7 +152,7 @@ class AdaptiveSettings:
     checkpoint: str | None = None
     progress: bool = False
     max_leaf_memory_mb: float = 4096.0
-    box_occupations: bool = True
+    box_occupations: bool = False
     exit_after_level: int | None = None  # testing aid: simulate a killed run
     on_level: Callable[[int, int, np.ndarray, np.ndarray], None] | None = None
 
@@ -385,14 +389,8 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
         if budget_cells <= 0:
             break
         indicator = np.max(leaves.err / scale.astype(np.float32), axis=1).astype(np.float64)
-        indicator = np.where(unresolved, np.inf, indicator)  # unresolved Fermi-shell cells first
-        order = np.lexsort((np.arange(len(indicator)), -indicator))  # descending, ties by position
-        finite = np.where(np.isfinite(indicator[order]), indicator[order], 0.0)
-        cum = np.cumsum(finite)
-        n_mark = int(unresolved.sum()) + (int(np.searchsorted(cum, _DORFLER * cum[-1]) + 1) if cum[-1] > 0 else 0)
-        n_mark = max(1, min(n_mark, budget_cells, len(order)))
-        marked = np.zeros(len(leaves), dtype=bool)
-        marked[order[:n_mark]] = True
+        marked = _mark(indicator, unresolved, budget_cells)
+        n_mark = int(marked.sum())
         parents = leaves.take(marked)
         # --- split the marked cells into 2^D children, each with its own Gauss rule
         clev, ccor = geo.children(parents.level, parents.corner)
@@ -412,6 +410,20 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
     return AdaptiveResult(value=leaves.Q.sum(axis=0), error=leaves.err.astype(np.float64).sum(axis=0),
                           n_evaluations=n_eval, levels=level, n_leaves=len(leaves), converged=converged,
                           history=history)
+
+
+def _mark(indicator: np.ndarray, unresolved: np.ndarray, budget_cells: int) -> np.ndarray:
+    """Cells to split (bool mask): every unresolved Fermi-shell cell and the smallest set of the
+    others carrying ``_DORFLER`` of their total indicator, at most ``budget_cells``, at least one.
+    Unresolved cells come first, each group by descending indicator, ties by position, so that a
+    level cut short by the budget splits the worst unresolved cells (not the first in memory)."""
+    order = np.lexsort((np.arange(len(indicator)), -indicator, ~unresolved))
+    cum = np.cumsum(np.where(unresolved[order], 0.0, indicator[order]))
+    n_unresolved = int(unresolved.sum())  # the prefix of ``order``, where cum is still 0
+    n_mark = int(np.searchsorted(cum, _DORFLER * cum[-1]) + 1) if cum[-1] > 0 else n_unresolved
+    marked = np.zeros(len(indicator), dtype=bool)
+    marked[order[:max(1, min(n_mark, budget_cells, len(order)))]] = True
+    return marked
 
 
 def _family_factor(shell_forced: bool, geo: _Geometry, clev, ell, n_families: int) -> np.ndarray:

@@ -115,7 +115,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             max_levels: int = 50, checkpoint: str | None = None, restart: str | None = None,
             progress: bool = False, omegas: Sequence[float] | None = None, smearing: str = "lorentzian",
             smearing_width: float = 0.05, threads: int | None = None,
-            on_level: Callable[[int, int, dict, dict], None] | None = None, box_occupations: bool = True,
+            on_level: Callable[[int, int, dict, dict], None] | None = None, box_occupations: bool = False,
             _exit_after_level: int | None = None) -> Result:
     """Integrate the requested quantities over the Brillouin zone.
 
@@ -179,8 +179,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         as in the result; e.g. to follow the convergence of one run level by level.
     box_occupations : bool
         Adaptive: average each Gauss node's Fermi-sea and entropy weights (f_n, s_n) over the
-        energies its band sweeps in the node's box where that spread exceeds k_B T (default; see
-        :mod:`wbentropy.adaptive`); False takes the weights at the node.
+        energies its band sweeps in the node's box where that spread exceeds k_B T (see
+        :mod:`wbentropy.adaptive`); False (default) takes the weights at the node.
 
     Returns
     -------

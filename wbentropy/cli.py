@@ -60,9 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="absolute error floor added to every tensor's scale (its units)")
     a.add_argument("--max-kpoints", type=int, default=None, help="budget of k-point evaluations")
     a.add_argument("--max-levels", type=int, default=50, help="maximum refinement levels (default 50)")
-    a.add_argument("--point-occupations", action="store_true",
-                   help="take f_n, s_n at each Gauss node instead of averaging them over the node's box where a "
-                        "band sweeps more than k_BT in it")
+    a.add_argument("--box-occupations", action="store_true",
+                   help="average f_n, s_n of each Gauss node over the energies its band sweeps in the node's box "
+                        "where that exceeds k_BT (adaptive smearing; default: the node's own f_n, s_n)")
     a.add_argument("--checkpoint", default=None, metavar="FILE",
                    help="checkpoint written after each level (default: RESULT.h5 + .checkpoint.h5)")
     a.add_argument("--restart", default=None, metavar="CHECKPOINT", help="resume a killed adaptive run")
@@ -149,7 +149,7 @@ def _compute(args) -> int:
                          tolerance=args.tolerance, abs_tolerance=args.abs_tolerance, max_kpoints=args.max_kpoints,
                          max_levels=args.max_levels, checkpoint=checkpoint, restart=args.restart,
                          progress=adaptive and not args.no_progress and sys.stderr.isatty(), **ac_options(args),
-                         threads=args.threads, box_occupations=not args.point_occupations,
+                         threads=args.threads, box_occupations=args.box_occupations,
                          _exit_after_level=args.exit_after_level)
         if parallel.is_root:
             path = result.save(args.out)
