@@ -6,6 +6,7 @@ evaluation ratio needed for 1 % error; the 1 -> 2 rank speed-up and peak memory 
                                      [--tolerances 0.1 0.03 0.01 0.003] [--reference-tolerance 3e-4]
                                      [--reference-file REF.h5] [--cache runs.json]
     python benchmarks/fe_adaptive.py --curves --temperatures 30 --curve-budget 20000000 ...
+    python benchmarks/fe_adaptive.py --curves --curve-quantities entropy_hall --box-occupations ...
 
 Each quantity is integrated adaptively on its own (its k-points are refined for it alone;
 --joint adds runs of both together).  With --curves, one adaptive run per quantity is
@@ -159,6 +160,7 @@ def adaptive_curve(model, T, quantity, args):
     level (a run stopped at a looser tolerance is one of these levels): rows of (k-points,
     value_xy, estimated error_xy, seconds), cached in --cache."""
     key = f"curve[{quantity}] T={T} coarse={args.coarse} tol={args.curve_tolerance} budget={args.curve_budget}"
+    key += " box" if args.box_occupations else ""
     cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
     if key not in cache:
         rows, t0 = [], time.perf_counter()
@@ -170,7 +172,8 @@ def adaptive_curve(model, T, quantity, args):
 
         c = args.coarse
         compute(model=model, quantities=[quantity], temperatures=[T], mus=[EF_FE], kmesh=(c, c, c),
-                tolerance=args.curve_tolerance, max_kpoints=args.curve_budget, on_level=record)
+                tolerance=args.curve_tolerance, max_kpoints=args.curve_budget, on_level=record,
+                box_occupations=args.box_occupations)
         cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
         cache[key] = rows
         if args.cache:
@@ -270,6 +273,8 @@ def main() -> None:
     p.add_argument("--curve-budget", type=int, default=20_000_000)
     p.add_argument("--curve-quantities", nargs="+", choices=Q, default=Q,
                    help="quantities whose curves --curves draws (e.g. one at a time, each with its own budget)")
+    p.add_argument("--box-occupations", action="store_true",
+                   help="--curves runs average f_n, s_n over each node's box (wbentropy compute --box-occupations)")
     p.add_argument("--joint", action="store_true", help="also run both quantities in one adaptive run")
     p.add_argument("--speedup-tolerance", type=float, default=0.1)
     p.add_argument("--repeats", type=int, default=2)
