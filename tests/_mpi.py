@@ -10,3 +10,22 @@ def mpiexec() -> str:
     if exe is None:
         pytest.skip("mpiexec not available")
     return exe
+
+
+def rank_results(path, ranks: int, quantities=("ahc", "entropy_hall")) -> dict:
+    """Tensors of a result file written by a run on ``ranks`` MPI ranks (asserts the rank count)."""
+    import h5py
+
+    with h5py.File(path) as h:
+        assert h.attrs["mpi_ranks"] == ranks
+        return {q: h[q]["value"][()] for q in quantities}
+
+
+def assert_same_results(one: dict, other: dict, rtol: float = 1e-12) -> None:
+    """Every tensor equal to ``rtol`` times its largest component (which must not vanish)."""
+    import numpy as np
+
+    for q, v in one.items():
+        scale = np.max(np.abs(v))
+        assert scale > 0, q
+        assert np.max(np.abs(v - other[q])) <= rtol * scale, q
