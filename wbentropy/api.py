@@ -215,6 +215,9 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         raise InputError(f"--tolerance must be > 0, got {tolerance}")
     if max_kpoints is not None and max_kpoints < 1:
         raise InputError(f"--max-kpoints must be >= 1, got {max_kpoints}")
+    if box_occupations and not adaptive:
+        raise InputError("--box-occupations applies to adaptive integration: add --tolerance or --max-kpoints "
+                         "(a uniform mesh takes f_n, s_n at its points)")
     evaluator = Evaluator(model=model, quantities=qs, temperatures=T, mus=mu, options=options,
                           degen_thresh=degen_thresh, parallel=parallel, batch_size=batch_size,
                           max_memory_mb=max_memory_mb, threads=threads)
