@@ -158,6 +158,24 @@ def test_adaptive_identical_for_1_2_and_4_ranks(tmp_path, model_file):
             assert np.max(np.abs(e1 - e2)) <= 1e-6 * np.max(np.abs(e1)), (n, q)
 
 
+@pytest.mark.mpi
+def test_box_occupations_identical_for_1_and_2_ranks(tmp_path, model_file):
+    """The box each node stands for is fixed by the cell, not by the rank that evaluates it."""
+    res = {}
+    for n in (1, 2):
+        out = tmp_path / f"n{n}.h5"
+        proc = _run(["--tb", str(model_file), *ARGS, "--box-occupations", "--out", str(out)], n=n)
+        assert proc.returncode == 0, proc.stderr
+        res[n] = _values(out)
+    assert res[1][1] == res[2][1] > 20000
+    for q, (v1, _) in res[1][0].items():
+        assert np.max(np.abs(v1 - res[2][0][q][0])) <= 1e-12 * np.max(np.abs(v1)), q
+    with h5py.File(tmp_path / "n1.h5") as h:  # the box changes the numbers (it is really on)
+        point = _run(["--tb", str(model_file), *ARGS, "--out", str(tmp_path / "p.h5")])
+        assert point.returncode == 0, point.stderr
+        assert not np.allclose(h["ahc"]["value"][()], _values(tmp_path / "p.h5")[0]["ahc"][0], rtol=1e-9, atol=0)
+
+
 def test_killed_run_restarts_to_the_same_result(tmp_path, model_file):
     full = tmp_path / "full.h5"
     proc = _run(["--tb", str(model_file), *ARGS, "--out", str(full)])
