@@ -12,6 +12,11 @@ so they are stable for |x| up to 1e3 and beyond.  T = 0 is the step-function lim
 f = 1 for E <= mu and 0 above (WannierBerri's convention: a band exactly at mu counts
 as occupied), s = 0, g = min(E - mu, 0).  Entropy is in units
 of k_B; energies in eV; temperatures in K.
+
+:func:`box_mean` averages f, s or -df/dE over an energy range [E - W, E + W] from their
+antiderivatives (int f dx = -ln(1 + e^{-x}); int s dx with the dilogarithm Li2), for the
+adaptive integrator's box occupations; :func:`box_halfwidth` is the range a linear band
+sweeps over a k-space box.
 """
 from __future__ import annotations
 
