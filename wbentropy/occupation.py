@@ -108,8 +108,8 @@ def fermi_shell_length(*, E: np.ndarray, speed: np.ndarray, temperatures, mus, r
 # Dimensionless antiderivatives A(x) of the weights in x = (E - mu)/kT, and the factor that turns
 # (A(x+a) - A(x-a)) / (2a) into the mean of the weight over [E - W, E + W] (a = W/kT).
 def _fermi_primitive(x):
-    """int f dx = -ln(1 + e^{-x})."""
-    return -(np.maximum(-x, 0.0) + np.log1p(np.exp(-np.abs(x))))
+    """int f dx = -ln(1 + e^{-x}): the grand potential per state in units of kT (g' = f)."""
+    return grand_potential(x, mu=0.0, kT=1.0)
 
 
 def _entropy_primitive(x):
