@@ -12,6 +12,17 @@ def mpiexec() -> str:
     return exe
 
 
+def two_node_launch(ranks_per_node: int = 2) -> list[str]:
+    """``mpiexec`` arguments starting 2 x ``ranks_per_node`` ranks as on two nodes.
+
+    Hydra (the mpich wheel's launcher) treats ``localhost`` and ``127.0.0.1`` as two hosts: both
+    are started locally (``-launcher fork``, no ssh), but MPI sees two nodes, so
+    ``COMM_TYPE_SHARED`` splits the job into two shared-memory domains as on a cluster.
+    """
+    n = ranks_per_node
+    return [mpiexec(), "-launcher", "fork", "-hosts", f"localhost:{n},127.0.0.1:{n}", "-n", str(2 * n)]
+
+
 def rank_results(path, ranks: int, quantities=("ahc", "entropy_hall")) -> dict:
     """Tensors of a result file written by a run on ``ranks`` MPI ranks (asserts the rank count)."""
     import h5py

@@ -13,7 +13,7 @@ import pytest
 from wbentropy.api import compute
 from wbentropy.io.w90text import write_tb
 from wbentropy.models import qwz_chern_model, random_model
-from _mpi import mpiexec as _mpiexec
+from _mpi import mpiexec as _mpiexec, two_node_launch
 
 T_LOW, MU = 30.0, -1.5
 
@@ -223,6 +223,7 @@ def test_failing_rank_stops_the_job_with_its_message(tmp_path, model_file, adapt
 
 SHARED_SCRIPT = r"""
 import sys, numpy as np
+from mpi4py import MPI
 from wbentropy.parallel import world
 from wbentropy.models import random_model
 from wbentropy.interpolation import Interpolator
@@ -237,22 +238,52 @@ par = world()
 it = Interpolator(model=random_model(num_wann=3, seed=1), parallel=par)
 ref = orig(it, False)
 ok = np.array_equal(it._ops, ref) and not it._ops.flags.writeable
-print(f"rank {par.rank} size {par.size} built {len(calls)} equal {ok}", flush=True)
+node = MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED)
+leader = node.bcast(par.rank, root=0)  # the node's first world rank names the node
+print(f"rank {par.rank} size {par.size} node {leader} built {len(calls)} equal {ok}", flush=True)
 """
 
 
 @pytest.mark.mpi
-def test_r_space_operators_are_held_once_per_node(tmp_path):
-    """MPI.Win.Allocate_shared: one rank per node builds the operator array, the others map it."""
+@pytest.mark.parametrize("layout", ["one node", "two nodes"])
+def test_r_space_operators_are_held_once_per_node(tmp_path, layout):
+    """MPI.Win.Allocate_shared: one rank per node builds the operator array, the others on its node
+    map it; on two nodes (two hosts to MPI) each node builds its own copy once."""
     script = tmp_path / "shared.py"
     script.write_text(SHARED_SCRIPT)
-    proc = subprocess.run([_mpiexec(), "-n", "2", sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=120)
+    launch = [_mpiexec(), "-n", "2"] if layout == "one node" else two_node_launch(2)
+    proc = subprocess.run(launch + [sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     import re
 
-    lines = sorted(re.findall(r"rank \d size \d built \d equal (?:True|False)", proc.stdout))  # rank outputs may interleave
-    assert lines == ["rank 0 size 2 built 1 equal True", "rank 1 size 2 built 0 equal True"], proc.stdout
+    lines = sorted(re.findall(r"rank \d size \d node \d built \d equal (?:True|False)", proc.stdout))
+    if layout == "one node":
+        assert lines == ["rank 0 size 2 node 0 built 1 equal True", "rank 1 size 2 node 0 built 0 equal True"], \
+            proc.stdout
+    else:
+        assert lines == ["rank 0 size 4 node 0 built 1 equal True", "rank 1 size 4 node 0 built 0 equal True",
+                         "rank 2 size 4 node 2 built 1 equal True", "rank 3 size 4 node 2 built 0 equal True"], \
+            proc.stdout
+
+
+@pytest.mark.mpi
+def test_adaptive_on_two_nodes_equals_one_rank(tmp_path, model_file):
+    """2 nodes x 2 ranks (two shared-memory domains, one operator copy each) give the 1-rank result."""
+    one = tmp_path / "one.h5"
+    proc = _run(["--tb", str(model_file), *ARGS, "--out", str(one)])
+    assert proc.returncode == 0, proc.stderr
+    two = tmp_path / "two.h5"
+    cmd = two_node_launch(2) + [sys.executable, "-m", "wbentropy.cli", "compute", "--tb", str(model_file), *ARGS,
+                                "--out", str(two)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    a, na = _values(one)
+    b, nb = _values(two)
+    assert na == nb > 20000
+    with h5py.File(two) as h:
+        assert h.attrs["mpi_ranks"] == 4
+    for q, (v1, _) in a.items():
+        assert np.max(np.abs(v1 - b[q][0])) <= 1e-12 * np.max(np.abs(v1)), q
 
 
 def test_leaf_memory_budget_stops_refinement_with_a_warning(qwz2d, caplog):
