@@ -1,7 +1,9 @@
 """Running under Slurm's srun: the guard against tasks that all see an MPI job of one, and a
-real ``srun -n 2 --mpi=pmi2`` run against one rank (skipped where no Slurm answers).
+real ``srun -n 2 --mpi=pmi2`` run against one rank (skipped where no Slurm answers), and a real
+two-node step ``srun -N 2 -n 4 --mpi=pmi2`` (skipped where Slurm has fewer than two nodes).
 
-``benchmarks/slurm_single_node.sh`` starts a one-node Slurm to run the second part locally.
+``benchmarks/slurm_single_node.sh`` starts a one-node Slurm to run the second part locally;
+with ``--two-nodes`` it makes the machine two Slurm nodes, for the third.
 """
 import os
 import shutil
@@ -139,3 +141,36 @@ def test_srun_without_pmi_stops_every_task_with_the_fix(tmp_path, srun):
     assert len(lines) == 2 and all("srun --mpi=pmi2 -n 2" in ln for ln in lines), proc.stderr
     assert "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+NODE_SCRIPT = """
+import os
+from mpi4py import MPI
+node = MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED)
+print("task", MPI.COMM_WORLD.Get_rank(), "slurm node", os.environ["SLURMD_NODENAME"], "mpi node size", node.Get_size())
+"""
+
+
+@pytest.mark.slurm
+def test_srun_on_two_nodes_equals_one_rank(tmp_path, srun):
+    """Real Slurm, two nodes: srun -N 2 -n 4 --mpi=pmi2 puts 2 tasks on each node, MPI sees two
+    shared-memory domains (one operator copy each), and the tensors equal a single rank's."""
+    probe = subprocess.run([srun, "-N", "2", "-n", "2", "true"], capture_output=True, text=True, timeout=20)
+    if probe.returncode != 0:
+        pytest.skip("Slurm has fewer than 2 nodes (benchmarks/slurm_single_node.sh --two-nodes makes two)")
+    prefix = [srun, "-N", "2", "-n", "4", "--mpi=pmi2"]
+    (tmp_path / "node.py").write_text(NODE_SCRIPT)
+    proc = subprocess.run(prefix + [sys.executable, str(tmp_path / "node.py")], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    rows = sorted(line.split()[4:] for line in proc.stdout.splitlines() if line.startswith("task"))
+    assert len(rows) == 4 and len({r[0] for r in rows}) == 2, proc.stdout  # two Slurm nodes
+    assert all(r[-1] == "2" for r in rows), proc.stdout  # two tasks per MPI node
+    write_tb(model=random_model(num_wann=4, seed=9), path=tmp_path / "m_tb.dat")
+    results = {}
+    for n, pre in ((1, []), (4, prefix)):
+        out = tmp_path / f"n{n}.h5"
+        proc = _compute(pre, tmp_path / "m_tb.dat", out)
+        assert proc.returncode == 0, proc.stderr
+        results[n] = rank_results(out, n)
+    assert_same_results(results[1], results[4])
