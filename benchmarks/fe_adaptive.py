@@ -27,6 +27,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -243,7 +244,8 @@ def mpi_speedup(seed, args):
             if proc.returncode != 0:
                 logger.info("run failed: %s", proc.stderr[-2000:])
                 return
-            rss = [int(line.split()[1]) / 1024 for line in proc.stderr.splitlines() if line.startswith("peak_rss_kb")]
+            # one "peak_rss_kb N" per rank; the ranks' stderr lines may interleave, so search, not split lines
+            rss = [int(x) / 1024 for x in re.findall(r"peak_rss_kb (\d+)", proc.stderr)]
             logger.info("%s, repeat %d: %.1f s, peak RSS per rank %s MB", layouts[n], rep, dt,
                         ", ".join(f"{x:.0f}" for x in rss))
             best = min(best, dt)

@@ -116,3 +116,16 @@ def test_box_halfwidth_matches_the_spread_of_a_linear_band():
     dk = t @ edges[0]
     var = np.var(dk @ v[0].T, axis=0)
     np.testing.assert_allclose(box_halfwidth(velocity=v, edges=edges)[0], np.sqrt(3 * var), rtol=3e-3)
+
+
+def test_box_halfwidth_geometry_keeps_derived_velocities_but_not_the_scratch_cache():
+    from wbentropy.geometry import band_geometry
+    from wbentropy.interpolation import Interpolator
+    from wbentropy.models import random_model
+
+    g = band_geometry(Interpolator(model=random_model(num_wann=3, seed=1))(np.random.default_rng(0).random((4, 3))))
+    v = g.velocity
+    g.cache["f"] = 1.0
+    h = g.with_occupation_halfwidth(np.ones((4, 3)))
+    assert h.velocity is v and h.cache == {} and g.occupation_halfwidth is None
+    assert np.array_equal(h.occupation_halfwidth, np.ones((4, 3))) and np.array_equal(h.E, g.E)

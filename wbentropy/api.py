@@ -256,8 +256,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                       "abs_tolerance": abs_tolerance, "estimated_rel_error": res.history[-1]["rel_error"],
                       "history": res.history})
     else:
-        flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel)
         nfft = uniform_route(evaluator=evaluator, mesh=mesh)
+        flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel, fft=nfft is not None)
         attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape), "num_kpoints": mesh.size,
                       "fourier": "direct sums" if nfft is None else f"mixed FFT on {nfft[0]}x{nfft[1]}x{nfft[2]} sub-grids"})
     values = evaluator.values(flat)

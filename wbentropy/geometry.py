@@ -26,6 +26,8 @@ occupations, grids or units beyond eV and Angstrom.
 """
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -72,6 +74,15 @@ class BandGeometry:
     degenerate: np.ndarray
     E_group: np.ndarray
     occupation_halfwidth: np.ndarray | None = None
+
+    def with_occupation_halfwidth(self, halfwidth: np.ndarray) -> "BandGeometry":
+        """The same geometry with ``occupation_halfwidth`` set; band-resolved arrays already derived
+        (e.g. the velocities the half-width came from) are kept, not derived again; the integrands'
+        scratch ``cache`` is not (its entries may depend on the occupations)."""
+        new = dataclasses.replace(self, occupation_halfwidth=halfwidth)
+        fields = {f.name for f in dataclasses.fields(self)} | {"cache"}
+        new.__dict__.update({k: v for k, v in self.__dict__.items() if k not in fields})
+        return new
 
     @cached_property
     def cache(self) -> dict:

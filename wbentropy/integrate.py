@@ -408,7 +408,7 @@ class Evaluator:
         geom = band_geometry(wg, degen_thresh=self.degen_thresh)
         if box is not None:
             edges = box[:, :, None] * self.model.reciprocal_lattice[None, :, :]  # (nk, 3, 3) rows e_a
-            geom = dataclasses.replace(geom, occupation_halfwidth=box_halfwidth(velocity=geom.velocity, edges=edges))
+            geom = geom.with_occupation_halfwidth(box_halfwidth(velocity=geom.velocity, edges=edges))
         self._count(geom)
         nk = len(geom.E)
         parts = []
