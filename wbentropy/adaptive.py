@@ -10,20 +10,20 @@ integrand converges fast); refining a cell splits it into 2 x 2 x 2 children
 (2 x 2 for a direction with N = 1, which is never split and sampled at k = 0 only, as
 on a uniform mesh: a 2D model stays 2D).
 
-Occupations over the node's box (``box_occupations=True``; off by default)
--------------------------------------------------------------------------
-A Gauss node stands for a box of the cell (its weight per direction).  Where a band's energy
-changes by more than k_B T across that box (the thermal shell of a Fermi surface, or the T = 0
-step, is thinner than the box) the node's Fermi-sea and entropy weights f_n, s_n are averaged
-over the energies the band sweeps in the box, with the band linear there (E + v.dk): a shell
-the node would hit or miss by chance is integrated over the box instead (adaptive smearing;
-:func:`wbentropy.occupation.box_mean`).  Where the band changes by less than k_B T the node's
-own weights are used, so a resolved shell keeps the rule's order, and the average shrinks away
-as cells are split: the limit is the same integral.  The spread of E + v.dk over the box is taken
-as uniform, which misweights a shell much thinner than the box by O(1) at that node: on a Fermi
-sea (the AHC) the errors largely cancel and fewer k-points are needed, on the entropy shell of
-Fe they do not (docs/adaptive.md), hence the default of node weights.  Quantities with -df/dE
-weights keep node weights.
+Occupations over the node's box (``box_occupations=True``)
+---------------------------------------------------------
+A Gauss node stands for a box of the cell: per direction the interval of its weight, the
+intervals tiling the cell in node order.  Where a band's energy changes by more than k_B T
+either side across that box (the thermal shell of a Fermi surface, or the T = 0 step, is
+thinner than the box) the node's Fermi-sea and entropy weights f_n, s_n are replaced by their
+exact means over the box with the band linear there, E + v.(k - k_node) (a difference of
+antiderivatives over the box's 8 corners, :func:`wbentropy.occupation.box_mean`): a shell the
+node would hit or miss by chance is integrated over the box instead, and since the boxes tile
+the cell, the Fermi sea of a linear band with constant Berry curvature is integrated exactly
+(cf. the linear tetrahedron method, and adaptive smearing, Yates et al., PRB 75, 195121 (2007)).
+Where the band changes by at most k_B T either side the node's own weights are used, so a
+resolved shell keeps the rule's order, and the average disappears as cells are split: the limit
+is the same integral.  Quantities with -df/dE weights keep node weights.
 
 Values and errors
 -----------------
@@ -108,7 +108,7 @@ _STEP_FACTOR = 0.5
 _STEP_RESOLUTION = 2.0
 #: version of the refinement rules, stored in checkpoints: a checkpoint of a run refined under other
 #: rules (e.g. before the step factor of Fermi-sea runs) would not resume to an uninterrupted run's result
-_RULES = "octree-gauss/3: shell-forced, step-factor, dorfler-of-the-rest, box-occupations"
+_RULES = "octree-gauss/3: shell-forced, step-factor, dorfler-of-the-rest, box-occupations/linear-band-exact"
 
 
 @dataclass(frozen=True)
@@ -209,8 +209,12 @@ class _Geometry:
         self.nodes = np.full((len(grid), 3), 0.5)  # unit-cell coordinates in [0, 1]
         self.nodes[:, dims] = 0.5 * (x[grid] + 1.0)
         self.weights = np.prod(0.5 * w[grid], axis=1)  # sum to 1
-        self.node_box = np.zeros((len(grid), 3))  # the box each node stands for: its weight per direction
-        self.node_box[:, dims] = 0.5 * w[grid]
+        # the box each node stands for: per direction the interval of its weight, the intervals
+        # tiling [0, 1] in node order (sides, and box centre minus node, in unit-cell coordinates)
+        edges = np.concatenate([[0.0], np.cumsum(0.5 * w)])
+        self.node_box = np.zeros((len(grid), 2, 3))
+        self.node_box[:, 0, dims] = 0.5 * w[grid]
+        self.node_box[:, 1, dims] = (0.5 * (edges[:-1] + edges[1:]) - 0.5 * (x + 1.0))[grid]
         self.centre = int(np.flatnonzero(np.all(np.isclose(self.nodes, 0.5), axis=1))[0])
         self.n_nodes = len(self.weights)
         offs = np.array(np.meshgrid(*([[0, 1]] * len(dims)), indexing="ij")).reshape(len(dims), -1).T
@@ -265,7 +269,7 @@ def _evaluate_chunk(evaluator, geo: _Geometry, level, corner, parallel: Parallel
     one per rank, and gathered back in rank order."""
     k = geo.points(level, corner)
     radius = np.repeat(geo.radius(level), geo.n_nodes)
-    box = (geo.size(level)[:, None, :] * geo.node_box[None, :, :]).reshape(-1, 3) if boxes else None
+    box = (geo.size(level)[:, None, None, :] * geo.node_box[None]).reshape(-1, 2, 3) if boxes else None
     s, e = parallel.split_range(len(k))
     with parallel.stop_all_on_error():
         parallel.inject_failure_for_tests()

@@ -34,6 +34,7 @@ from functools import cached_property
 import numpy as np
 
 from .interpolation import ALPHA, BETA, WannierGauge
+from .occupation import OccupationBox
 
 __all__ = ["BandGeometry", "band_geometry", "DEFAULT_DEGEN_THRESH"]
 
@@ -60,9 +61,9 @@ class BandGeometry:
     H2bar_nn : (nk, 3, 3, nb) float or None, Re (U^+ d_a d_b H U)_nn in eV*Angstrom^2
     degenerate : (nk, nb, nb) bool, True where n and m are in one degenerate group (diagonal included)
     E_group : (nk, nb) float, eV, mean energy of each band's degenerate group
-    occupation_halfwidth : (nk, nb) float or None, eV: the half-width of the energies each band
-        sweeps in the k-space box the point stands for (adaptive integration); Fermi-sea and
-        entropy weights are then averaged over it (:func:`~wbentropy.occupation.box_mean`)
+    occupation_box : OccupationBox or None: the energies each band sweeps, linear, over the
+        k-space box the point stands for (adaptive integration, ``--box-occupations``); Fermi-sea
+        and entropy weights are then averaged over it (:func:`~wbentropy.occupation.box_mean`)
     """
 
     E: np.ndarray
@@ -73,13 +74,13 @@ class BandGeometry:
     H2bar_nn: np.ndarray | None
     degenerate: np.ndarray
     E_group: np.ndarray
-    occupation_halfwidth: np.ndarray | None = None
+    occupation_box: OccupationBox | None = None
 
-    def with_occupation_halfwidth(self, halfwidth: np.ndarray) -> "BandGeometry":
-        """The same geometry with ``occupation_halfwidth`` set; band-resolved arrays already derived
-        (e.g. the velocities the half-width came from) are kept, not derived again; the integrands'
+    def with_occupation_box(self, box: OccupationBox) -> "BandGeometry":
+        """The same geometry with ``occupation_box`` set; band-resolved arrays already derived
+        (e.g. the velocities the box came from) are kept, not derived again; the integrands'
         scratch ``cache`` is not (its entries may depend on the occupations)."""
-        new = dataclasses.replace(self, occupation_halfwidth=halfwidth)
+        new = dataclasses.replace(self, occupation_box=box)
         fields = {f.name for f in dataclasses.fields(self)} | {"cache"}
         new.__dict__.update({k: v for k, v in self.__dict__.items() if k not in fields})
         return new

@@ -21,7 +21,7 @@ import numpy as np
 from .geometry import DEFAULT_DEGEN_THRESH, band_geometry
 from .interpolation import Interpolator
 from .model import TBModel
-from .occupation import box_halfwidth, fermi_shell_length, kT_eV
+from .occupation import box_of_linear_band, fermi_shell_length, kT_eV
 from .parallel import Parallel
 from .quantities import Options, Quantity
 
@@ -375,9 +375,9 @@ class Evaluator:
         returns, per point, the length on which the occupations vary near a Fermi surface
         crossing the cell (:func:`~wbentropy.occupation.fermi_shell_length`), so that an
         adaptive integrator can resolve the k_B T shell around each Fermi surface.  With ``box``
-        (n, 3) (the sides, in reduced coordinates, of the box each point stands for) the
-        Fermi-sea and entropy weights are averaged over the box
-        (:func:`~wbentropy.occupation.box_mean`).
+        (n, 2, 3) (the sides of the box each point stands for, and its centre minus the point, in
+        reduced coordinates) the Fermi-sea and entropy weights are averaged over the box, with
+        the bands linear in it (:func:`~wbentropy.occupation.box_mean`).
         """
         out = np.empty((len(k), self.n_outputs))
         ell = np.empty(len(k)) if radius is not None else None
@@ -407,8 +407,10 @@ class Evaluator:
     def _integrands(self, wg, radius: np.ndarray | None = None, box: np.ndarray | None = None):
         geom = band_geometry(wg, degen_thresh=self.degen_thresh)
         if box is not None:
-            edges = box[:, :, None] * self.model.reciprocal_lattice[None, :, :]  # (nk, 3, 3) rows e_a
-            geom = geom.with_occupation_halfwidth(box_halfwidth(velocity=geom.velocity, edges=edges))
+            recip = self.model.reciprocal_lattice
+            edges = box[:, 0, :, None] * recip[None, :, :]  # (nk, 3, 3) rows e_a
+            geom = geom.with_occupation_box(box_of_linear_band(velocity=geom.velocity, edges=edges,
+                                                               centre_offset=box[:, 1] @ recip))
         self._count(geom)
         nk = len(geom.E)
         parts = []

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import constants as C
 from .geometry import BandGeometry
-from .occupation import box_mean, entropy, fermi, kT_eV, minus_dfermi
+from .occupation import OccupationBox, box_mean, entropy, fermi, kT_eV, minus_dfermi
 from .physics import entropy_production as EP
 from .physics import optical as OPT
 
@@ -36,7 +36,7 @@ def pseudovector_to_tensor(p: np.ndarray) -> np.ndarray:
 
 
 def occupation_weighted(E: np.ndarray, X: np.ndarray, *, weight: Callable, temperatures, mus,
-                        block: int = _WEIGHT_BLOCK, halfwidth: np.ndarray | None = None) -> np.ndarray:
+                        block: int = _WEIGHT_BLOCK, box: OccupationBox | None = None) -> np.ndarray:
     """Per k-point sums sum_n w(E_kn; T, mu) X_kn... for every (T, mu).
 
     Parameters
@@ -47,9 +47,10 @@ def occupation_weighted(E: np.ndarray, X: np.ndarray, *, weight: Callable, tempe
     temperatures : (nT,) K;  mus : (nmu,) eV
     block : int
         At most this many floats in one (mu, k, band) weight block (memory bound).
-    halfwidth : (nk, nb) eV, optional
-        Energy spread of each band over the point's k-space box: w is then its mean over the box
-        (:func:`~wbentropy.occupation.box_mean`), as the adaptive integrator asks.
+    box : OccupationBox, optional
+        Energies each band takes, linear, over the point's k-space box (fields (nk, nb[, 3])): w is
+        then its mean over the box (:func:`~wbentropy.occupation.box_mean`), as the adaptive
+        integrator asks with ``--box-occupations``.
 
     Returns
     -------
@@ -66,7 +67,7 @@ def occupation_weighted(E: np.ndarray, X: np.ndarray, *, weight: Callable, tempe
         for i0 in range(0, len(mus), chunk):
             mu = mus[i0:i0 + chunk, None, None]
             w = box_mean(weight, E[None], mu=mu, kT=kT,
-                         halfwidth=None if halfwidth is None else halfwidth[None])  # (nmu_c, nk, nb)
+                         box=box)  # (nmu_c, nk, nb)
             out[:, iT, i0:i0 + chunk] = np.matmul(w.transpose(1, 0, 2), Xf)
     return out.reshape((nk, len(temperatures), len(mus)) + tail)
 
@@ -158,7 +159,7 @@ class Quantity:
 def _ahc_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
     """sigma^e_ab = -(e^2/hbar) sum_n int d^3k/(2pi)^3 f_n Omega_n^ab  [S/cm]."""
     p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=fermi, temperatures=temperatures, mus=mus,
-                             block=options.block_floats, halfwidth=geom.occupation_halfwidth)
+                             block=options.block_floats, box=geom.occupation_box)
     return pseudovector_to_tensor(p) * (C.AHC_FACTOR_S_PER_CM / volume)
 
 
@@ -182,7 +183,7 @@ def ahc_curve_sum(geom: BandGeometry, *, energies: np.ndarray, volume: float) ->
 def _entropy_hall_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
     """sigma^s_ab = +(e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab  [A/(m K)] (paper Eq. 28, electrons q = -e)."""
     p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=entropy, temperatures=temperatures, mus=mus,
-                             block=options.block_floats, halfwidth=geom.occupation_halfwidth)
+                             block=options.block_floats, box=geom.occupation_box)
     return pseudovector_to_tensor(p) * (C.ENTROPY_HALL_FACTOR_A_PER_MK / volume)
 
 
@@ -282,7 +283,7 @@ def _entropy_drude_per_k(geom, kT, mu, options):
 def _entropy_current_zero_field_per_k(geom, *, temperatures, mus, volume, options):
     """j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24), W/(K m^2); zero by periodicity."""
     p = occupation_weighted(geom.E_group, geom.velocity, weight=entropy, temperatures=temperatures, mus=mus,
-                             block=options.block_floats, halfwidth=geom.occupation_halfwidth)
+                             block=options.block_floats, box=geom.occupation_box)
     return p * (C.ENTROPY_CURRENT_FACTOR / volume)
 
 
