@@ -161,7 +161,7 @@ def adaptive_curve(model, T, quantity, args):
     level (a run stopped at a looser tolerance is one of these levels): rows of (k-points,
     value_xy, estimated error_xy, seconds), cached in --cache."""
     key = f"curve[{quantity}] T={T} coarse={args.coarse} tol={args.curve_tolerance} budget={args.curve_budget}"
-    key += " box" if args.box_occupations else ""
+    key += " box-linear" if args.box_occupations else ""  # (" box": the earlier uniform-spread model)
     cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
     if key not in cache:
         rows, t0 = [], time.perf_counter()
