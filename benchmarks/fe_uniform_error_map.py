@@ -107,8 +107,8 @@ def hybrid(F: np.ndarray, evaluator: Evaluator, base: int, hot: list[int], sub: 
     point = C.ravel()[order]
     for m in hot:
         value = C.mean() + (Q[:m] - point[:m]).sum() / C.size
-        logger.info("  %5d hottest cells corrected: %.4f S/cm (%+.2e), %d k-points with 27 nodes per cell",
-                    m, value, value / ref - 1, base**3 + 27 * m)
+        logger.info("  %5d hottest cells corrected: %.4f S/cm (%+.2e), %d k-points",
+                    m, value, value / ref - 1, base**3 + len(G) * m)
 
 
 def main() -> None:
