@@ -1,8 +1,9 @@
 #!/bin/bash
 # Start a single-node Slurm on this machine, to try `srun` with wbentropy (developer aid).
 # With --two-nodes, the machine is two Slurm nodes n1 and n2 (two slurmd on ports 17001 and
-# 17002 of 127.0.0.1, each with all CPUs): `srun -N 2 -n 4 --mpi=pmi2 ...` then runs a real
-# two-node step, and MPI sees two nodes (two shared-memory domains).
+# 17002 of 127.0.0.1, each with all CPUs): `salloc -N 2 -n 4 mpiexec -n 4 ...` then runs on two
+# nodes, and MPI sees two nodes (two shared-memory domains). (`srun -N 2 -n 4 --mpi=pmi2` also
+# starts, but fails in MPI_Init in 10-20 % of launches: docs/cli.md, "Running under Slurm".)
 #
 # What it does, on Debian 12 as root and without systemd:
 #   1. installs slurm-wlm and munge with apt-get (skipped if slurmctld is already there);

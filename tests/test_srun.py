@@ -1,6 +1,6 @@
 """Running under Slurm's srun: the guard against tasks that all see an MPI job of one, and a
 real ``srun -n 2 --mpi=pmi2`` run against one rank (skipped where no Slurm answers), and a real
-two-node step ``srun -N 2 -n 4 --mpi=pmi2`` (skipped where Slurm has fewer than two nodes).
+two-node run, ``mpiexec -n 4`` inside ``salloc -N 2`` (skipped where Slurm has fewer than two nodes).
 
 ``benchmarks/slurm_single_node.sh`` starts a one-node Slurm to run the second part locally;
 with ``--two-nodes`` it makes the machine two Slurm nodes, for the third.
@@ -144,28 +144,38 @@ def test_srun_without_pmi_stops_every_task_with_the_fix(tmp_path, srun):
 
 
 NODE_SCRIPT = """
-import os
+import os, sys
 from mpi4py import MPI
 node = MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED)
-print("task", MPI.COMM_WORLD.Get_rank(), "slurm node", os.environ["SLURMD_NODENAME"], "mpi node size", node.Get_size())
+r, n = MPI.COMM_WORLD.Get_rank(), os.environ["SLURMD_NODENAME"]
+sys.stdout.write(f"task {r} slurm node {n} mpi node size {node.Get_size()}\\n")  # one write: lines do not mix
 """
 
 
 @pytest.mark.slurm
-def test_srun_on_two_nodes_equals_one_rank(tmp_path, srun):
-    """Real Slurm, two nodes: srun -N 2 -n 4 --mpi=pmi2 puts 2 tasks on each node, MPI sees two
-    shared-memory domains (one operator copy each), and the tensors equal a single rank's."""
+def test_two_slurm_nodes_mpiexec_in_an_allocation_equals_one_rank(tmp_path, srun):
+    """Real Slurm, two nodes: inside ``salloc -N 2 -n 4``, the mpich wheel's ``mpiexec -n 4`` starts its
+    proxies with srun, puts 2 ranks on each node, MPI sees two shared-memory domains (one operator
+    copy each), and the tensors equal a single rank's.  (``srun -N 2 --mpi=pmi2`` itself fails in
+    MPI_Init in 10-20 % of the launches here, see docs/cli.md, so it is not the tested route.)"""
     probe = subprocess.run([srun, "-N", "2", "-n", "2", "true"], capture_output=True, text=True, timeout=20)
     if probe.returncode != 0:
         pytest.skip("Slurm has fewer than 2 nodes (benchmarks/slurm_single_node.sh --two-nodes makes two)")
-    prefix = [srun, "-N", "2", "-n", "4", "--mpi=pmi2"]
+    salloc = shutil.which("salloc")
+    if salloc is None:
+        pytest.skip("salloc not on PATH")
+    from _mpi import mpiexec
+
+    prefix = [salloc, "-N", "2", "-n", "4", "-Q", mpiexec(), "-n", "4"]
     (tmp_path / "node.py").write_text(NODE_SCRIPT)
     proc = subprocess.run(prefix + [sys.executable, str(tmp_path / "node.py")], capture_output=True, text=True,
-                          timeout=60)
+                          timeout=120, env=dict(os.environ, PYTHONPATH=_package_root()))
     assert proc.returncode == 0, proc.stderr
-    rows = sorted(line.split()[4:] for line in proc.stdout.splitlines() if line.startswith("task"))
-    assert len(rows) == 4 and len({r[0] for r in rows}) == 2, proc.stdout  # two Slurm nodes
-    assert all(r[-1] == "2" for r in rows), proc.stdout  # two tasks per MPI node
+    import re
+
+    rows = sorted(re.findall(r"task (\d) slurm node (\S+) mpi node size (\d)", proc.stdout))
+    assert len(rows) == 4 and len({r[1] for r in rows}) == 2, proc.stdout  # two Slurm nodes
+    assert all(r[2] == "2" for r in rows), proc.stdout  # two ranks per MPI node
     write_tb(model=random_model(num_wann=4, seed=9), path=tmp_path / "m_tb.dat")
     results = {}
     for n, pre in ((1, []), (4, prefix)):
