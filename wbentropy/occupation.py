@@ -227,22 +227,21 @@ _FAR = 45.0
 _GL3 = (np.array([-np.sqrt(0.6), 0.0, np.sqrt(0.6)]), np.array([5.0, 8.0, 5.0]) / 18.0)
 
 
-def _box_taps(a: np.ndarray):
+def _box_taps(a: np.ndarray, wide: np.ndarray):
     """Offsets (n, 27) and coefficients (n, 27) of the box mean, and the antiderivative order (n,):
-    per direction either the 3 Gauss nodes (a < _ANALYTIC_FROM) or the difference
-    (A(y + a) - A(y - a)) / (2a) (two taps and a zero one)."""
+    per direction either the difference (A(y + a) - A(y - a)) / (2a) (``wide``: two taps and a zero
+    one) or the 3 Gauss nodes (all at y where a = 0)."""
     n = len(a)
     off = np.zeros((n, 1))
     coef = np.ones((n, 1))
     for d in range(a.shape[1]):
-        ad = a[:, d:d + 1]
-        wide = ad >= _ANALYTIC_FROM
-        safe = np.where(wide, ad, 1.0)
-        o = np.where(wide, np.array([-1.0, 1.0, 0.0]) * ad, _GL3[0] * ad)
-        c = np.where(wide, np.array([-0.5, 0.5, 0.0]) / safe, _GL3[1])
+        ad, wd = a[:, d:d + 1], wide[:, d:d + 1]
+        safe = np.where(wd, ad, 1.0)
+        o = np.where(wd, np.array([-1.0, 1.0, 0.0]) * ad, _GL3[0] * ad)
+        c = np.where(wd, np.array([-0.5, 0.5, 0.0]) / safe, _GL3[1])
         off = (off[:, :, None] + o[:, None, :]).reshape(n, -1)
         coef = (coef[:, :, None] * c[:, None, :]).reshape(n, -1)
-    return off, coef, (a >= _ANALYTIC_FROM).sum(axis=1)
+    return off, coef, wide.sum(axis=1)
 
 
 def box_mean(weight, E: np.ndarray, *, mu, kT: float, box: OccupationBox | None) -> np.ndarray:
@@ -306,9 +305,10 @@ def box_mean(weight, E: np.ndarray, *, mu, kT: float, box: OccupationBox | None)
     a = h[active] / scale
     if kT == 0.0:  # a step has no smooth scale for Gauss taps: every swept direction by differences,
         # dropping those that sweep < 1e-6 of the widest (their differences would lose digits)
-        off, coef, m = _box_taps_exact(np.where(a > 1e-6 * a.max(axis=1, keepdims=True), a, 0.0))
+        a = np.where(a > 1e-6 * a.max(axis=1, keepdims=True), a, 0.0)
+        off, coef, m = _box_taps(a, a > 0)
     else:
-        off, coef, m = _box_taps(a)
+        off, coef, m = _box_taps(a, a >= _ANALYTIC_FROM)
     y = x[:, None] + off
     val = np.zeros(len(x))
     for order in np.unique(m):
@@ -317,20 +317,3 @@ def box_mean(weight, E: np.ndarray, *, mu, kT: float, box: OccupationBox | None)
         val[sel] = np.sum(coef[sel] * A, axis=1)
     out[active] = val / (kT if weight is minus_dfermi else 1.0)
     return out
-
-
-def _box_taps_exact(a: np.ndarray):
-    """:func:`_box_taps` with every direction of a > 0 averaged by differences (a step has no
-    smooth scale for a Gauss rule) and directions of a = 0 dropped."""
-    n = len(a)
-    off = np.zeros((n, 1))
-    coef = np.ones((n, 1))
-    for d in range(a.shape[1]):
-        ad = a[:, d:d + 1]
-        wide = ad > 0
-        safe = np.where(wide, ad, 1.0)
-        o = np.where(wide, np.array([-1.0, 1.0]) * ad, 0.0)
-        c = np.where(wide, np.array([-0.5, 0.5]) / safe, np.array([1.0, 0.0]))
-        off = (off[:, :, None] + o[:, None, :]).reshape(n, -1)
-        coef = (coef[:, :, None] * c[:, None, :]).reshape(n, -1)
-    return off, coef, (a > 0).sum(axis=1)
