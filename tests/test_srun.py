@@ -18,7 +18,7 @@ from wbentropy.errors import InputError
 from wbentropy.io.w90text import write_tb
 from wbentropy.models import random_model
 from wbentropy.parallel import check_task_count
-from _mpi import assert_same_results, rank_results
+from _mpi import assert_same_results, mpiexec, rank_results
 
 # The environment each launcher gives a task (as seen on this machine: Slurm 22.05, mpich 5 wheel).
 PLAIN_SRUN = {"SLURM_PROCID": "1", "SLURM_NTASKS": "2", "SLURM_STEP_NUM_TASKS": "2"}
@@ -164,8 +164,6 @@ def test_two_slurm_nodes_mpiexec_in_an_allocation_equals_one_rank(tmp_path, srun
     salloc = shutil.which("salloc")
     if salloc is None:
         pytest.skip("salloc not on PATH")
-    from _mpi import mpiexec
-
     prefix = [salloc, "-N", "2", "-n", "4", "-Q", mpiexec(), "-n", "4"]
     (tmp_path / "node.py").write_text(NODE_SCRIPT)
     proc = subprocess.run(prefix + [sys.executable, str(tmp_path / "node.py")], capture_output=True, text=True,

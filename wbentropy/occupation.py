@@ -293,12 +293,12 @@ def box_mean(weight, E: np.ndarray, *, mu, kT: float, box: OccupationBox | None)
         # the occupied fraction: the step's antiderivatives in energy units (no scale needed)
         scale, spread = 1.0, h.sum(axis=-1)
         active = (spread > 0) & (np.abs(E + shift - mu) < spread)
-        prim = _step_primitive
+        primitive = _step_primitive
     else:
         scale = kT
         spread = h.sum(axis=-1) / kT
         active = (spread > _RESOLVED) & (np.abs(E + shift - mu) / kT < spread + _FAR)
-        prim = None
+        primitive = lambda m, y: _primitive(weight, m, y)  # noqa: E731
     if not active.any():
         return out
     x = ((E + shift - mu) / scale)[active]
@@ -313,7 +313,6 @@ def box_mean(weight, E: np.ndarray, *, mu, kT: float, box: OccupationBox | None)
     val = np.zeros(len(x))
     for order in np.unique(m):
         sel = m == order
-        A = prim(int(order), y[sel]) if prim is not None else _primitive(weight, int(order), y[sel])
-        val[sel] = np.sum(coef[sel] * A, axis=1)
+        val[sel] = np.sum(coef[sel] * primitive(int(order), y[sel]), axis=1)
     out[active] = val / (kT if weight is minus_dfermi else 1.0)
     return out

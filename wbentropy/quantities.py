@@ -66,8 +66,7 @@ def occupation_weighted(E: np.ndarray, X: np.ndarray, *, weight: Callable, tempe
         kT = kT_eV(T)
         for i0 in range(0, len(mus), chunk):
             mu = mus[i0:i0 + chunk, None, None]
-            w = box_mean(weight, E[None], mu=mu, kT=kT,
-                         box=box)  # (nmu_c, nk, nb)
+            w = box_mean(weight, E[None], mu=mu, kT=kT, box=box)  # (nmu_c, nk, nb)
             out[:, iT, i0:i0 + chunk] = np.matmul(w.transpose(1, 0, 2), Xf)
     return out.reshape((nk, len(temperatures), len(mus)) + tail)
 
