@@ -109,33 +109,34 @@ def uniform_all_temperatures(model, args):
         logger.info("uniform %d^3 done in %.0f s", n, dt)
 
 
-def uniform_files(args, T):
-    """(k-points, (sigma^e_xy, sigma^s_xy)) of the uniform-mesh result files --uniform-file at T."""
+def file_values(path, T):
+    """(k-points, (sigma^e_xy, sigma^s_xy), integrator) of a result file (wbentropy compute --out)
+    at T and mu = E_F, its first mu; a clear error if the file holds neither."""
     from wbentropy.results import Result
 
+    r = Result.load(path)
+    iT = int(np.argmin(np.abs(r.temperature - T)))
+    if abs(r.temperature[iT] - T) > 1e-9 or abs(r.mu[0] - EF_FE) > 1e-9:
+        raise SystemExit(f"{path} has no T = {T} K at mu = {EF_FE} eV first")
+    return int(r.attrs["num_kpoints"]), tuple(float(r[q][iT, 0, 0, 1]) for q in Q), str(r.attrs.get("integrator"))
+
+
+def uniform_files(args, T):
+    """(k-points, (sigma^e_xy, sigma^s_xy)) of the uniform-mesh result files --uniform-file at T."""
     out = []
     for path in args.uniform_file:
-        r = Result.load(path)
-        if not str(r.attrs.get("integrator", "")).startswith("uniform"):
-            raise SystemExit(f"{path}: not a uniform-mesh result (integrator: {r.attrs.get('integrator')})")
-        iT = int(np.argmin(np.abs(r.temperature - T)))
-        if abs(r.temperature[iT] - T) > 1e-9 or abs(r.mu[0] - EF_FE) > 1e-9:
-            raise SystemExit(f"{path} has no T = {T} K at mu = {EF_FE} eV first")
-        out.append((int(r.attrs["num_kpoints"]), tuple(float(r[q][iT, 0, 0, 1]) for q in Q)))
+        nk, values, integrator = file_values(path, T)
+        if not integrator.startswith("uniform"):
+            raise SystemExit(f"{path}: not a uniform-mesh result (integrator: {integrator})")
+        out.append((nk, values))
     return out
 
 
 def run_T(model, T, args):
     logger.info("\n=== T = %g K, mu = E_F = %.4f eV ===", T, EF_FE)
     if args.reference_file:
-        from wbentropy.results import Result
-
-        ref = Result.load(args.reference_file)
-        iT = int(np.argmin(np.abs(ref.temperature - T)))
-        if abs(ref.temperature[iT] - T) > 1e-9:
-            raise SystemExit(f"{args.reference_file} has no T = {T}")
-        ref_e, ref_s = ref["ahc"][iT, 0, 0, 1], ref["entropy_hall"][iT, 0, 0, 1]
-        label, nref = f"{args.reference_file} ({ref.attrs['integrator']})", ref.attrs["num_kpoints"]
+        nref, (ref_e, ref_s), integrator = file_values(args.reference_file, T)
+        label = f"{args.reference_file} ({integrator})"
     elif args.reference_mesh:
         n = args.reference_mesh
         ref_e, ref_s, nref, _ = _cached(args, f"uniform {n} T={T}", lambda: compute(
@@ -205,12 +206,8 @@ def run_curves(model, T, args):
     """Uniform meshes and adaptive level curves against the last level of each curve (the
     densest adaptive result: the reference where no uniform mesh can be, e.g. a 30 K shell)."""
     logger.info("\n=== T = %g K, mu = E_F = %.4f eV: adaptive level curves ===", T, EF_FE)
-    ref_file = None
-    if args.reference_file:
-        from wbentropy.results import Result
-
-        ref_file = Result.load(args.reference_file)
-        iT = int(np.argmin(np.abs(ref_file.temperature - T)))
+    ref_file = file_values(args.reference_file, T)[1] if args.reference_file else None
+    files = uniform_files(args, T)  # denser uniform meshes run separately (e.g. under MPI)
     for col, q in enumerate(Q):
         if q not in args.curve_quantities:
             continue
@@ -225,7 +222,7 @@ def run_curves(model, T, args):
                         curve[-2][0], drift, "  [comparable to a target: that verdict depends on the reference]"
                         if any(drift > t / 3 for t in args.targets) else "")
         if ref_file is not None:
-            other = ref_file[q][iT, 0, 0, 1]
+            other = ref_file[col]
             logger.info("  %s: %.6g, relative difference %.2e", args.reference_file, other, abs(other / ref - 1))
             if args.reference_source == "file":
                 ref = other
@@ -235,7 +232,7 @@ def run_curves(model, T, args):
             v = _cached(args, f"uniform {n} T={T}", lambda: compute(
                 model=model, quantities=Q, temperatures=[T], mus=[EF_FE], kmesh=(n, n, n)))
             uni.append((n**3, abs(v[col] / ref - 1)))
-        for nk, v in uniform_files(args, T):  # denser uniform meshes run separately (e.g. under MPI)
+        for nk, v in files:
             uni.append((nk, abs(v[col] / ref - 1)))
         uni.sort()
         levels = curve if ref_file is not None and args.reference_source == "file" else curve[:-1]
