@@ -80,6 +80,31 @@ def report_needed(label, uniform, adaptive, target=0.01):
                 target, label, nu, na, ratio)
 
 
+def report_tolerance_run(label, uniform, curve, ref, target):
+    """Log what ``--tolerance target`` would use: the curve's first level at which the run's own
+    stopping rule holds (relative error estimate of the whole tensor within ``target``, no unresolved
+    Fermi-surface cell: a run at that tolerance stops there), its true xy error against ``ref``, and
+    the uniform mesh needed (the oracle-free view: the curves above know the reference, a user's run
+    only its estimate).  ``curve`` rows are (k-points, value, xy error estimate, seconds, relative
+    error estimate, unresolved Fermi-surface cells); ``uniform`` rows (k-points, relative error)."""
+    if any(len(r) < 6 for r in curve):
+        logger.info("  --tolerance %g: the cached curve lacks the run's stopping figures (rerun it)", target)
+        return
+    stop = next((r for r in curve if r[4] <= target and r[5] == 0), None)
+    if stop is None:
+        logger.info("  --tolerance %g: not reached within the curve's %d k-points (estimate there %.1e)",
+                    target, curve[-1][0], curve[-1][4])
+        return
+    nu = needed([r[0] for r in uniform], [r[1] for r in uniform], target)
+    if nu:
+        nu, ratio = str(nu), f"{nu / stop[0]:.2f}x"
+    else:  # no uniform mesh run stays within the target: a lower bound
+        biggest = max(r[0] for r in uniform)
+        nu, ratio = f"> {biggest}", f"> {biggest / stop[0]:.2f}x"
+    logger.info("  --tolerance %g would stop at %d k-points (estimate %.1e, true error %.1e); uniform needs %s "
+                "-> ratio %s", target, stop[0], stop[4], abs(stop[1] / ref - 1), nu, ratio)
+
+
 def _cached(args, key, fn):
     """Memoise (value_e, value_s, k-points, seconds) of one run in the --cache JSON file."""
     cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
@@ -192,9 +217,11 @@ def adaptive_curve(model, T, quantity, args):
             logger.info("  %s level %d: %d k-points, xy = %.6g +- %.2g", quantity, level, n, rows[-1][1], rows[-1][2])
 
         c = args.coarse
-        compute(model=model, quantities=[quantity], temperatures=[T], mus=[EF_FE], kmesh=(c, c, c),
-                tolerance=args.curve_tolerance, max_kpoints=args.curve_budget, on_level=record,
-                box_occupations=args.box_occupations)
+        r = compute(model=model, quantities=[quantity], temperatures=[T], mus=[EF_FE], kmesh=(c, c, c),
+                    tolerance=args.curve_tolerance, max_kpoints=args.curve_budget, on_level=record,
+                    box_occupations=args.box_occupations)
+        for row, h in zip(rows, r.attrs["history"]):  # the run's own stopping figures at each level
+            row += [h["rel_error"], h.get("unresolved_fermi_cells", 0)]
         cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
         cache[key] = rows
         if args.cache:
@@ -244,6 +271,7 @@ def run_curves(model, T, args):
             logger.info("%-10s %10d %12.2e %12.2e", "adaptive", n, e, est)
         for target in args.targets:
             report_needed(f"{q}_xy", uni, [r[:2] for r in ada], target)
+            report_tolerance_run(f"{q}_xy", uni, curve, ref, target)
 
 
 def mpi_speedup(seed, args):

@@ -28,3 +28,15 @@ def fe_dir(tmp_path_factory):
 def gaas_dir(tmp_path_factory):
     """Temp folder with the GaAs Wannier90 files (GaAs.chk, .eig, .mmn and _tb.dat files unpacked)."""
     return _material(tmp_path_factory, "GaAs_Wannier90")
+
+
+@pytest.fixture
+def removes_mpich_leftovers():
+    """For tests whose MPI job fails on purpose: ``MPI_Abort`` leaves mpich's intra-node segment
+    (``/dev/shm/mpich_shm_*``) behind; remove the ones that appeared during the test."""
+    shm = Path("/dev/shm")
+    before = set(shm.glob("mpich_shm_*")) if shm.is_dir() else set()
+    yield
+    if shm.is_dir():
+        for leftover in set(shm.glob("mpich_shm_*")) - before:
+            leftover.unlink(missing_ok=True)

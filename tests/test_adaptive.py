@@ -215,7 +215,7 @@ def test_restart_refuses_a_different_run(tmp_path, model_file):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("adaptive", [True, False])
-def test_failing_rank_stops_the_job_with_its_message(tmp_path, model_file, adaptive):
+def test_failing_rank_stops_the_job_with_its_message(tmp_path, model_file, adaptive, removes_mpich_leftovers):
     args = ARGS if adaptive else ["--kmesh", "6", "6", "6", "--temperature", "300", "--mu", "0"]
     t0 = time.perf_counter()
     proc = _run(["--tb", str(model_file), *args, "--out", str(tmp_path / "f.h5")], n=2,

@@ -122,7 +122,7 @@ def test_unwritable_output_fails_before_computing(tmp_path, monkeypatch):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("adaptive", [False, True])
-def test_user_error_on_one_rank_stops_all_ranks(tmp_path, adaptive):
+def test_user_error_on_one_rank_stops_all_ranks(tmp_path, adaptive, removes_mpich_leftovers):
     """An InputError raised on rank 1 only (inside the uniform or adaptive integration loop)
     stops both ranks within seconds with that rank's one-line message, no traceback, no output."""
     model = tmp_path / "m_tb.dat"
@@ -142,7 +142,7 @@ def test_user_error_on_one_rank_stops_all_ranks(tmp_path, adaptive):
 
 
 @pytest.mark.mpi
-def test_user_error_on_every_rank_is_one_clean_message(tmp_path):
+def test_user_error_on_every_rank_is_one_clean_message(tmp_path, removes_mpich_leftovers):
     """A bad input file under mpiexec: every rank fails identically; no traceback, no hang."""
     bad = tmp_path / "bad_tb.dat"
     bad.write_text("")
