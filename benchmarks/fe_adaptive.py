@@ -239,7 +239,7 @@ def run_curves(model, T, args):
         if q not in args.curve_quantities:
             continue
         curve = adaptive_curve(model, T, q, args)
-        n_ref, ref, ref_err, _ = curve[-1]
+        n_ref, ref, ref_err = curve[-1][:3]
         logger.info("%s reference: adaptive, last level, %d k-points: xy = %.6g +- %.2g (estimate, %.1e relative)",
                     q, n_ref, ref, ref_err, ref_err / abs(ref))
         if len(curve) > 2:  # how settled the reference is (a last level cut short by the budget adds
