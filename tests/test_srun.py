@@ -158,8 +158,13 @@ def test_two_slurm_nodes_mpiexec_in_an_allocation_equals_one_rank(tmp_path, srun
     proxies with srun, puts 2 ranks on each node, MPI sees two shared-memory domains (one operator
     copy each), and the tensors equal a single rank's.  (``srun -N 2 --mpi=pmi2`` itself fails in
     MPI_Init in 10-20 % of the launches here, see docs/cli.md, so it is not the tested route.)"""
-    probe = subprocess.run([srun, "-N", "2", "-n", "2", "true"], capture_output=True, text=True, timeout=20)
-    if probe.returncode != 0:
+    try:  # a one-node Slurm would queue -N 2 for good: --immediate makes it refuse (and leave no queued job)
+        probe = subprocess.run([srun, "-N", "2", "-n", "2", "--immediate=10", "true"], capture_output=True,
+                               text=True, timeout=20)
+        refused = probe.returncode != 0
+    except subprocess.TimeoutExpired:
+        refused = True
+    if refused:
         pytest.skip("Slurm has fewer than 2 nodes (benchmarks/slurm_single_node.sh --two-nodes makes two)")
     salloc = shutil.which("salloc")
     if salloc is None:
