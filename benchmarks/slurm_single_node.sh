@@ -28,11 +28,18 @@ pidfile() { case "$1" in munged) echo /run/munge/munged.pid ;; *) echo "/run/slu
 running() { local f; f=$(pidfile "$1"); [[ -s "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null; }
 
 if [[ "${1:-}" == "stop" ]]; then
-    for f in /run/slurm/slurmd.*.pid; do
-        [[ -s "$f" ]] && kill "$(cat "$f")" 2>/dev/null || true
+    pids=()  # read each pid before the kill: a daemon removes its pid file as it exits
+    for f in /run/slurm/slurmd.*.pid "$(pidfile slurmctld)" "$(pidfile munged)"; do
+        p=$(cat "$f" 2>/dev/null || true)
+        if [[ -n "$p" ]] && kill "$p" 2>/dev/null; then pids+=("$p"); fi
     done
-    for d in slurmctld munged; do
-        if running "$d"; then kill "$(cat "$(pidfile "$d")")"; fi
+    # wait until they are gone (up to 30 s): a start right after a stop would otherwise find a
+    # dying slurmctld "running", not start one, and hang in its first srun
+    for _ in $(seq 30); do
+        alive=false
+        for p in "${pids[@]}"; do if kill -0 "$p" 2>/dev/null; then alive=true; fi; done
+        $alive || break
+        sleep 1
     done
     exit 0
 fi
