@@ -204,7 +204,8 @@ def run_T(model, T, args):
 def adaptive_curve(model, T, quantity, args):
     """One adaptive run of one quantity to --curve-tolerance / --curve-budget, recorded level by
     level (a run stopped at a looser tolerance is one of these levels): rows of (k-points,
-    value_xy, estimated error_xy, seconds), cached in --cache."""
+    value_xy, estimated error_xy, seconds, the run's relative error estimate, its unresolved
+    Fermi-surface cells), cached in --cache (older caches hold the first four)."""
     key = f"curve[{quantity}] T={T} coarse={args.coarse} tol={args.curve_tolerance} budget={args.curve_budget}"
     key += " box-linear" if args.box_occupations else ""  # (" box": the earlier uniform-spread model)
     cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
