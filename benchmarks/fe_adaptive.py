@@ -43,6 +43,7 @@ from _data import EF_FE, material
 
 from wbentropy.api import compute
 from wbentropy.io.load import load_model
+from wbentropy.results import Result
 
 logger = logging.getLogger("bench")
 Q = ["ahc", "entropy_hall"]
@@ -137,8 +138,6 @@ def uniform_all_temperatures(model, args):
 def file_values(path, T):
     """(k-points, (sigma^e_xy, sigma^s_xy), integrator) of a result file (wbentropy compute --out)
     at T and mu = E_F, its first mu; a clear error if the file holds neither."""
-    from wbentropy.results import Result
-
     r = Result.load(path)
     iT = int(np.argmin(np.abs(r.temperature - T)))
     if abs(r.temperature[iT] - T) > 1e-9 or abs(r.mu[0] - EF_FE) > 1e-9:
@@ -288,8 +287,6 @@ def mpi_speedup(seed, args):
     base = [sys.executable, "-m", "wbentropy.cli", "compute", "--w90", str(seed), "--kmesh", "8", "8", "8",
             "--temperature", "300", "--mu", str(EF_FE), "--quantities", "ahc,entropy_hall",
             "--tolerance", str(args.speedup_tolerance), "--no-progress"]
-    from wbentropy.results import Result
-
     times, integration = {}, {}
     layouts = {1: "1 rank x 1 thread", 2: "2 ranks x 1 thread", "pool": "1 rank x default threads"}
     for n in (1, 2, "pool"):
