@@ -192,3 +192,17 @@ def test_box_geometry_keeps_derived_velocities_but_not_the_scratch_cache():
     h = g.with_occupation_box(box)
     assert h.velocity is v and h.cache == {} and g.occupation_box is None
     assert h.occupation_box is box and np.array_equal(h.E, g.E)
+
+
+def test_minus_dentropy_is_the_energy_derivative_of_s():
+    """-ds/dE against a central difference of s, and finite (no overflow) far from mu."""
+    from wbentropy.occupation import minus_dentropy
+
+    kT, mu, h = 0.02, 0.1, 1e-6
+    E = np.linspace(-0.5, 0.7, 241)
+    fd = -(entropy(E + h, mu=mu, kT=kT) - entropy(E - h, mu=mu, kT=kT)) / (2 * h)
+    assert np.allclose(minus_dentropy(E, mu=mu, kT=kT), fd, rtol=1e-6, atol=1e-6)
+    far = minus_dentropy(np.array([-1e3, 1e3]), mu=0.0, kT=1e-3)
+    assert np.all(np.isfinite(far)) and np.all(np.abs(far) < 1e-300)
+    with pytest.raises(ValueError):
+        minus_dentropy(E, mu=mu, kT=0.0)

@@ -5,6 +5,7 @@ With x = (E - mu)/(k_B T):
     f(x)       = 1/(e^x + 1)                          = expit(-x)
     s(x)       = -f ln f - (1-f) ln(1-f)              = log1p(e^{-|x|}) + |x| expit(-|x|)
     -df/dE     = f (1 - f)/(k_B T)                    = expit(x) expit(-x)/(k_B T)
+    -ds/dE     = x f (1 - f)/(k_B T)                  = x (-df/dE)
     g(x)       = -k_B T ln(1 + e^{-x})                (grand potential per state, paper below Eq. 24)
 
 All forms are exact rewritings that never evaluate exp of a large positive number,
@@ -28,7 +29,7 @@ from scipy.special import expit
 
 from .constants import KB_EV
 
-__all__ = ["fermi", "entropy", "minus_dfermi", "grand_potential", "kT_eV", "fermi_shell_length", "box_mean",
+__all__ = ["fermi", "entropy", "minus_dfermi", "minus_dentropy", "grand_potential", "kT_eV", "fermi_shell_length", "box_mean",
            "OccupationBox", "box_of_linear_band"]
 
 
@@ -58,6 +59,14 @@ def minus_dfermi(E: np.ndarray, *, mu: float, kT: float) -> np.ndarray:
         raise ValueError("-df/dE is a delta function at T = 0; use a finite temperature")
     x = (E - mu) / kT
     return expit(x) * expit(-x) / kT
+
+
+def minus_dentropy(E: np.ndarray, *, mu: float, kT: float) -> np.ndarray:
+    """-ds/dE = x f(1-f)/kT in 1/eV, x = (E - mu)/kT (from ds/dx = -x f(1-f)).  Undefined at kT = 0."""
+    if kT == 0.0:
+        raise ValueError("-ds/dE is not a function at T = 0; use a finite temperature")
+    x = (E - mu) / kT
+    return x * expit(x) * expit(-x) / kT
 
 
 def grand_potential(E: np.ndarray, *, mu: float, kT: float) -> np.ndarray:

@@ -15,11 +15,12 @@ import numpy as np
 
 from . import constants as C
 from .geometry import BandGeometry
-from .occupation import OccupationBox, box_mean, entropy, fermi, kT_eV, minus_dfermi
+from .occupation import OccupationBox, box_mean, entropy, fermi, kT_eV, minus_dentropy, minus_dfermi
 from .physics import entropy_production as EP
 from .physics import optical as OPT
 
-__all__ = ["Quantity", "QUANTITIES", "get_quantities", "pseudovector_to_tensor", "occupation_weighted", "Options"]
+__all__ = ["Quantity", "QUANTITIES", "get_quantities", "pseudovector_to_tensor", "occupation_weighted", "Options",
+           "HALL_WEIGHTS"]
 
 #: Upper bound on the number of floats in one (T, mu, k, band) weight block.
 _WEIGHT_BLOCK = 4_000_000
@@ -155,11 +156,20 @@ class Quantity:
     rank: int = 2
 
 
+#: The two Hall tensors as sigma_ab = factor/V sum_n <F(E_n) Omega_n^ab>_BZ: name -> (F, -dF/dE, factor).
+#: ahc: F = f, factor -(e^2/hbar) [S/cm with Omega in Angstrom^2, V in Angstrom^3];
+#: entropy_hall: F = s, factor +(e k_B/hbar) [A/(m K)] (paper Eq. 28, electrons q = -e).
+#: The per-k integrands below and the tetrahedron route (:mod:`wbentropy.tetrahedron`) both use it.
+HALL_WEIGHTS = {"ahc": (fermi, minus_dfermi, C.AHC_FACTOR_S_PER_CM),
+                "entropy_hall": (entropy, minus_dentropy, C.ENTROPY_HALL_FACTOR_A_PER_MK)}
+
+
 def _ahc_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
     """sigma^e_ab = -(e^2/hbar) sum_n int d^3k/(2pi)^3 f_n Omega_n^ab  [S/cm]."""
-    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=fermi, temperatures=temperatures, mus=mus,
+    weight, _, factor = HALL_WEIGHTS["ahc"]
+    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=weight, temperatures=temperatures, mus=mus,
                              block=options.block_floats, box=geom.occupation_box)
-    return pseudovector_to_tensor(p) * (C.AHC_FACTOR_S_PER_CM / volume)
+    return pseudovector_to_tensor(p) * (factor / volume)
 
 
 def ahc_curve_sum(geom: BandGeometry, *, energies: np.ndarray, volume: float) -> np.ndarray:
@@ -181,9 +191,10 @@ def ahc_curve_sum(geom: BandGeometry, *, energies: np.ndarray, volume: float) ->
 
 def _entropy_hall_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
     """sigma^s_ab = +(e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab  [A/(m K)] (paper Eq. 28, electrons q = -e)."""
-    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=entropy, temperatures=temperatures, mus=mus,
+    weight, _, factor = HALL_WEIGHTS["entropy_hall"]
+    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=weight, temperatures=temperatures, mus=mus,
                              block=options.block_floats, box=geom.occupation_box)
-    return pseudovector_to_tensor(p) * (C.ENTROPY_HALL_FACTOR_A_PER_MK / volume)
+    return pseudovector_to_tensor(p) * (factor / volume)
 
 
 def _grid_blocks(E: np.ndarray, temperatures, mus, *, extra: int = 1, block: int = _WEIGHT_BLOCK):

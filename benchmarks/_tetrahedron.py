@@ -1,0 +1,305 @@
+"""Linear tetrahedron integration of occupation-weighted band quantities on a uniform mesh: an
+independent route to the Fe entropy Hall reference, TRIED AND DROPPED (session 10; kept here, out
+of the package, so that the finding can be reproduced: benchmarks/fe_tetrahedron.py).
+
+Why it was tried: sigma^s_ab = (e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab at 30 K lives in
+a 2.6 meV shell around the Fermi surface, far thinner than any affordable mesh spacing.  Here each
+cell of a Gamma-centred mesh is cut into six tetrahedra along its shortest main diagonal; E_n(k)
+and X_n(k) (= Omega_n) are linear in each, and
+
+    int_tet F(E(k)) X(k) d^3k / V_tet = sum_i W_i X_i                                (1)
+
+is exact for that linear model.  With w_i(E) the linear-tetrahedron (Bloechl) weights of a step at
+E (Bloechl, Jepsen and Andersen, PRB 49, 16223 (1994), App. B, no curvature correction),
+
+    W_i = int dE (-dF/dE) w_i(E) = int_{e_1}^{e_4} dE (-dF/dE) w_i(E) + F(e_4)/4,    (2)
+
+for F(+inf) = 0 (f or s); w_i is cubic between corner energies and (2) is integrated by
+Gauss-Legendre panels no wider than k_B T, so no shell needs resolving in k.
+
+Why it was dropped: with bands ordered by energy, a near-degenerate pair n, m (an avoided
+crossing) has Omega_n ~ -Omega_m ~ 1/Delta^2.  Point sampling evaluates f_n Omega_n + f_m Omega_m
+where the gap is Delta, so the pair nearly cancels; the linear model spreads the peak value over
+the whole tetrahedron, where the two bands' energies (hence weights) separate, so the cancellation
+is lost.  On a random 4-band model even at 30 000 K, 0.34 % of the (cell, band) rows (those within
+0.1 eV of a neighbour band) carry 115 % of the difference between (1) and the corner rule; on Fe
+sigma^s_xy(300 K) is 37 % off at 128^3 where point sampling is within ~5 %.  A pair-resolved
+variant (interpolating the smooth (E_n - E_m)^2 Omega_nm and integrating the two-band occupation
+factor exactly, as double-delta tetrahedron methods do) would be the next thing to try.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import Callable
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["step_weights", "smeared_weights", "cell_tetrahedra", "integrate_hall_tetrahedra"]
+
+#: Gauss-Legendre panels of (2) are at most this many k_B T wide (4 nodes each: error ~1e-9).
+PANEL_KT = 1.0
+#: -dF/dE is treated as zero more than this many k_B T from mu (f(1-f) < e^-40).
+WINDOW_KT = 40.0
+_NODES, _GW = np.polynomial.legendre.leggauss(4)
+#: (cell, band) rows whose weights are computed at once.
+_ROWS = 32768
+
+
+def _region_weights(region: int, e: np.ndarray, E: np.ndarray) -> np.ndarray:
+    """Bloechl step weights w_i(E) of sorted corner energies e (..., 4) for E (..., q) inside
+    ``region`` (1: e1 <= E < e2, 2: e2 <= E < e3, 3: e3 <= E < e4, in 1-based corner order);
+    fractions of the tetrahedron's volume, (..., q, 4).  Only divisions by the positive energy
+    differences of that region occur, so degenerate corners elsewhere are harmless."""
+    e0, e1, e2, e3 = (e[..., i, None] for i in range(4))
+    if region == 1:
+        d = E - e0
+        C = d**3 / (4.0 * (e1 - e0) * (e2 - e0) * (e3 - e0))
+        w1, w2, w3 = C * d / (e1 - e0), C * d / (e2 - e0), C * d / (e3 - e0)
+        w0 = 4.0 * C - w1 - w2 - w3
+    elif region == 2:
+        C1 = (E - e0) ** 2 / (4.0 * (e3 - e0) * (e2 - e0))
+        C2 = (E - e0) * (E - e1) * (e2 - E) / (4.0 * (e3 - e0) * (e2 - e1) * (e2 - e0))
+        C3 = (E - e1) ** 2 * (e3 - E) / (4.0 * (e3 - e1) * (e2 - e1) * (e3 - e0))
+        w0 = C1 + (C1 + C2) * (e2 - E) / (e2 - e0) + (C1 + C2 + C3) * (e3 - E) / (e3 - e0)
+        w1 = C1 + C2 + C3 + (C2 + C3) * (e2 - E) / (e2 - e1) + C3 * (e3 - E) / (e3 - e1)
+        w2 = (C1 + C2) * (E - e0) / (e2 - e0) + (C2 + C3) * (E - e1) / (e2 - e1)
+        w3 = (C1 + C2 + C3) * (E - e0) / (e3 - e0) + C3 * (E - e1) / (e3 - e1)
+    elif region == 3:
+        d = e3 - E
+        C = d**3 / (4.0 * (e3 - e0) * (e3 - e1) * (e3 - e2))
+        w0, w1, w2 = 0.25 - C * d / (e3 - e0), 0.25 - C * d / (e3 - e1), 0.25 - C * d / (e3 - e2)
+        w3 = 1.0 - 4.0 * C - (w0 + w1 + w2)  # the weights add up to the occupied fraction 1 - 4C
+    else:
+        raise ValueError(f"region must be 1, 2 or 3, got {region}")
+    return np.stack(np.broadcast_arrays(w0, w1, w2, w3), axis=-1)
+
+
+def step_weights(e: np.ndarray, E) -> np.ndarray:
+    """Linear-tetrahedron weights of a step occupation, theta(E - E_n(k)).
+
+    For E_n(k) linear in a tetrahedron with corner energies ``e`` and a linear X(k),
+    int_tet theta(E - E_n(k)) X(k) d^3k / V_tet = sum_i w_i(E) X_i  (Bloechl et al. 1994, App. B).
+
+    Parameters
+    ----------
+    e : (n, 4) float
+        Corner energies, eV, in any order.
+    E : float or (n,) float
+        Fermi level(s), eV.
+
+    Returns
+    -------
+    (n, 4) float
+        w_i, fractions of the tetrahedron's volume (sum = occupied fraction, 1/4 each when full).
+    """
+    e = np.asarray(e, dtype=float)
+    order = np.argsort(e, axis=1)
+    es = np.take_along_axis(e, order, axis=1)
+    E = np.broadcast_to(np.asarray(E, dtype=float), (len(e),))[:, None]
+    ws = np.zeros(e.shape)
+    ws[E[:, 0] >= es[:, 3]] = 0.25
+    for region in (1, 2, 3):
+        inside = (E[:, 0] >= es[:, region - 1]) & (E[:, 0] < es[:, region])
+        if inside.any():
+            ws[inside] = _region_weights(region, es[inside], E[inside])[:, 0]
+    w = np.empty_like(ws)
+    np.put_along_axis(w, order, ws, axis=1)
+    return w
+
+
+def smeared_weights(e: np.ndarray, *, F: Callable, minus_dF: Callable, mu: float, kT: float) -> np.ndarray:
+    """Linear-tetrahedron weights of a smooth occupation F(E_n(k)) (Eqs. 1, 2 of the module).
+
+    Parameters
+    ----------
+    e : (n, 4) float
+        Corner energies, eV, in any order.
+    F, minus_dF : callables ``(E, *, mu, kT) -> array``
+        The occupation (dimensionless; F(+inf) = 0, e.g. :func:`~wbentropy.occupation.fermi`
+        or :func:`~wbentropy.occupation.entropy`) and -dF/dE in 1/eV.
+    mu, kT : float
+        Chemical potential and k_B T, eV (kT > 0).
+
+    Returns
+    -------
+    (n, 4) float
+        W_i with int_tet F(E(k)) X(k) d^3k / V_tet = sum_i W_i X_i for linear E and X.
+    """
+    if kT <= 0.0:
+        raise ValueError("smeared_weights needs kT > 0 (use step_weights at T = 0)")
+    e = np.asarray(e, dtype=float)
+    lo, hi = mu - WINDOW_KT * kT, mu + WINDOW_KT * kT
+    top = e.max(axis=1)
+    w = np.repeat(0.25 * F(top, mu=mu, kT=kT)[:, None], 4, axis=1)  # F(e_4)/4: all of (2) outside the window
+    near = np.flatnonzero((top > lo) & (e.min(axis=1) < hi))
+    if near.size:
+        w[near] = _smeared_near(e[near], F=F, minus_dF=minus_dF, mu=mu, kT=kT)
+    return w
+
+
+def _smeared_near(e: np.ndarray, *, F: Callable, minus_dF: Callable, mu: float, kT: float) -> np.ndarray:
+    """:func:`smeared_weights` of tetrahedra whose energies reach into the window mu +- WINDOW_KT kT."""
+    order = np.argsort(e, axis=1)
+    es = np.take_along_axis(e, order, axis=1)
+    ws = np.repeat(0.25 * F(es[:, 3], mu=mu, kT=kT)[:, None], 4, axis=1)  # F(e_4)/4
+    lo, hi = mu - WINDOW_KT * kT, mu + WINDOW_KT * kT
+    for region in (1, 2, 3):
+        a = np.maximum(es[:, region - 1], lo)
+        b = np.minimum(es[:, region], hi)
+        rows = np.flatnonzero(b > a)
+        if rows.size == 0:
+            continue
+        m = np.ceil((b[rows] - a[rows]) / (PANEL_KT * kT)).astype(int)
+        rep = np.repeat(rows, m)  # one entry per panel
+        first = np.repeat(np.cumsum(m) - m, m)
+        h = np.repeat((b[rows] - a[rows]) / m, m)
+        start = a[rep] + (np.arange(rep.size) - first) * h
+        E = start[:, None] + 0.5 * h[:, None] * (_NODES + 1.0)  # (panels, 4 nodes)
+        g = minus_dF(E, mu=mu, kT=kT) * (0.5 * h[:, None] * _GW)
+        contrib = np.einsum("pq,pqi->pi", g, _region_weights(region, es[rep], E))
+        for i in range(4):
+            ws[:, i] += np.bincount(rep, weights=contrib[:, i], minlength=len(e))
+    w = np.empty_like(ws)
+    np.put_along_axis(w, order, ws, axis=1)
+    return w
+
+
+def cell_tetrahedra(cell_vectors: np.ndarray) -> np.ndarray:
+    """The six tetrahedra of one mesh cell, cut along its shortest main diagonal.
+
+    Parameters
+    ----------
+    cell_vectors : (3, 3) float
+        Edge vectors of the cell (rows, Cartesian).
+
+    Returns
+    -------
+    (6, 4, 3) int
+        Corner offsets (0 or 1 along each edge) of each tetrahedron's four corners.
+    """
+    corners = np.array(list(itertools.product((0, 1), repeat=3)))
+    # the diagonal from corner c to 1 - c, for c = 000, 100, 010, 001
+    starts = corners[[0, 4, 2, 1]]
+    lengths = [np.linalg.norm((1 - 2 * c) @ cell_vectors) for c in starts]
+    c0 = starts[int(np.argmin(lengths))]
+    out = []
+    for perm in itertools.permutations(range(3)):
+        path = [np.zeros(3, int)]
+        for axis in perm:
+            step = path[-1].copy()
+            step[axis] = 1
+            path.append(step)
+        out.append(np.abs(np.array(path) - c0))  # reflect the 000 -> 111 tetrahedra onto c0's diagonal
+    return np.array(out)
+
+
+def _plane_geometry(interp, *, mesh: tuple[int, int, int], plane: int, batch: int, degen_thresh: float):
+    """Band energies (N1 N2, nb) and Berry curvature (N1 N2, nb, 3) on k3 = plane/N3, C order."""
+    from wbentropy.geometry import band_geometry
+
+    n1, n2, n3 = mesh
+    i1, i2 = np.meshgrid(np.arange(n1), np.arange(n2), indexing="ij")
+    k = np.stack([i1.ravel() / n1, i2.ravel() / n2, np.full(n1 * n2, plane / n3)], axis=1)
+    E, X = [], []
+    for s in range(0, len(k), batch):
+        geom = band_geometry(interp(k[s:s + batch]), degen_thresh=degen_thresh)
+        E.append(geom.E)
+        X.append(geom.berry_curvature)
+    return np.concatenate(E), np.concatenate(X)
+
+
+def integrate_hall_tetrahedra(*, model, mesh: tuple[int, int, int], quantities=("ahc", "entropy_hall"),
+                              temperatures, mus, parallel=None, batch: int = 2048,
+                              degen_thresh: float | None = None) -> dict[str, np.ndarray]:
+    """Hall tensors sigma_ab = factor/V sum_n <F(E_n) Omega_n^ab>_BZ by linear tetrahedra.
+
+    ``ahc``: sigma^e_ab = -(e^2/hbar) sum_n int d^3k/(2pi)^3 f_n Omega_n^ab in S/cm;
+    ``entropy_hall``: sigma^s_ab = (e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab in
+    A/(m K) (paper Eq. 28).  E_n and Omega_n are interpolated linearly in each of the six
+    tetrahedra of every cell of the Gamma-centred mesh (band index by energy order) and the
+    occupation is integrated exactly over that linear model (:func:`smeared_weights`).
+    The k3 planes are shared out among the ranks of ``parallel`` in contiguous blocks and the
+    partial sums added in rank order.
+
+    Parameters
+    ----------
+    model : TBModel
+    mesh : (N1, N2, N3) ints
+    quantities : names among ``ahc``, ``entropy_hall``
+    temperatures : (nT,) K; T = 0 allowed for ``ahc`` (step occupation) and gives 0 for ``entropy_hall``
+    mus : (nmu,) eV
+    parallel : Parallel, optional
+    batch : int
+        k-points per evaluation batch.
+    degen_thresh : float, optional
+        Degeneracy threshold of the band geometry, eV (default that of :mod:`wbentropy.geometry`).
+
+    Returns
+    -------
+    dict
+        name -> (nT, nmu, 3, 3) array in SI units as above.
+    """
+    from wbentropy.errors import InputError
+    from wbentropy.geometry import DEFAULT_DEGEN_THRESH
+    from wbentropy.interpolation import Interpolator
+    from wbentropy.occupation import kT_eV
+    from wbentropy.quantities import HALL_WEIGHTS, pseudovector_to_tensor
+
+    unknown = [q for q in quantities if q not in HALL_WEIGHTS]
+    if unknown:
+        raise InputError(f"tetrahedron integration knows {sorted(HALL_WEIGHTS)}, not {unknown}")
+    mesh = tuple(int(n) for n in mesh)
+    if len(mesh) != 3 or min(mesh) < 1:
+        raise InputError(f"k-mesh must be three positive integers, got {mesh}")
+    temperatures = np.atleast_1d(np.asarray(temperatures, dtype=float))
+    mus = np.atleast_1d(np.asarray(mus, dtype=float))
+    degen = DEFAULT_DEGEN_THRESH if degen_thresh is None else degen_thresh
+    interp = Interpolator(model=model)
+    tets = cell_tetrahedra(model.reciprocal_lattice / np.array(mesh, float)[:, None])
+    n1, n2, n3 = mesh
+    start, stop = (0, n3) if parallel is None else parallel.split_range(n3)
+    sums = np.zeros((len(quantities), len(temperatures), len(mus), 3))
+    planes = {}
+    for l3 in range(start, stop):
+        for p in (l3, (l3 + 1) % n3):
+            if p not in planes:
+                planes[p] = _plane_geometry(interp, mesh=mesh, plane=p, batch=batch, degen_thresh=degen)
+        planes = {p: v for p, v in planes.items() if p in (l3, (l3 + 1) % n3)}
+        for tet in tets:
+            e, X = _tetrahedron_corners(planes[l3], planes[(l3 + 1) % n3], tet, (n1, n2))
+            for iq, name in enumerate(quantities):
+                F, minus_dF, _ = HALL_WEIGHTS[name]
+                for iT, T in enumerate(temperatures):
+                    kT = kT_eV(T)
+                    for im, mu in enumerate(mus):
+                        if kT == 0 and name != "ahc":
+                            continue  # s = 0 at T = 0
+                        for r0 in range(0, len(e), _ROWS):  # bounded memory: panels grow with the rows
+                            er = e[r0:r0 + _ROWS]
+                            W = (smeared_weights(er, F=F, minus_dF=minus_dF, mu=mu, kT=kT) if kT > 0
+                                 else step_weights(er, mu))
+                            sums[iq, iT, im] += np.einsum("ri,ric->c", W, X[r0:r0 + _ROWS])
+    if parallel is not None and parallel.size > 1:
+        sums = np.sum(parallel.allgather(sums), axis=0)  # rank order: a fixed order
+    mean = sums / (6.0 * n1 * n2 * n3)
+    return {name: pseudovector_to_tensor(mean[iq]) * (HALL_WEIGHTS[name][2] / model.volume)
+            for iq, name in enumerate(quantities)}
+
+
+def _tetrahedron_corners(lower, upper, tet: np.ndarray, n12: tuple[int, int]):
+    """Corner energies (rows, 4) and band quantities (rows, 4, 3) of one tetrahedron of every
+    cell between two k3 planes, one row per (cell, band)."""
+    n1, n2 = n12
+    i1, i2 = np.meshgrid(np.arange(n1), np.arange(n2), indexing="ij")
+    es, xs = [], []
+    for d1, d2, d3 in tet:
+        E, X = upper if d3 else lower
+        flat = (((i1 + d1) % n1) * n2 + (i2 + d2) % n2).ravel()
+        es.append(E[flat])
+        xs.append(X[flat])
+    e = np.stack(es, axis=-1).reshape(-1, 4)  # (cells * nb, 4)
+    X = np.stack(xs, axis=2).reshape(-1, 4, 3)  # (cells, nb, 4, 3) -> rows
+    return e, X
