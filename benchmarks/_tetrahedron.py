@@ -23,9 +23,11 @@ where the gap is Delta, so the pair nearly cancels; the linear model spreads the
 the whole tetrahedron, where the two bands' energies (hence weights) separate, so the cancellation
 is lost.  On a random 4-band model even at 30 000 K, 0.34 % of the (cell, band) rows (those within
 0.1 eV of a neighbour band) carry 115 % of the difference between (1) and the corner rule; on Fe
-sigma^s_xy(300 K) is 37 % off at 128^3 where point sampling is within ~5 %.  A pair-resolved
-variant (interpolating the smooth (E_n - E_m)^2 Omega_nm and integrating the two-band occupation
-factor exactly, as double-delta tetrahedron methods do) would be the next thing to try.
+sigma^s_xy(300 K) is 37 % off at 128^3 where point sampling is within ~5 %.  Splitting the
+tetrahedra of such pairs (:func:`integrate_hall_tetrahedra_refined`) fixes the random model but
+not Fe within any affordable budget (docs/adaptive.md).  A pair-resolved variant (interpolating the
+smooth (E_n - E_m)^2 Omega_nm and integrating the two-band occupation factor exactly, as
+double-delta tetrahedron methods do) would be the next thing to try.
 """
 from __future__ import annotations
 
@@ -303,3 +305,140 @@ def _tetrahedron_corners(lower, upper, tet: np.ndarray, n12: tuple[int, int]):
     e = np.stack(es, axis=-1).reshape(-1, 4)  # (cells * nb, 4)
     X = np.stack(xs, axis=2).reshape(-1, 4, 3)  # (cells, nb, 4, 3) -> rows
     return e, X
+
+
+# ------------------------------------------------------------------ pair-aware refinement
+#: Red refinement of a tetrahedron (Bey): points 0-3 its corners, 4-9 the midpoints of edges
+#: 01, 02, 03, 12, 13, 23; four corner children and four around the diagonal 02-13, each 1/8.
+_EDGES = np.array([(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)])
+_CHILDREN = np.array([(0, 4, 5, 6), (4, 1, 7, 8), (5, 7, 2, 9), (6, 8, 9, 3),
+                      (4, 5, 6, 8), (4, 5, 7, 8), (5, 6, 8, 9), (5, 7, 8, 9)])
+
+
+def pair_unresolved(E: np.ndarray, *, lo: float, hi: float, eta: float) -> np.ndarray:
+    """Tetrahedra where the linear model of Omega fails at a near-degenerate band pair.
+
+    For adjacent bands n, n+1 (energy order) of which one reaches [lo, hi], the gap
+    d_i = E_{n+1,i} - E_{n,i} at the corners; Omega ~ 1/d^2 is far from linear, and the pair's
+    cancellation is lost, where d varies across the tetrahedron by more than ``eta`` times its
+    smallest value: max_i d_i - min_i d_i > eta min_i d_i.
+
+    Parameters
+    ----------
+    E : (T, 4, nb) float, eV
+    lo, hi : float, eV
+    eta : float
+
+    Returns
+    -------
+    (T,) bool
+    """
+    d = E[:, :, 1:] - E[:, :, :-1]  # (T, 4, nb - 1)
+    reach = (E.max(axis=1) >= lo) & (E.min(axis=1) <= hi)  # (T, nb)
+    pair = reach[:, 1:] | reach[:, :-1]
+    varies = (d.max(axis=1) - d.min(axis=1)) > eta * d.min(axis=1)
+    return np.any(pair & varies, axis=1)
+
+
+def integrate_hall_tetrahedra_refined(*, model, mesh: tuple[int, int, int], quantities=("ahc", "entropy_hall"),
+                                      temperatures, mus, eta: float = 0.5, max_depth: int = 6,
+                                      window_kT: float = 12.0, parallel=None, batch: int = 2048,
+                                      degen_thresh: float | None = None) -> tuple[dict, dict]:
+    """:func:`integrate_hall_tetrahedra` with the tetrahedra of :func:`pair_unresolved` split
+    (red refinement, 8 children, new k-points at the edge midpoints) until resolved or
+    ``max_depth`` levels deep; bands reaching mu +- ``window_kT`` k_B T (k_B T at least 1 meV)
+    are checked.  Returns (tensors as :func:`integrate_hall_tetrahedra`, statistics: k-points
+    evaluated, tetrahedra split per level)."""
+    from wbentropy.geometry import DEFAULT_DEGEN_THRESH, band_geometry
+    from wbentropy.interpolation import Interpolator
+    from wbentropy.occupation import kT_eV
+    from wbentropy.quantities import HALL_WEIGHTS, pseudovector_to_tensor
+
+    mesh = tuple(int(n) for n in mesh)
+    temperatures = np.atleast_1d(np.asarray(temperatures, dtype=float))
+    mus = np.atleast_1d(np.asarray(mus, dtype=float))
+    degen = DEFAULT_DEGEN_THRESH if degen_thresh is None else degen_thresh
+    interp = Interpolator(model=model)
+    n1, n2, n3 = mesh
+    tets = cell_tetrahedra(model.reciprocal_lattice / np.array(mesh, float)[:, None])
+    kmax = max(max(kT_eV(T) for T in temperatures), 1e-3)
+    lo, hi = mus.min() - window_kT * kmax, mus.max() + window_kT * kmax
+    start, stop = (0, n3) if parallel is None else parallel.split_range(n3)
+    sums = np.zeros((len(quantities), len(temperatures), len(mus), 3))
+    split = np.zeros(max_depth + 1, dtype=np.int64)
+    kpoints = 0
+    i1, i2 = (a.ravel() for a in np.meshgrid(np.arange(n1), np.arange(n2), indexing="ij"))
+
+    def evaluate(k):
+        E, X = [], []
+        for s in range(0, len(k), batch):
+            g = band_geometry(interp(k[s:s + batch]), degen_thresh=degen)
+            E.append(g.E)
+            X.append(g.berry_curvature)
+        return np.concatenate(E), np.concatenate(X)
+
+    def integrate(vol, E, X):
+        nb = E.shape[2]
+        e = np.swapaxes(E, 1, 2).reshape(-1, 4)
+        Xr = np.swapaxes(X, 1, 2).reshape(-1, 4, 3) * np.repeat(vol, nb)[:, None, None]
+        for iq, name in enumerate(quantities):
+            F, minus_dF, _ = HALL_WEIGHTS[name]
+            for iT, T in enumerate(temperatures):
+                kT = kT_eV(T)
+                for im, mu in enumerate(mus):
+                    if kT == 0 and name != "ahc":
+                        continue
+                    for r0 in range(0, len(e), _ROWS):
+                        er = e[r0:r0 + _ROWS]
+                        W = (smeared_weights(er, F=F, minus_dF=minus_dF, mu=mu, kT=kT) if kT > 0
+                             else step_weights(er, mu))
+                        sums[iq, iT, im] += np.einsum("ri,ric->c", W, Xr[r0:r0 + _ROWS])
+
+    planes = {}
+    for l3 in range(start, stop):
+        for p in (l3, l3 + 1):
+            if p not in planes:
+                k = np.stack([i1 / n1, i2 / n2, np.full(i1.size, p / n3)], axis=1)
+                planes[p] = (k, *evaluate(k))
+                kpoints += len(k)
+        planes = {p: v for p, v in planes.items() if p in (l3, l3 + 1)}
+        K, E, X = [], [], []
+        for tet in tets:
+            cols = []
+            for d1, d2, d3 in tet:
+                kk, EE, XX = planes[l3 + d3]
+                flat = ((i1 + d1) % n1) * n2 + (i2 + d2) % n2
+                wrap = np.stack([i1 + d1 >= n1, i2 + d2 >= n2, np.zeros(i1.size, bool)], axis=1)  # unwrapped k
+                cols.append((kk[flat] + wrap, EE[flat], XX[flat]))
+            K.append(np.stack([c[0] for c in cols], axis=1))
+            E.append(np.stack([c[1] for c in cols], axis=1))
+            X.append(np.stack([c[2] for c in cols], axis=1))
+        K, E, X = np.concatenate(K), np.concatenate(E), np.concatenate(X)  # (T, 4, ...)
+        vol = np.full(len(K), 1.0 / (6.0 * n1 * n2 * n3))
+        for depth in range(max_depth + 1):
+            flag = pair_unresolved(E, lo=lo, hi=hi, eta=eta) if depth < max_depth else np.zeros(len(K), bool)
+            keep = ~flag
+            if keep.any():
+                integrate(vol[keep], E[keep], X[keep])
+            if not flag.any():
+                break
+            split[depth] += int(flag.sum())
+            K, E, X, vol = K[flag], E[flag], X[flag], vol[flag] / 8.0
+            km = 0.5 * (K[:, _EDGES[:, 0]] + K[:, _EDGES[:, 1]])  # (T, 6, 3)
+            Em, Xm = evaluate(km.reshape(-1, 3))
+            kpoints += km.shape[0] * 6
+            nb = E.shape[2]
+            Kp = np.concatenate([K, km], axis=1)
+            Ep = np.concatenate([E, Em.reshape(-1, 6, nb)], axis=1)
+            Xp = np.concatenate([X, Xm.reshape(-1, 6, nb, 3)], axis=1)
+            K = Kp[:, _CHILDREN].reshape(-1, 4, 3)
+            E = Ep[:, _CHILDREN].reshape(-1, 4, nb)
+            X = Xp[:, _CHILDREN].reshape(-1, 4, nb, 3)
+            vol = np.repeat(vol, 8)
+    if parallel is not None and parallel.size > 1:
+        sums = np.sum(parallel.allgather(sums), axis=0)
+        split = np.sum(parallel.allgather(split), axis=0)
+        kpoints = int(np.sum(parallel.allgather(kpoints)))
+    out = {name: pseudovector_to_tensor(sums[iq]) * (HALL_WEIGHTS[name][2] / model.volume)
+           for iq, name in enumerate(quantities)}
+    return out, {"kpoints": kpoints, "split_per_level": split.tolist()}

@@ -1,6 +1,7 @@
 """Linear tetrahedra as the reference for Fe's sigma^s_xy at 30 K: tried and dropped (session 10).
 
     python benchmarks/fe_tetrahedron.py --checks          # the method's own checks (1 min)
+    python benchmarks/fe_tetrahedron.py --meshes 16 --refine 0.5 --max-depth 3 --temperatures 30  # pair splitting
     mpiexec -n 2 python benchmarks/fe_tetrahedron.py [--meshes 32 48 64 96 128] [--temperatures 300 30]
                                                      [--cache tetra.json]
 
@@ -29,13 +30,19 @@ import numpy as np
 from _data import EF_FE, material
 
 from _tetrahedron import (_plane_geometry, _tetrahedron_corners, cell_tetrahedra, integrate_hall_tetrahedra,
-                          smeared_weights, step_weights)
+                          integrate_hall_tetrahedra_refined, smeared_weights, step_weights)
 
 from wbentropy.io.load import load_model
 from wbentropy.parallel import world
 
 logger = logging.getLogger("bench")
 Q = ("ahc", "entropy_hall")
+
+
+def _key(n, args) -> str:
+    """Cache key of one run: mesh, temperatures and (if any) the refinement."""
+    key = f"{n} T={','.join(f'{T:g}' for T in args.temperatures)}"
+    return key + (f" eta={args.refine:g} depth={args.max_depth}" if args.refine > 0 else "")
 
 
 def checks() -> None:
@@ -92,6 +99,9 @@ def main() -> None:
     p.add_argument("--temperatures", nargs="+", type=float, default=[300.0, 30.0])
     p.add_argument("--cache", help="JSON file memoising each mesh's values (rerun to add meshes)")
     p.add_argument("--checks", action="store_true", help="run the method's checks instead of Fe")
+    p.add_argument("--refine", type=float, default=0.0, help="eta > 0: split the tetrahedra of near-degenerate "
+                   "band pairs whose gap varies by more than eta times itself (pair_unresolved)")
+    p.add_argument("--max-depth", type=int, default=6)
     args = p.parse_args()
     par = world()
     logging.basicConfig(level=logging.INFO if par.is_root else logging.WARNING, format="%(message)s")
@@ -102,17 +112,25 @@ def main() -> None:
     model = load_model(w90=material("Fe_Wannier90") / "Fe")
     cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
     for n in args.meshes:
-        key = f"{n} T={','.join(f'{T:g}' for T in args.temperatures)}"
+        key = _key(n, args)
         if key in cache:
             continue
         t0 = time.perf_counter()
-        r = integrate_hall_tetrahedra(model=model, mesh=(n, n, n), temperatures=args.temperatures, mus=[EF_FE],
-                                      parallel=par)
+        stats = {"kpoints": n**3}
+        if args.refine > 0:
+            r, stats = integrate_hall_tetrahedra_refined(model=model, mesh=(n, n, n), temperatures=args.temperatures,
+                                                         mus=[EF_FE], parallel=par, eta=args.refine,
+                                                         max_depth=args.max_depth)
+        else:
+            r = integrate_hall_tetrahedra(model=model, mesh=(n, n, n), temperatures=args.temperatures, mus=[EF_FE],
+                                          parallel=par)
         dt = time.perf_counter() - t0
         rss = max(par.allgather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
         cache[key] = {"values": {q: [float(v) for v in r[q][:, 0, 0, 1]] for q in Q}, "seconds": dt,
-                      "ranks": par.size, "peak_rss_mb": rss}
-        logger.info("tetrahedra %d^3 done in %.0f s on %d ranks (peak RSS per rank %.0f MB)", n, dt, par.size, rss)
+                      "ranks": par.size, "peak_rss_mb": rss, **stats}
+        logger.info("tetrahedra %d^3 done in %.0f s on %d ranks (peak RSS per rank %.0f MB), %d k-points%s", n, dt,
+                    par.size, rss, stats["kpoints"], f", split per level {stats['split_per_level']}"
+                    if "split_per_level" in stats else "")
         if args.cache and par.is_root:
             Path(args.cache).write_text(json.dumps(cache, indent=1))
     for iT, T in enumerate(args.temperatures):
@@ -121,16 +139,17 @@ def main() -> None:
                     "sigma^s_xy A/(m K)", "h^2 extr.")
         rows = []
         for n in sorted(args.meshes):
-            v = cache[f"{n} T={','.join(f'{T:g}' for T in args.temperatures)}"]
-            rows.append((n, v["values"]["ahc"][iT], v["values"]["entropy_hall"][iT], v["seconds"]))
+            v = cache[_key(n, args)]
+            rows.append((n, v["values"]["ahc"][iT], v["values"]["entropy_hall"][iT], v["seconds"],
+                         v.get("kpoints", n**3)))
         prev = None
-        for n, e, s, dt in rows:
+        for n, e, s, dt, nk in rows:
             if prev is None:
                 ext = ("", "")
             else:
                 n0, e0, s0 = prev
                 ext = tuple(f"{(n**2 * b - n0**2 * a) / (n**2 - n0**2):.6g}" for a, b in ((e0, e), (s0, s)))
-            logger.info("%6d %12d %14.4f %10s %14.6g %16s   (%.0f s)", n, n**3, e, ext[0], s, ext[1], dt)
+            logger.info("%6d %12d %14.4f %10s %14.6g %16s   (%.0f s)", n, nk, e, ext[0], s, ext[1], dt)
             prev = (n, e, s)
 
 
