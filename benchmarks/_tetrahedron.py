@@ -200,11 +200,17 @@ def cell_tetrahedra(cell_vectors: np.ndarray) -> np.ndarray:
 
 def _plane_geometry(interp, *, mesh: tuple[int, int, int], plane: int, batch: int, degen_thresh: float):
     """Band energies (N1 N2, nb) and Berry curvature (N1 N2, nb, 3) on k3 = plane/N3, C order."""
-    from wbentropy.geometry import band_geometry
 
     n1, n2, n3 = mesh
     i1, i2 = np.meshgrid(np.arange(n1), np.arange(n2), indexing="ij")
     k = np.stack([i1.ravel() / n1, i2.ravel() / n2, np.full(n1 * n2, plane / n3)], axis=1)
+    return _energies_and_curvature(interp, k, batch=batch, degen_thresh=degen_thresh)
+
+
+def _energies_and_curvature(interp, k, *, batch: int, degen_thresh: float):
+    """Band energies (nk, nb) and Berry curvature (nk, nb, 3) at fractional k, in batches."""
+    from wbentropy.geometry import band_geometry
+
     E, X = [], []
     for s in range(0, len(k), batch):
         geom = band_geometry(interp(k[s:s + batch]), degen_thresh=degen_thresh)
@@ -247,7 +253,6 @@ def integrate_hall_tetrahedra(*, model, mesh: tuple[int, int, int], quantities=(
     from wbentropy.errors import InputError
     from wbentropy.geometry import DEFAULT_DEGEN_THRESH
     from wbentropy.interpolation import Interpolator
-    from wbentropy.occupation import kT_eV
     from wbentropy.quantities import HALL_WEIGHTS, pseudovector_to_tensor
 
     unknown = [q for q in quantities if q not in HALL_WEIGHTS]
@@ -272,23 +277,31 @@ def integrate_hall_tetrahedra(*, model, mesh: tuple[int, int, int], quantities=(
         planes = {p: v for p, v in planes.items() if p in (l3, (l3 + 1) % n3)}
         for tet in tets:
             e, X = _tetrahedron_corners(planes[l3], planes[(l3 + 1) % n3], tet, (n1, n2))
-            for iq, name in enumerate(quantities):
-                F, minus_dF, _ = HALL_WEIGHTS[name]
-                for iT, T in enumerate(temperatures):
-                    kT = kT_eV(T)
-                    for im, mu in enumerate(mus):
-                        if kT == 0 and name != "ahc":
-                            continue  # s = 0 at T = 0
-                        for r0 in range(0, len(e), _ROWS):  # bounded memory: panels grow with the rows
-                            er = e[r0:r0 + _ROWS]
-                            W = (smeared_weights(er, F=F, minus_dF=minus_dF, mu=mu, kT=kT) if kT > 0
-                                 else step_weights(er, mu))
-                            sums[iq, iT, im] += np.einsum("ri,ric->c", W, X[r0:r0 + _ROWS])
+            _accumulate(sums, e, X, quantities=quantities, temperatures=temperatures, mus=mus)
     if parallel is not None and parallel.size > 1:
         sums = np.sum(parallel.allgather(sums), axis=0)  # rank order: a fixed order
     mean = sums / (6.0 * n1 * n2 * n3)
     return {name: pseudovector_to_tensor(mean[iq]) * (HALL_WEIGHTS[name][2] / model.volume)
             for iq, name in enumerate(quantities)}
+
+
+def _accumulate(sums, e, X, *, quantities, temperatures, mus) -> None:
+    """sums[q, T, mu] += sum_rows sum_i w_i X_i: corner energies e (rows, 4), values X (rows, 4, 3)."""
+    from wbentropy.occupation import kT_eV
+    from wbentropy.quantities import HALL_WEIGHTS
+
+    for iq, name in enumerate(quantities):
+        F, minus_dF, _ = HALL_WEIGHTS[name]
+        for iT, T in enumerate(temperatures):
+            kT = kT_eV(T)
+            for im, mu in enumerate(mus):
+                if kT == 0 and name != "ahc":
+                    continue  # s = 0 at T = 0
+                for r0 in range(0, len(e), _ROWS):  # bounded memory: panels grow with the rows
+                    er = e[r0:r0 + _ROWS]
+                    W = (smeared_weights(er, F=F, minus_dF=minus_dF, mu=mu, kT=kT) if kT > 0
+                         else step_weights(er, mu))
+                    sums[iq, iT, im] += np.einsum("ri,ric->c", W, X[r0:r0 + _ROWS])
 
 
 def _tetrahedron_corners(lower, upper, tet: np.ndarray, n12: tuple[int, int]):
@@ -349,7 +362,7 @@ def integrate_hall_tetrahedra_refined(*, model, mesh: tuple[int, int, int], quan
     ``max_depth`` levels deep; bands reaching mu +- ``window_kT`` k_B T (k_B T at least 1 meV)
     are checked.  Returns (tensors as :func:`integrate_hall_tetrahedra`, statistics: k-points
     evaluated, tetrahedra split per level)."""
-    from wbentropy.geometry import DEFAULT_DEGEN_THRESH, band_geometry
+    from wbentropy.geometry import DEFAULT_DEGEN_THRESH
     from wbentropy.interpolation import Interpolator
     from wbentropy.occupation import kT_eV
     from wbentropy.quantities import HALL_WEIGHTS, pseudovector_to_tensor
@@ -370,29 +383,13 @@ def integrate_hall_tetrahedra_refined(*, model, mesh: tuple[int, int, int], quan
     i1, i2 = (a.ravel() for a in np.meshgrid(np.arange(n1), np.arange(n2), indexing="ij"))
 
     def evaluate(k):
-        E, X = [], []
-        for s in range(0, len(k), batch):
-            g = band_geometry(interp(k[s:s + batch]), degen_thresh=degen)
-            E.append(g.E)
-            X.append(g.berry_curvature)
-        return np.concatenate(E), np.concatenate(X)
+        return _energies_and_curvature(interp, k, batch=batch, degen_thresh=degen)
 
     def integrate(vol, E, X):
         nb = E.shape[2]
         e = np.swapaxes(E, 1, 2).reshape(-1, 4)
         Xr = np.swapaxes(X, 1, 2).reshape(-1, 4, 3) * np.repeat(vol, nb)[:, None, None]
-        for iq, name in enumerate(quantities):
-            F, minus_dF, _ = HALL_WEIGHTS[name]
-            for iT, T in enumerate(temperatures):
-                kT = kT_eV(T)
-                for im, mu in enumerate(mus):
-                    if kT == 0 and name != "ahc":
-                        continue
-                    for r0 in range(0, len(e), _ROWS):
-                        er = e[r0:r0 + _ROWS]
-                        W = (smeared_weights(er, F=F, minus_dF=minus_dF, mu=mu, kT=kT) if kT > 0
-                             else step_weights(er, mu))
-                        sums[iq, iT, im] += np.einsum("ri,ric->c", W, Xr[r0:r0 + _ROWS])
+        _accumulate(sums, e, Xr, quantities=quantities, temperatures=temperatures, mus=mus)
 
     planes = {}
     for l3 in range(start, stop):
