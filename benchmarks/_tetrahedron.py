@@ -200,7 +200,6 @@ def cell_tetrahedra(cell_vectors: np.ndarray) -> np.ndarray:
 
 def _plane_geometry(interp, *, mesh: tuple[int, int, int], plane: int, batch: int, degen_thresh: float):
     """Band energies (N1 N2, nb) and Berry curvature (N1 N2, nb, 3) on k3 = plane/N3, C order."""
-
     n1, n2, n3 = mesh
     i1, i2 = np.meshgrid(np.arange(n1), np.arange(n2), indexing="ij")
     k = np.stack([i1.ravel() / n1, i2.ravel() / n2, np.full(n1 * n2, plane / n3)], axis=1)
