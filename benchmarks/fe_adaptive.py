@@ -65,6 +65,16 @@ def needed(points, errors, target=0.01):
     return ok
 
 
+def _uniform_bound(uniform, n_adaptive, target):
+    """(uniform count, ratio) texts when no uniform mesh run stays within ``target``: the ratio is
+    bounded below by the largest mesh run; a bound below 1 says nothing and is not printed as one."""
+    biggest = max(r[0] for r in uniform)
+    if biggest < n_adaptive:
+        return (f"> {biggest}", f"not bounded (no uniform mesh run within {target:g}, the largest has "
+                f"{biggest} k-points, fewer than the adaptive run: add denser meshes, --uniform or --uniform-file)")
+    return f"> {biggest}", f"> {biggest / n_adaptive:.2f}x (uniform not within {target:g} up to {biggest} k-points)"
+
+
 def report_needed(label, uniform, adaptive, target=0.01):
     """Log the k-points each method needs to stay within ``target``, and their ratio;
     ``uniform`` and ``adaptive`` are lists of (k-points, relative error)."""
@@ -73,8 +83,7 @@ def report_needed(label, uniform, adaptive, target=0.01):
     if nu and na:
         ratio = f"{nu / na:.1f}x"
     elif na:  # the uniform meshes run never stay within the target: a lower bound
-        biggest = max(r[0] for r in uniform)
-        nu, ratio = f"> {biggest}", f"> {biggest / na:.1f}x (uniform not within {target:g} up to {biggest} k-points)"
+        nu, ratio = _uniform_bound(uniform, na, target)
     else:
         ratio = f"n/a ({target:g} not reached by the adaptive runs)"
     logger.info("%g relative error in %s: uniform needs %s, adaptive %s k-points -> ratio %s",
@@ -100,8 +109,7 @@ def report_tolerance_run(label, uniform, curve, ref, target):
     if nu:
         nu, ratio = str(nu), f"{nu / stop[0]:.2f}x"
     else:  # no uniform mesh run stays within the target: a lower bound
-        biggest = max(r[0] for r in uniform)
-        nu, ratio = f"> {biggest}", f"> {biggest / stop[0]:.2f}x"
+        nu, ratio = _uniform_bound(uniform, stop[0], target)
     logger.info("  --tolerance %g would stop at %d k-points (estimate %.1e, true error %.1e); uniform needs %s "
                 "-> ratio %s", target, stop[0], stop[4], abs(stop[1] / ref - 1), nu, ratio)
 
