@@ -311,14 +311,16 @@ def test_checkpoint_of_other_refinement_rules_is_refused(tmp_path, qwz2d):
     """A checkpoint records the version of the refinement rules: one written under other rules (an
     older release) is refused by name rather than resumed to a result no uninterrupted run gives."""
     from wbentropy import adaptive
-    from wbentropy.errors import InputError
+    from wbentropy.errors import ConvergenceWarning, InputError
 
     ckpt = tmp_path / "c.h5"
     kw = dict(model=qwz2d, quantities=["ahc"], temperatures=[300.0], mus=[MU], kmesh=(6, 6, 1), tolerance=1e-3,
               max_levels=1, checkpoint=str(ckpt))
-    compute(**kw)  # stops after level 1 unconverged: the checkpoint stays
+    with pytest.warns(ConvergenceWarning, match="stopped before reaching the tolerance"):
+        compute(**kw)  # stops after level 1 unconverged: the checkpoint stays
     assert ckpt.exists()
-    compute(**dict(kw, max_levels=2), restart=str(ckpt))  # same rules: resumes
+    with pytest.warns(ConvergenceWarning, match="stopped before reaching the tolerance"):
+        compute(**dict(kw, max_levels=2), restart=str(ckpt))  # same rules: resumes
     with h5py.File(ckpt, "r+") as h:
         sig = json.loads(h.attrs["signature"])
         assert sig["rules"] == adaptive._RULES
