@@ -63,9 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--box-occupations", action="store_true",
                    help="average f_n, s_n of each Gauss node over the energies its band sweeps in the node's box "
                         "where that exceeds k_BT (adaptive smearing; default: the node's own f_n, s_n). Use it at "
-                        "T = 0 and low T, where the Fermi surface or the entropy shell is thinner than the cells (Fe, "
-                        "sigma^s at 30 K: within 1 %% from 12.5 M k-points, node occupations not by 25 M); at room "
-                        "temperature it biases sigma^e (docs/adaptive.md)")
+                        "T = 0 and low T, where the Fermi surface or the entropy shell is thinner than the cells; at "
+                        "room temperature it biases sigma^e (figures: docs/adaptive.md)")
     a.add_argument("--checkpoint", default=None, metavar="FILE",
                    help="checkpoint written after each level (default: RESULT.h5 + .checkpoint.h5)")
     a.add_argument("--restart", default=None, metavar="CHECKPOINT", help="resume a killed adaptive run")
