@@ -11,7 +11,10 @@ evaluation ratio needed for 1 % error; the 1 -> 2 rank speed-up and peak memory 
 Each quantity is integrated adaptively on its own (its k-points are refined for it alone;
 --joint adds runs of both together).  With --curves, one adaptive run per quantity is
 recorded level by level and its last level is the reference (where no uniform mesh can be
-one, e.g. the 2.6 meV thermal shell at 30 K).
+one, e.g. the 2.6 meV thermal shell at 30 K).  The run also records (``on_split``) the result
+that every ``--max-kpoints`` budget between its levels would give, one run per split cell, so the
+k-points from which the adaptive error stays within a target are found to the cell, not only at
+the levels (levels are about 1.6x apart; the uniform meshes N^3 are run every few N).
 
 A dense uniform reference is best computed separately under MPI, e.g.
 ``mpiexec -n 2 wbentropy compute --w90 Fe --kmesh 192 192 192 --temperature 30 300 --mu 17.6255
@@ -217,24 +220,40 @@ def adaptive_curve(model, T, quantity, args):
     key += " box-linear" if args.box_occupations else ""  # (" box": the earlier uniform-spread model)
     cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
     if key not in cache:
-        rows, t0 = [], time.perf_counter()
+        rows, steps, t0 = [], [], time.perf_counter()
 
         def record(level, n, values, errors):
             rows.append([n, float(values[quantity][0, 0, 0, 1]), float(errors[quantity][0, 0, 0, 1]),
                          time.perf_counter() - t0])
             logger.info("  %s level %d: %d k-points, xy = %.6g +- %.2g", quantity, level, n, rows[-1][1], rows[-1][2])
 
+        def record_split(level, n, cost, changes):  # the result of every --max-kpoints between the levels
+            steps.append([level, n, cost, np.cumsum(changes[quantity][:, 0, 0, 0, 1]).tolist()])
+
         c = args.coarse
         r = compute(model=model, quantities=[quantity], temperatures=[T], mus=[EF_FE], kmesh=(c, c, c),
                     tolerance=args.curve_tolerance, max_kpoints=args.curve_budget, on_level=record,
-                    box_occupations=args.box_occupations)
+                    on_split=record_split, box_occupations=args.box_occupations)
         for row, h in zip(rows, r.attrs["history"]):  # the run's own stopping figures at each level
             row += [h["rel_error"], h.get("unresolved_fermi_cells", 0)]
         cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}
-        cache[key] = rows
+        cache[key], cache[key + " steps"] = rows, steps
         if args.cache:
-            Path(args.cache).write_text(json.dumps(cache, indent=1))
-    return cache[key]
+            Path(args.cache).write_text(json.dumps(cache))
+        return rows, steps
+    return cache[key], cache.get(key + " steps")
+
+
+def budget_curve(curve, steps, ref, end):
+    """(k-points, relative error) of the run at every --max-kpoints budget below ``end``: each level's
+    value plus the first m cell changes of its split (``steps``: level, k-points, k-points per cell,
+    cumulative xy changes in the order a budget cut takes the cells), m = 0 ... all."""
+    out = [(r[0], abs(r[1] / ref - 1)) for r in curve if r[0] < end]
+    for level, n, cost, cum in steps:
+        assert curve[level][0] == n, (level, n)
+        base = curve[level][1]
+        out += [(n + m * cost, abs((base + c) / ref - 1)) for m, c in enumerate(cum, 1) if n + m * cost < end]
+    return sorted(out)
 
 
 def run_curves(model, T, args):
@@ -246,7 +265,7 @@ def run_curves(model, T, args):
     for col, q in enumerate(Q):
         if q not in args.curve_quantities:
             continue
-        curve = adaptive_curve(model, T, q, args)
+        curve, steps = adaptive_curve(model, T, q, args)
         n_ref, ref, ref_err = curve[-1][:3]
         logger.info("%s reference: adaptive, last level, %d k-points: xy = %.6g +- %.2g (estimate, %.1e relative)",
                     q, n_ref, ref, ref_err, ref_err / abs(ref))
@@ -277,8 +296,16 @@ def run_curves(model, T, args):
             logger.info("%-10s %10d %12.2e", "uniform", n, e)
         for n, e, est in ada:
             logger.info("%-10s %10d %12.2e %12.2e", "adaptive", n, e, est)
+        dense = budget_curve(curve, steps, ref, levels[-1][0] + 1) if steps else None
+        if dense is None:
+            logger.info("  (the cached curve lacks the results between its levels: rerun it for every budget)")
+        else:
+            logger.info("  every --max-kpoints budget up to %d k-points: %d runs (one per split cell)",
+                        levels[-1][0], len(dense))
         for target in args.targets:
             report_needed(f"{q}_xy", uni, [r[:2] for r in ada], target)
+            if dense is not None:
+                report_needed(f"{q}_xy at every budget", uni, dense, target)
             report_tolerance_run(f"{q}_xy", uni, curve, ref, target)
 
 

@@ -105,6 +105,32 @@ def test_on_level_reports_the_running_integral(qwz2d):
     assert len(seen) > 2 and seen[0][2]["ahc"][0, 0, 0, 1] != seen[-1][2]["ahc"][0, 0, 0, 1]
 
 
+
+
+@pytest.mark.parametrize("quantities", [["ahc"], ["ahc", "entropy_hall"]])
+def test_on_split_gives_the_result_of_every_budget(qwz2d, quantities):
+    """A run cut short by --max-kpoints ends with its last full level plus the first m cell
+    changes that on_split reported for the next level (m = the cells the budget pays for):
+    checked against real runs with those budgets, a full level's changes against the next level,
+    in a Fermi-sea run (no forced cells) and in one with forced Fermi-shell cells (taken first)."""
+    kw = dict(model=qwz2d, quantities=quantities, temperatures=[T_LOW], mus=[MU], kmesh=(6, 6, 1))
+    levels, splits = {}, {}
+    compute(**kw, max_kpoints=20_000, on_level=lambda lev, n, v, e: levels.__setitem__(lev, (n, v)),
+            on_split=lambda lev, n, cost, d: splits.__setitem__(lev, (n, cost, d)))
+    checked = [lev for lev in sorted(splits) if lev + 1 in levels and len(splits[lev][2]["ahc"]) >= 10][-2:]
+    assert len(checked) == 2
+    for lev in checked:
+        n, cost, d = splits[lev]
+        assert n == levels[lev][0]
+        np.testing.assert_allclose(levels[lev][1]["ahc"] + d["ahc"].sum(0), levels[lev + 1][1]["ahc"],
+                                   rtol=1e-12, atol=1e-12 * np.abs(levels[lev][1]["ahc"]).max())
+        for m in (1, len(d["ahc"]) // 3):
+            cut = compute(**kw, max_kpoints=n + m * cost + cost // 2)  # half a cell is not spent
+            assert cut.attrs["num_kpoints"] == n + m * cost
+            for q in quantities:
+                want = levels[lev][1][q] + d[q][:m].sum(0)
+                np.testing.assert_allclose(cut[q], want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+        assert not np.allclose(d["ahc"][0], 0.0)
 def test_adaptive_error_dataset_and_attrs(tmp_path, qwz2d):
     from wbentropy.cli import main
 
@@ -337,7 +363,10 @@ def test_marking_puts_the_worst_unresolved_cells_first():
 
     ind = np.array([0.1, 5.0, 0.2, 3.0, 1.0, 0.05, 0.4])
     unres = np.array([True, False, True, False, False, True, False])
-    np.testing.assert_array_equal(np.flatnonzero(_mark(ind, unres, 100)), [0, 1, 2, 5])  # 5.0 >= (5+3+1+0.4)/2
-    np.testing.assert_array_equal(np.flatnonzero(_mark(ind, unres, 2)), [0, 2])  # 0.2, 0.1 before 0.05
-    np.testing.assert_array_equal(np.flatnonzero(_mark(ind, unres, 1)), [2])
-    np.testing.assert_array_equal(np.flatnonzero(_mark(np.zeros(3), np.zeros(3, bool), 10)), [0])
+    marked, taken = _mark(ind, unres, 100)
+    np.testing.assert_array_equal(np.flatnonzero(marked), [0, 1, 2, 5])  # 5.0 >= (5+3+1+0.4)/2
+    np.testing.assert_array_equal(taken, [2, 0, 5, 1])  # the order a smaller budget takes them in
+    np.testing.assert_array_equal(np.flatnonzero(_mark(ind, unres, 2)[0]), [0, 2])  # 0.2, 0.1 before 0.05
+    np.testing.assert_array_equal(_mark(ind, unres, 2)[1], taken[:2])
+    np.testing.assert_array_equal(np.flatnonzero(_mark(ind, unres, 1)[0]), [2])
+    np.testing.assert_array_equal(np.flatnonzero(_mark(np.zeros(3), np.zeros(3, bool), 10)[0]), [0])

@@ -138,6 +138,13 @@ class AdaptiveSettings:
         refinement stops (with a warning) rather than exceed it.
     on_level : callable(level, n_evaluations, value, error), optional
         Called on every rank after each level with the running integral and error (flat).
+    on_split : callable(level, n_evaluations, kpoints_per_cell, changes), optional
+        Called on every rank when the cells of a level are split, before the split, with the
+        change of the integral by each split cell (``changes`` (n_split, n_out): children's
+        Gauss values minus the parent's) in the order a run cut short by ``max_kpoints`` takes
+        them.  A run with budget ``n_evaluations + m * kpoints_per_cell`` ends with
+        ``value + changes[:m].sum(0)`` (``value`` as passed to ``on_level`` for ``level``), so
+        one run gives the result of every budget.
     box_occupations : bool
         Average the Fermi-sea and entropy weights of every Gauss node over the box it stands
         for (see the module docstring); False (default) takes them at the node.
@@ -155,6 +162,7 @@ class AdaptiveSettings:
     box_occupations: bool = False
     exit_after_level: int | None = None  # testing aid: simulate a killed run
     on_level: Callable[[int, int, np.ndarray, np.ndarray], None] | None = None
+    on_split: Callable[[int, int, int, np.ndarray], None] | None = None
 
 
 @dataclass
@@ -393,7 +401,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
         if budget_cells <= 0:
             break
         indicator = np.max(leaves.err / scale.astype(np.float32), axis=1).astype(np.float64)
-        marked = _mark(indicator, unresolved, budget_cells)
+        marked, taken = _mark(indicator, unresolved, budget_cells)
         n_mark = int(marked.sum())
         parents = leaves.take(marked)
         # --- split the marked cells into 2^D children, each with its own Gauss rule
@@ -401,7 +409,10 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
         Q, emb, ell = _evaluate_cells(evaluator, geo, clev, ccor, parallel, settings.box_occupations)
         nc = geo.n_children
         Qf = Q.reshape(n_mark, nc, -1)
-        family = np.abs(Qf.sum(axis=1) - parents.Q) * _family_factor(shell_forced, geo, clev, ell, n_mark)
+        change = Qf.sum(axis=1) - parents.Q
+        if settings.on_split is not None:  # parents are in memory order; ``taken`` in budget order
+            settings.on_split(level, n_eval, cost, change[np.searchsorted(np.flatnonzero(marked), taken)])
+        family = np.abs(change) * _family_factor(shell_forced, geo, clev, ell, n_mark)
         embf = emb.reshape(n_mark, nc, -1)
         total = embf.sum(axis=1, keepdims=True)
         share = np.where(total > 0, embf / np.where(total > 0, total, 1.0), 1.0 / nc)
@@ -416,18 +427,20 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
                           history=history)
 
 
-def _mark(indicator: np.ndarray, unresolved: np.ndarray, budget_cells: int) -> np.ndarray:
-    """Cells to split (bool mask): every unresolved Fermi-shell cell and the smallest set of the
-    others carrying ``_DORFLER`` of their total indicator, at most ``budget_cells``, at least one.
-    Unresolved cells come first, each group by descending indicator, ties by position, so that a
-    level cut short by the budget splits the worst unresolved cells (not the first in memory)."""
+def _mark(indicator: np.ndarray, unresolved: np.ndarray, budget_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cells to split (bool mask, and their indices in the order taken): every unresolved Fermi-shell
+    cell and the smallest set of the others carrying ``_DORFLER`` of their total indicator, at most
+    ``budget_cells``, at least one.  Unresolved cells come first, each group by descending indicator,
+    ties by position, so that a level cut short by the budget splits the worst unresolved cells (not
+    the first in memory): the cells split under a smaller budget are a prefix of that order."""
     order = np.lexsort((np.arange(len(indicator)), -indicator, ~unresolved))
     cum = np.cumsum(np.where(unresolved[order], 0.0, indicator[order]))
     n_unresolved = int(unresolved.sum())  # the prefix of ``order``, where cum is still 0
     n_mark = int(np.searchsorted(cum, _DORFLER * cum[-1]) + 1) if cum[-1] > 0 else n_unresolved
+    taken = order[:max(1, min(n_mark, budget_cells, len(order)))]
     marked = np.zeros(len(indicator), dtype=bool)
-    marked[order[:max(1, min(n_mark, budget_cells, len(order)))]] = True
-    return marked
+    marked[taken] = True
+    return marked, taken
 
 
 def _family_factor(shell_forced: bool, geo: _Geometry, clev, ell, n_families: int) -> np.ndarray:

@@ -115,7 +115,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             max_levels: int = 50, checkpoint: str | None = None, restart: str | None = None,
             progress: bool = False, omegas: Sequence[float] | None = None, smearing: str = "lorentzian",
             smearing_width: float = 0.05, threads: int | None = None,
-            on_level: Callable[[int, int, dict, dict], None] | None = None, box_occupations: bool = False,
+            on_level: Callable[[int, int, dict, dict], None] | None = None,
+            on_split: Callable[[int, int, int, dict], None] | None = None, box_occupations: bool = False,
             _exit_after_level: int | None = None) -> Result:
     """Integrate the requested quantities over the Brillouin zone.
 
@@ -177,6 +178,12 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         Adaptive: called on every rank after each refinement level (level 0 = the coarse
         mesh) with the running integral and its error estimate, dicts name -> array shaped
         as in the result; e.g. to follow the convergence of one run level by level.
+    on_split : callable(level, num_kpoints, kpoints_per_cell, changes), optional
+        Adaptive: called on every rank when a level's cells are split, with each split cell's
+        change of the integral (dict name -> array (n_split, *shape)) in the order a run cut
+        short by ``max_kpoints`` splits them: a run with ``max_kpoints = num_kpoints + m *
+        kpoints_per_cell`` ends with the level's ``on_level`` values plus ``changes[:m].sum(0)``.
+        One run thus gives the convergence curve at every budget, not only at its levels.
     box_occupations : bool
         Adaptive: average each Gauss node's Fermi-sea and entropy weights (f_n, s_n) over the
         energies its band sweeps in the node's box where that spread exceeds k_B T (see
@@ -236,7 +243,9 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                                     box_occupations=box_occupations, exit_after_level=_exit_after_level,
                                     on_level=None if on_level is None else lambda lev, n, v, e: on_level(
                                         lev, n, dict(zip((q.name for q in qs), evaluator.values(v))),
-                                        dict(zip((q.name for q in qs), evaluator.errors(e)))))
+                                        dict(zip((q.name for q in qs), evaluator.errors(e)))),
+                                    on_split=None if on_split is None else lambda lev, n, cost, d: on_split(
+                                        lev, n, cost, dict(zip((q.name for q in qs), evaluator.values(d)))))
         signature = {"inputs": {k: str(v) for k, v in sorted(model.sources.items())}, "num_wann": model.num_wann,
                      "quantities": [q.name for q in qs], "temperature": T.tolist(), "mu": mu.tolist(),
                      "tau_fs": tau_fs, "form": entropy_production_form, "degen_thresh": degen_thresh,
