@@ -105,8 +105,6 @@ def test_on_level_reports_the_running_integral(qwz2d):
     assert len(seen) > 2 and seen[0][2]["ahc"][0, 0, 0, 1] != seen[-1][2]["ahc"][0, 0, 0, 1]
 
 
-
-
 @pytest.mark.parametrize("quantities", [["ahc"], ["ahc", "entropy_hall"]])
 def test_on_split_gives_the_result_of_every_budget(qwz2d, quantities):
     """A run cut short by --max-kpoints ends with its last full level plus the first m cell
@@ -131,6 +129,8 @@ def test_on_split_gives_the_result_of_every_budget(qwz2d, quantities):
                 want = levels[lev][1][q] + d[q][:m].sum(0)
                 np.testing.assert_allclose(cut[q], want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
         assert not np.allclose(d["ahc"][0], 0.0)
+
+
 def test_adaptive_error_dataset_and_attrs(tmp_path, qwz2d):
     from wbentropy.cli import main
 

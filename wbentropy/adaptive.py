@@ -139,8 +139,9 @@ class AdaptiveSettings:
     on_level : callable(level, n_evaluations, value, error), optional
         Called on every rank after each level with the running integral and error (flat).
     on_split : callable(level, n_evaluations, kpoints_per_cell, changes), optional
-        Called on every rank when the cells of a level are split, before the split, with the
-        change of the integral by each split cell (``changes`` (n_split, n_out): children's
+        Called on every rank when the cells of a level have been split (their children
+        evaluated, before they replace their parents), with the change of the integral by each
+        split cell (``changes`` (n_split, n_out): children's
         Gauss values minus the parent's) in the order a run cut short by ``max_kpoints`` takes
         them.  A run with budget ``n_evaluations + m * kpoints_per_cell`` ends with
         ``value + changes[:m].sum(0)`` (``value`` as passed to ``on_level`` for ``level``), so
