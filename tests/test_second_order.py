@@ -5,7 +5,7 @@ import pytest
 from wbentropy.api import compute
 from wbentropy.models import random_model
 
-PAIRS = [("nonlinear_hall_bcd", "entropy_nonlinear_hall_bcd"), ("nonlinear_drude", "entropy_nonlinear_drude"),
+PAIRS = [("nonlinear_hall_bcd", "entropy_nonlinear_hall_bcd"), ("nonlinear_drude", "entropy_nonlinear_drude_fs"),
          ("intrinsic_nonlinear_hall", "entropy_intrinsic_nonlinear_hall")]
 
 
@@ -26,14 +26,15 @@ def test_maxwell_relation_for_second_order_pairs(charge, entropy):
 
 def test_tau_scaling_and_units():
     model = random_model(num_wann=3, seed=5)
-    kw = dict(model=model, quantities=[q for p in PAIRS for q in p], temperatures=[400.0], mus=[0.0], kmesh=(5, 5, 5))
+    kw = dict(model=model, quantities=[q for p in PAIRS for q in p] + ["entropy_nonlinear_drude"], temperatures=[400.0],
+              mus=[0.0], kmesh=(5, 5, 5))
     a, b = compute(tau_fs=1.0, **kw), compute(tau_fs=2.0, **kw)
     for q in ("nonlinear_hall_bcd", "entropy_nonlinear_hall_bcd"):
         np.testing.assert_allclose(b[q], 2 * a[q], rtol=1e-12)
         assert a[q].shape == (1, 1, 3, 3)
     for q in ("intrinsic_nonlinear_hall", "entropy_intrinsic_nonlinear_hall"):
         np.testing.assert_array_equal(b[q], a[q])  # tau^0
-    for q in ("nonlinear_drude", "entropy_nonlinear_drude"):
+    for q in ("nonlinear_drude", "entropy_nonlinear_drude", "entropy_nonlinear_drude_fs"):
         np.testing.assert_allclose(b[q], 4 * a[q], rtol=1e-12)
         assert a[q].shape == (1, 1, 3, 3, 3)
         np.testing.assert_allclose(a[q], np.swapaxes(a[q], 2, 3), atol=1e-12 * np.max(np.abs(a[q])))  # d_a d_b E

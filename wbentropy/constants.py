@@ -99,6 +99,17 @@ ENTROPY_NL_DRUDE_FACTOR_PER_FS2: float = -KB_EV * NL_DRUDE_FACTOR_PER_FS2
 INTRINSIC_NL_HALL_FACTOR: float = E2_OVER_HBAR
 #: Entropy version, -(k_B/e) times the charge one, A/(V K).
 ENTROPY_INTRINSIC_NL_HALL_FACTOR: float = -KB_EV * E2_OVER_HBAR
+#: Anomalous thermal Hall conductivity (Qin, Niu & Shi, PRL 107, 236601 (2011); transport heat current,
+#: magnetisation currents removed):
+#:     kappa_ab = -(k_B^2 T/hbar) sum_n int d^3k/(2pi)^3 c_2(f_n) Omega_n^ab,  c_2(f) = int_0^f ln^2((1-t)/t) dt,
+#: the sign of sigma^e = -(e^2/hbar) int f Omega, so that at low T kappa = L_0 T sigma^e (Wiedemann-Franz; kappa is
+#: even in the carrier charge, like sigma).  The band weight is w = k_BT c_2(f) in eV = e J (occupation.heat_weight):
+#: kappa = -(k_B/hbar) int (e w[eV]) Omega, and <w Omega>/V [eV A^2/A^3] = 1e10 <w Omega>/V [eV/m], so
+#:     kappa[W/(m K)] = -(e k_B/hbar) * 1e10 * <w Omega>/V     (J/K * J / (J s) / m = W/(m K)):
+#: the magnitude of the entropy Hall factor with the opposite sign (its weight s is dimensionless, this one in eV).
+THERMAL_HALL_FACTOR_W_PER_MK: float = -E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
+#: Lorenz number L_0 = pi^2 k_B^2/(3 e^2) in W Ohm/K^2 = V^2/K^2 (2.44e-8).
+LORENZ_NUMBER: float = _c.pi**2 * _c.k**2 / (3 * _c.e**2)
 #: Electron charge q = -e in C (for the Nernst formula alpha = -(1/q) int ...).
 ELECTRON_CHARGE: float = -_c.e
 
@@ -108,4 +119,5 @@ E2_OVER_H: float = _c.e**2 / _c.h
 UNITS = {
     "ahc": "S/cm",
     "entropy_hall": "A/(m*K)",
+    "thermal_hall": "W/(m*K)",
 }

@@ -15,7 +15,8 @@ import numpy as np
 
 from . import constants as C
 from .geometry import BandGeometry
-from .occupation import OccupationBox, box_mean, entropy, fermi, kT_eV, minus_dentropy, minus_dfermi
+from .occupation import (OccupationBox, box_mean, entropy, fermi, heat_weight, kT_eV, minus_dentropy, minus_dfermi,
+                         minus_dheat_weight)
 from .physics import entropy_production as EP
 from .physics import optical as OPT
 
@@ -158,10 +159,12 @@ class Quantity:
 
 #: The two Hall tensors as sigma_ab = factor/V sum_n <F(E_n) Omega_n^ab>_BZ: name -> (F, -dF/dE, factor).
 #: ahc: F = f, factor -(e^2/hbar) [S/cm with Omega in Angstrom^2, V in Angstrom^3];
-#: entropy_hall: F = s, factor +(e k_B/hbar) [A/(m K)] (paper Eq. 28, electrons q = -e).
+#: entropy_hall: F = s, factor +(e k_B/hbar) [A/(m K)] (paper Eq. 28, electrons q = -e);
+#: thermal_hall: F = k_BT c_2(f) [eV], factor -(e k_B/hbar) [W/(m K)] (Qin, Niu & Shi 2011; kappa = L_0 T sigma^e at low T).
 #: The per-k integrands below and the tetrahedron route (:mod:`wbentropy.tetrahedron`) both use it.
 HALL_WEIGHTS = {"ahc": (fermi, minus_dfermi, C.AHC_FACTOR_S_PER_CM),
-                "entropy_hall": (entropy, minus_dentropy, C.ENTROPY_HALL_FACTOR_A_PER_MK)}
+                "entropy_hall": (entropy, minus_dentropy, C.ENTROPY_HALL_FACTOR_A_PER_MK),
+                "thermal_hall": (heat_weight, minus_dheat_weight, C.THERMAL_HALL_FACTOR_W_PER_MK)}
 
 
 def _ahc_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
@@ -194,6 +197,19 @@ def _entropy_hall_per_k(geom: BandGeometry, *, temperatures, mus, volume, option
     weight, _, factor = HALL_WEIGHTS["entropy_hall"]
     p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=weight, temperatures=temperatures, mus=mus,
                              block=options.block_floats, box=geom.occupation_box)
+    return pseudovector_to_tensor(p) * (factor / volume)
+
+
+def _thermal_hall_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
+    """kappa_ab = -(k_B^2 T/hbar) sum_n int d^3k/(2pi)^3 c_2(f_n) Omega_n^ab  [W/(m K)] (Qin, Niu & Shi 2011).
+
+    A Fermi-sea quantity like ``ahc`` (c_2 -> pi^2/3 below mu, 0 above; 0 at T = 0).  The point
+    weight is used even with box occupations (:func:`~wbentropy.occupation.box_mean` has no
+    antiderivatives of c_2): the plain quadrature rule of the cell, which converges to the same integral.
+    """
+    weight, _, factor = HALL_WEIGHTS["thermal_hall"]
+    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=weight, temperatures=temperatures, mus=mus,
+                             block=options.block_floats, box=None)
     return pseudovector_to_tensor(p) * (factor / volume)
 
 
@@ -327,6 +343,24 @@ def _nl_drude_per_k(kind):
     return per_k
 
 
+def _entropy_nl_drude_exact_per_k(geom, kT, mu, options):
+    """Exact second-order entropy current of the relaxation-time steady state, per k (eV per k after /V).
+
+    With the relaxation applied to rho (paper Eq. 10), the occupation to O(E^2) is f0 + df1 + df2,
+    df1 = h.grad f0, df2 = h_a h_b d_a d_b f0 (h = e tau E/hbar), and the entropy of the state is
+    s(f0 + df1 + df2) = s + s' df2 + s'' df1^2/2 (s' = ds/df), while the f -> s rule (the form of
+    ``entropy_nonlinear_drude_fs``) displaces s itself: h_a h_b d_a d_b s = s' df2 + s'' df1^2.
+    With s''(f) = -1/(f(1-f)) and d_a f0 = v_a f'(E), the difference is
+    -s'' df1^2/2 = h_a h_b v_a v_b (-f')/(2 kT), so the integrand is the f -> s one plus
+    -(1/2) v_a v_b v_c (-df/dE)/kT (in the sign convention where the f -> s integrand is
+    d_a d_b E v_c s'(E) ~ -d_a E d_b d_c s by parts)."""
+    md = minus_dfermi(geom.E_group[..., None], mu=mu, kT=kT)
+    v = geom.velocity
+    vvv = np.einsum("kna,knb,knc->knabc", v, v, v, optimize=True)
+    return _nl_drude_per_k("entropy")(geom, kT, mu, options) \
+        - 0.5 * np.einsum("knabc,knm->kabcm", vvv, md, optimize=True) / kT
+
+
 def _intrinsic_nlh_per_k(kind):
     """Intrinsic (tau^0) nonlinear Hall integrand sum_n [v^a G^bc - (v^b G^ac + v^c G^ab)/2]_n w'_n, 1/eV per k
     after /V (G: Berry connection polarizability)."""
@@ -407,6 +441,10 @@ QUANTITIES: dict[str, Quantity] = {
         Quantity(name="entropy_hall", units=C.UNITS["entropy_hall"],
                  formula="sigma^s_ab = +(e k_B/hbar) sum_n int d3k/(2pi)^3 s_n Omega_n^ab (paper Eq. 28)",
                  per_k=_entropy_hall_per_k),
+        Quantity(name="thermal_hall", units=C.UNITS["thermal_hall"],
+                 formula="kappa_ab = -(k_B^2 T/hbar) sum_n int d3k/(2pi)^3 c_2(f_n) Omega_n^ab, "
+                         "c_2(f) = int_0^f ln^2((1-t)/t) dt (Qin, Niu & Shi 2011); kappa = L_0 T sigma^e at low T",
+                 per_k=_thermal_hall_per_k),
         Quantity(name="entropy_production", units=_EP_UNITS,
                  formula="Pi_ab/E^2 = Drude (Eq. 19) + interband (exact Kubo-Mori or paper Eq. 18)",
                  per_k=_on_grid(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production"),
@@ -467,10 +505,18 @@ QUANTITIES: dict[str, Quantity] = {
                                                name="nonlinear_drude", nb_pairs=False, rank=3), 2),
                  needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
         Quantity(name="entropy_nonlinear_drude", units="A/(V*K)",
-                 formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n ds/dE (f -> s); "
+                 formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int [d_a d_b E_n v^c_n ds/dE "
+                         "- v^a_n v^b_n v^c_n (-df/dE)/(2 k_BT)] (exact: Tr[v S(rho)] to O(E^2), relaxation on rho); "
+                         "j^s_a = sigma^s_abc E_b E_c",
+                 per_k=_scaled_by_tau(_on_grid(_entropy_nl_drude_exact_per_k, C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
+                                               name="entropy_nonlinear_drude", nb_pairs=False, rank=3), 2),
+                 needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
+        Quantity(name="entropy_nonlinear_drude_fs", units="A/(V*K)",
+                 formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n ds/dE (the paper's "
+                         "f -> s rule, relaxation applied to s; not the entropy of the steady state); "
                          "j^s_a = sigma^s_abc E_b E_c",
                  per_k=_scaled_by_tau(_on_grid(_nl_drude_per_k("entropy"), C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
-                                               name="entropy_nonlinear_drude", nb_pairs=False, rank=3), 2),
+                                               name="entropy_nonlinear_drude_fs", nb_pairs=False, rank=3), 2),
                  needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
         Quantity(name="intrinsic_nonlinear_hall", units="A/V^2",
                  formula="chi_abc = (e^3/hbar) sum_n int [v^a G^bc - (v^b G^ac + v^c G^ab)/2]_n df/dE, "
