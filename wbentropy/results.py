@@ -157,6 +157,11 @@ class Result:
                     lines.append(f"{T:9.3f} {mu:12.6f} {vals}")
             if q.error is not None:
                 lines.append(f"# error estimate of {name}: max {np.max(np.abs(q.error)):.3e} {q.units}")
+        if "ahc" in self.quantities and "thermal_hall" in self.quantities:
+            from .physics.relations import lorenz_ratio_lines
+            lines.extend(lorenz_ratio_lines(temperatures=self.temperature, mus=self.mu,
+                                            kappa=self.quantities["thermal_hall"].value,
+                                            sigma_s_per_cm=self.quantities["ahc"].value))
         return "\n".join(lines) + "\n"
 
 

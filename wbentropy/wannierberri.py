@@ -47,6 +47,7 @@ calculator                     data                                             
 =============================  ======================================================  =================
 EntropyHall                    (sigma^s_yz, sigma^s_zx, sigma^s_xy), shape (nmu, 3)     A/(m K)
 FiniteTemperatureAHC           (sigma^e_yz, sigma^e_zx, sigma^e_xy), shape (nmu, 3)     S/m (as WB's AHC)
+ThermalHall                    (kappa_yz, kappa_zx, kappa_xy), shape (nmu, 3)           W/(m K)
 EntropyProductionDrude         Pi^D_ab / E^2, shape (nmu, 3, 3)                         W/(K m^3)/(V/m)^2
 EntropyProductionInterband     Pi^inter_ab / E^2, shape (nmu, 3, 3)                     W/(K m^3)/(V/m)^2
 =============================  ======================================================  =================
@@ -88,6 +89,7 @@ from .quantities import QUANTITIES, Options
 __all__ = [
     "EntropyHall",
     "FiniteTemperatureAHC",
+    "ThermalHall",
     "EntropyProductionDrude",
     "EntropyProductionInterband",
     "band_geometry_from_data_K",
@@ -326,6 +328,42 @@ class FiniteTemperatureAHC(_HallCalculator):
     transformTR = transform_odd
     transformInv = transform_ident
 
+
+
+class ThermalHall(_HallCalculator):
+    r"""Anomalous thermal Hall conductivity (Qin, Niu & Shi, PRL 107, 236601 (2011)).
+
+    .. math::
+        \kappa_{ab}(T,\mu) = -\frac{k_B^2T}{\hbar}\sum_n\int\!\frac{d^3k}{(2\pi)^3}\,
+        c_2(f_n)\,\Omega_n^{ab},\qquad c_2(f) = \int_0^f\ln^2\frac{1-t}{t}\,dt,
+
+    the transport heat current j^Q_a = kappa_ab (-d_b T) (magnetisation currents removed), with the
+    sign convention of :class:`FiniteTemperatureAHC`, so that kappa = L_0 T sigma^e at low T
+    (Wiedemann-Franz, L_0 = pi^2 k_B^2/(3 e^2)).  A Fermi-sea quantity; zero at T = 0.  c_2 is
+    evaluated in closed form (:func:`wbentropy.occupation.c2_of_x`) at the mean energy of each
+    degenerate group.
+
+    Parameters
+    ----------
+    Efermi : array_like
+        Chemical potentials, eV (any 1-D array).
+    temperature : float
+        T in K (>= 0; T = 0 gives 0).
+    external_terms, degen_thresh, smoother, save_mode, print_comment
+        As :class:`EntropyHall`.
+
+    Returns
+    -------
+    wannierberri.result.EnergyResult
+        ``data`` of shape (len(Efermi), 3): (kappa_yz, kappa_zx, kappa_xy) in **W/(m K)**; odd under
+        time reversal, even under inversion.
+    """
+
+    _quantity = "thermal_hall"
+    _pseudovector = True
+    _units = "W/(m*K), pseudovector (yz, zx, xy)"
+    transformTR = transform_odd
+    transformInv = transform_ident
 
 
 class EntropyProductionDrude(_WbentropyCalculator):
