@@ -10,6 +10,8 @@ mott-1, mott-2   Eq. (31) with one and two Sommerfeld terms (sigma^e at the same
                  tolerance is the size of the first omitted term
 maxwell          d_T sigma^e = -e d_mu sigma^s (finite differences); the paper's Eq. (30),
                  with an extra 1/T, is reported beside it
+wf               Wiedemann-Franz: kappa_ab/(L_0 T sigma^e_ab) = 1 + (8 pi^2/15)(k_BT)^2 sigma''/sigma + O(T^4);
+                 the tolerance is 3x that Sommerfeld term (sigma'' from the data on the mesh)
 eq34             two-band ratio sigma^s(w)/sigma^e(w) = -(k_B/e)(s_- - s_+)/(f_- - f_+), with the
                  spread of eps_+ + eps_- over the resonant pairs (the condition of Eq. 34)
 js0              zero-field entropy current (Eq. 24) vanishes
@@ -43,7 +45,8 @@ from .physics import optical as OPT
 from .physics import relations as REL
 from .quantities import Options, get_quantities
 
-__all__ = ["Check", "verify", "check_onsager", "check_mott", "check_maxwell", "check_two_band_ratio",
+__all__ = ["Check", "verify", "check_onsager", "check_mott", "check_maxwell", "check_wiedemann_franz",
+           "check_two_band_ratio",
            "check_zero_field_current", "check_entropy_production_positive", "check_band_hessian_identity",
            "check_drude_sum_rule", "format_table", "add_verify_parser", "run_verify"]
 
@@ -458,6 +461,45 @@ def check_drude_sum_rule(*, model: TBModel, temperature: float, mu: float, kmesh
                                        "shells k_BT/|v|_FS (the two forms agree once it is <~ 1)")
 
 
+# ----------------------------------------------------------------------------- Wiedemann-Franz
+def check_wiedemann_franz(*, model: TBModel, temperature: float, mu: float, kmesh, safety: float = 3.0,
+                          floor: float = 1e-6, applicable: float = 0.2, **kw) -> Check:
+    """Wiedemann-Franz for the anomalous Hall pair: kappa_ab = L_0 T sigma^e_ab at low T.
+
+    kappa (``thermal_hall``) and sigma^e (``ahc``) are computed on the same mesh; their ratio departs from
+    L_0 T by the Sommerfeld term (8 pi^2/15)(k_BT)^2 sigma''/sigma + O(T^4)
+    (:func:`wbentropy.physics.relations.wiedemann_franz_correction`), with sigma'' = d^2 sigma^e/d mu^2 from the
+    data (7-point difference, step k_BT/2, of sigma^e at the same T on the same mesh: on a coarse mesh the
+    staircase of sigma^e_0 shows up here and widens the tolerance).  PASS if |kappa/(L_0 T sigma) - 1| is at most
+    ``safety`` times that term (plus ``floor`` for round-off); INFO if the term exceeds ``applicable`` (the
+    low-temperature expansion does not apply at this T, or the mesh does not resolve sigma^e on the scale k_BT)
+    or if sigma^e vanishes (the ratio is undefined).
+    """
+    kT = kT_eV(temperature)
+    h = kT / 2
+    r = compute(model=model, quantities=["ahc", "thermal_hall"], temperatures=[temperature],
+                mus=mu + h * np.arange(-3, 4), kmesh=kmesh, **kw)
+    sigma = r["ahc"][0] * _S_PER_CM  # (7, 3, 3) S/m
+    kappa = r["thermal_hall"][0, 3]
+    idx = _largest(sigma[3])
+    s0, k0 = float(sigma[3][idx]), float(kappa[idx])
+    relation = "kappa_ab/(L_0 T sigma^e_ab) = 1 + (8 pi^2/15)(k_BT)^2 sigma''/sigma (Wiedemann-Franz, Sommerfeld)"
+    if abs(s0) <= _NOISE * _unit_ahc_si(model):
+        return Check(name="wf", relation=relation, status="INFO", lhs=k0, rhs=0.0, deviation=float("nan"),
+                     tolerance=float("nan"), units="W/(m K)", note="sigma^e = 0 here: the Lorenz ratio is undefined")
+    ratio = float(REL.lorenz_ratio(kappa=k0, sigma=s0, temperature=temperature))
+    term = float(REL.wiedemann_franz_correction(sigma=s0, d2sigma=REL.FD_SECOND @ sigma[:, idx[0], idx[1]] / h**2,
+                                                kT=kT))
+    dev, tol = abs(ratio - 1.0), safety * abs(term) + floor
+    status = "INFO" if abs(term) > applicable else _status(dev, tol)
+    return Check(name="wf", relation=relation, status=status, lhs=k0, rhs=C.LORENZ_NUMBER * temperature * s0,
+                 deviation=dev, tolerance=tol, units="W/(m K)",
+                 note=f"component {_comp(idx)}; L/L_0 = {ratio:.6f}; Sommerfeld term {term:.3e} "
+                      f"(tolerance {safety:g}x it)"
+                      + (f"; INFO: the term exceeds {applicable:g}, the low-T expansion does not apply here "
+                         "(T too high for the structure of sigma^e, or mesh too coarse)" if status == "INFO" else ""))
+
+
 # ----------------------------------------------------------------------------- all
 #: Photon energies (eV) scanned by the Eq. (34) check when none are given.
 DEFAULT_OMEGAS = np.linspace(0.1, 4.0, 40)
@@ -491,6 +533,7 @@ def verify(*, model: TBModel, temperature: float, mu: float, kmesh, tau_fs: floa
     checks = [check_onsager(**common, **kw)]
     checks += check_mott(**common, **kw)
     checks += check_maxwell(**common, **kw)
+    checks.append(check_wiedemann_franz(**common, **kw))
     checks.append(check_two_band_ratio(**common, omegas=omegas, smearing=smearing, smearing_width=smearing_width, **kw))
     checks.append(check_zero_field_current(**common, **kw))
     checks.append(check_entropy_production_positive(**common, tau_fs=tau_fs, n_samples=n_samples, seed=seed, **kw))
