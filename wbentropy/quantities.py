@@ -324,7 +324,12 @@ def _weight_derivative(geom, kT, mu, kind):
 
 def _bcd_per_k(kind):
     """Berry curvature dipole (Sodemann & Fu 2015 Eq. 8; WannierBerri BerryDipole_FermiSurf):
-    D_bd = -sum_n int v^b_n Omega^d_n w'_n, w = f (charge) or s (entropy); dimensionless per k after /V."""
+    D_bd = -sum_n int v^b_n Omega^d_n w'_n, w = f (charge) or s (entropy); dimensionless per k after /V.
+
+    For electrons the current is j_a = -eps_adc chi_bd E_b E_c, chi = (e^3 tau/hbar^2) D: the displaced sea
+    f0(k + e tau E/hbar) fed through -(e^2/hbar) E x sum int f Omega (tests/test_second_order_exact.py; the
+    +eps_adc of WannierBerri's docstring has the opposite sign).  The entropy version is exact under f -> s
+    (docs/physics.md, section 9)."""
 
     def per_k(geom, kT, mu, options):
         wp = _weight_derivative(geom, kT, mu, kind)
@@ -488,13 +493,14 @@ QUANTITIES: dict[str, Quantity] = {
                  complex_valued=True),
         Quantity(name="nonlinear_hall_bcd", units="A/V^2",
                  formula="chi_bd = (e^3 tau/hbar^2) D_bd, D_bd = -sum_n int v^b_n Omega^d_n df/dE (Berry curvature "
-                         "dipole); j_a = eps_adc chi_bd E_b E_c (WannierBerri NLAHC_FermiSurf convention)",
+                         "dipole, WannierBerri NLAHC_FermiSurf); j_a = -eps_adc chi_bd E_b E_c for electrons (the displaced "
+                         "Fermi sea f0(k + e tau E/hbar) in -(e^2/hbar) E x int f Omega)",
                  per_k=_scaled_by_tau(_on_grid(_bcd_per_k("charge"), C.NL_HALL_FACTOR_PER_FS,
                                                name="nonlinear_hall_bcd", nb_pairs=False), 1),
                  needs_tau=True, fermi_surface=True),
         Quantity(name="entropy_nonlinear_hall_bcd", units="A/(V*K)",
                  formula="chi^s_bd = -(k_B/e)(e^3 tau/hbar^2) D^s_bd, D^s_bd = -sum_n int v^b_n Omega^d_n ds/dE "
-                         "(f -> s); j^s_a = eps_adc chi^s_bd E_b E_c",
+                         "(f -> s, exact at this order); j^s_a = -eps_adc chi^s_bd E_b E_c",
                  per_k=_scaled_by_tau(_on_grid(_bcd_per_k("entropy"), C.ENTROPY_NL_HALL_FACTOR_PER_FS,
                                                name="entropy_nonlinear_hall_bcd", nb_pairs=False), 1),
                  needs_tau=True, fermi_surface=True),
