@@ -345,12 +345,8 @@ class ThermalHall(_HallCalculator):
 
     Parameters
     ----------
-    Efermi : array_like
-        Chemical potentials, eV (any 1-D array).
-    temperature : float
-        T in K (>= 0; T = 0 gives 0).
-    external_terms, degen_thresh, smoother, save_mode, print_comment
-        As :class:`EntropyHall`.
+    Efermi, temperature, external_terms, degen_thresh, smoother, save_mode, print_comment
+        As :class:`FiniteTemperatureAHC` (T >= 0 K; T = 0 gives kappa = 0).
 
     Returns
     -------
