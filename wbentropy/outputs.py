@@ -143,7 +143,16 @@ def check_output_path(path: str | Path, *, option: str | None = None) -> Path:
     where = f"{option} {path}" if option else str(path)
     if not str(path) or path.name in ("", ".", ".."):
         raise InputError(f"{where}: give a file name such as result.h5")
+    try:
+        _check_path(path)
+    except OSError as err:  # anything the checks below did not foresee
+        raise InputError(f"cannot be used as an output file ({err.strerror or err})", path=path) from None
+    return path
+
+
+def _check_path(path: Path) -> None:
     folder = path.parent
+    _check_name_length(path, path)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"output folder {folder} is not a folder", path=path)
     if not folder.is_dir():
@@ -169,12 +178,11 @@ def check_output_path(path: str | Path, *, option: str | None = None) -> Path:
         raise InputError("output file exists and is not writable", path=path)
     remove_stale_temporaries(target)
     _probe(target, path)
-    return path
 
 
 def _check_name_length(target: Path, path: Path) -> None:
     try:
-        name_max = os.pathconf(target.parent, "PC_NAME_MAX")
+        name_max = os.pathconf(target.parent if target.parent.is_dir() else ".", "PC_NAME_MAX")
     except (OSError, ValueError):
         name_max = 255
     if len(os.fsencode(target.name)) > name_max:
