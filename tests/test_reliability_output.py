@@ -538,3 +538,29 @@ def test_to_text_of_a_value_off_the_grid_prints_the_array():
     res.quantities["ahc"].value = np.arange(4.0)
     text = res.to_text()
     assert "# value of shape (4,), components flattened" in text and "[0. 1. 2. 3.]" in text
+
+
+# ------------------------------------------------------------------ plot: the same rules for the figures
+@pytest.mark.parametrize("case", ["figure_links_to_result", "figure_links_to_model", "figure_is_fifo", "proc"])
+def test_plot_outputs_are_checked_before_plotting(model, case):
+    res = model / "r.h5"
+    _result().save(res)
+    argv, expected = ["plot", res, "--out", model / "p"], None
+    if case == "figure_links_to_result":
+        (model / "p_convergence.png").symlink_to(res)
+        expected = f"--out {model}/p_convergence.png: is the input file given with RESULT.h5; choose another name"
+    elif case == "figure_links_to_model":
+        (model / "p_kslice.png").symlink_to(model / "m_tb.dat")
+        argv += ["--tb", model / "m_tb.dat", "--kslice", "k3=0", "--kslice-mesh", "8"]
+        expected = f"--out {model}/p_kslice.png: is the input file given with --tb; choose another name"
+    elif case == "figure_is_fifo":
+        os.mkfifo(model / "p_hall.png")
+        expected = (f"{model}/p_hall.png: is a FIFO (named pipe), not a regular file: results are written only "
+                    "to regular files; give a file name such as result.h5")
+    else:
+        argv[-1] = "/proc/p"
+        expected = "/proc/p_hall.png: cannot create a file in the output folder /proc (No such file or directory)"
+    before, figures = _snapshot(model), sorted(model.glob("p_*"))
+    proc = _cli(*argv, cwd=model, timeout=60)
+    assert _one_error(proc) == f"wbentropy: error: {expected}"
+    assert _snapshot(model) == before and sorted(model.glob("p_*")) == figures

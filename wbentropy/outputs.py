@@ -217,7 +217,7 @@ def check_outputs_distinct(outputs: dict, inputs: dict, *, allowed: tuple = ()) 
     Parameters
     ----------
     outputs : dict
-        Option (``"--out"``) -> path or None (ignored).
+        Option (``"--out"``) -> path, list of paths, or None (ignored).
     inputs : dict
         Option (``"--tb"``) -> path, or list of paths (the files of ``--w90 SEED``), or None.
     allowed : tuple of (output option, input option)
@@ -229,16 +229,20 @@ def check_outputs_distinct(outputs: dict, inputs: dict, *, allowed: tuple = ()) 
     InputError
         ``--out m_tb.dat: is the input file given with --tb; choose another name``.
     """
-    outs = [(o, Path(p)) for o, p in outputs.items() if p is not None]
+    outs = [(o, Path(p)) for o, given in outputs.items() for p in _paths(given)]
     for opt, out in outs:
         for iopt, given in inputs.items():
-            for inp in ([] if given is None else given if isinstance(given, (list, tuple)) else [given]):
+            for inp in _paths(given):
                 if (opt, iopt) not in allowed and _same_file(out, Path(inp)):
                     raise InputError(f"{opt} {out}: is the input file given with {iopt}; choose another name")
     for i, (opt, out) in enumerate(outs):
         for opt2, out2 in outs[i + 1:]:
             if _same_file(out, out2):
                 raise InputError(f"{opt} {out}: is also the {opt2} file; choose another name")
+
+
+def _paths(given) -> list:
+    return [] if given is None else list(given) if isinstance(given, (list, tuple)) else [given]
 
 
 def input_files(args) -> dict:
@@ -251,20 +255,22 @@ def input_files(args) -> dict:
     return inputs
 
 
-def check_outputs(outputs: dict, args) -> None:
+def check_outputs(outputs: dict, args, *, inputs: dict | None = None) -> None:
     """Every check of the outputs of a command before it computes anything.
 
     Parameters
     ----------
     outputs : dict
-        Option -> output path or None, e.g. ``{"--out": ..., "--checkpoint": ...}``.
+        Option -> output path, list of paths, or None, e.g. ``{"--out": ..., "--checkpoint": ...}``.
     args : argparse.Namespace
         Parsed command line, for the input files (:func:`input_files`); ``--checkpoint``
         may be the ``--restart`` file.
+    inputs : dict, optional
+        More inputs, option -> path or list of paths.
     """
-    check_outputs_distinct(outputs, input_files(args), allowed=(("--checkpoint", "--restart"),))
-    for option, path in outputs.items():
-        if path is not None:
+    check_outputs_distinct(outputs, {**input_files(args), **(inputs or {})}, allowed=(("--checkpoint", "--restart"),))
+    for option, paths in outputs.items():
+        for path in _paths(paths):
             check_output_path(path, option=option)
 
 
