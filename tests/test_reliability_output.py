@@ -39,6 +39,26 @@ def _cli(*argv, cwd, timeout=60, preexec_fn=None, env=None):
                           timeout=timeout, cwd=cwd, preexec_fn=preexec_fn, env=env)
 
 
+class _Proc:
+    """The outcome of an in-process ``wbentropy`` run, shaped like ``subprocess.CompletedProcess``."""
+
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def _main(*argv, cwd, monkeypatch, capsys) -> _Proc:
+    """``wbentropy ARGV`` in this process (for refusals, which happen before any computation)."""
+    from wbentropy import cli
+
+    monkeypatch.chdir(cwd)
+    try:
+        code = cli.main(list(map(str, argv)))
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return _Proc(code, out.out, out.err)
+
+
 def _one_error(proc) -> str:
     """The single ``wbentropy: error:`` line of a failed run (exit 2, no traceback)."""
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
@@ -98,7 +118,8 @@ SAME = [  # (inputs, extra options, expected message after "wbentropy: error: ")
 
 @pytest.mark.parametrize("inputs,extra,message", SAME, ids=[f"{i}-{m.split(':')[0]}" for i, (_, _, m) in
                                                             enumerate(SAME)])
-def test_output_naming_an_input_is_refused_and_the_input_untouched(model, inputs, extra, message):
+def test_output_naming_an_input_is_refused_and_the_input_untouched(model, inputs, extra, message, monkeypatch,
+                                                                  capsys):
     shutil.copy(model / "m_tb.dat", model / "m_wsvec.dat")  # contents do not matter: refused before reading
     (model / "sub").mkdir()
     (model / "link.h5").symlink_to("m_tb.dat")
@@ -107,7 +128,7 @@ def test_output_naming_an_input_is_refused_and_the_input_untouched(model, inputs
         (model / f"Fe.{ext}").write_bytes(b"pretend Wannier90 file " + ext.encode())
     (model / "ck.h5").write_bytes(b"pretend checkpoint")
     before = _snapshot(model)
-    proc = _cli("compute", *inputs, *RUN, *extra, cwd=model)
+    proc = _main("compute", *inputs, *RUN, *extra, cwd=model, monkeypatch=monkeypatch, capsys=capsys)
     assert _one_error(proc) == f"wbentropy: error: {message}"
     assert proc.stdout == ""
     assert _snapshot(model) == before
@@ -163,11 +184,11 @@ def _special(kind: str, folder: Path) -> Path:
                                         ("fifo", "a FIFO (named pipe)"), ("socket", "a socket"),
                                         ("link_to_dev_null", "a character device (such as /dev/null)")])
 @pytest.mark.parametrize("option", ["--out", "--checkpoint"])
-def test_special_file_output_is_refused(model, kind, words, option):
+def test_special_file_output_is_refused(model, kind, words, option, monkeypatch, capsys):
     path = _special(kind, model)
     mode = os.lstat(path).st_mode
     extra = ["--out", path] if option == "--out" else ["--out", "r.h5", "--checkpoint", path, *ADAPTIVE]
-    proc = _cli("compute", "--tb", "m_tb.dat", *RUN, *extra, cwd=model, timeout=30)
+    proc = _main("compute", "--tb", "m_tb.dat", *RUN, *extra, cwd=model, monkeypatch=monkeypatch, capsys=capsys)
     assert _one_error(proc) == (f"wbentropy: error: {path}: is {words}, not a regular file: results are written "
                                 "only to regular files; give a file name such as result.h5")
     assert os.lstat(path).st_mode == mode and not (model / "r.h5").exists()
