@@ -95,7 +95,8 @@ def _snapshot(folder: Path) -> dict:
 # ------------------------------------------------------------------ item 6: output = input
 HR = ["--hr", "m_hr.dat", "--r", "m_r.dat", "--win", "m.win"]
 SAME = [  # (inputs, extra options, expected message after "wbentropy: error: ")
-    (["--tb", "m_tb.dat"], ["--out", "m_tb.dat"], "--out m_tb.dat: is the input file given with --tb; choose another name"),
+    (["--tb", "m_tb.dat"], ["--out", "m_tb.dat"],
+     "--out m_tb.dat: is the input file given with --tb; choose another name"),
     (HR, ["--out", "m.win"], "--out m.win: is the input file given with --win; choose another name"),
     (HR, ["--out", "m_r.dat"], "--out m_r.dat: is the input file given with --r; choose another name"),
     (HR, ["--out", "m_hr.dat"], "--out m_hr.dat: is the input file given with --hr; choose another name"),
@@ -103,8 +104,10 @@ SAME = [  # (inputs, extra options, expected message after "wbentropy: error: ")
      "--out m_wsvec.dat: is the input file given with --wsvec; choose another name"),
     (["--tb", "m_tb.dat"], ["--out", "sub/../m_tb.dat"],
      "--out sub/../m_tb.dat: is the input file given with --tb; choose another name"),
-    (["--tb", "m_tb.dat"], ["--out", "link.h5"], "--out link.h5: is the input file given with --tb; choose another name"),
-    (["--tb", "m_tb.dat"], ["--out", "hard.h5"], "--out hard.h5: is the input file given with --tb; choose another name"),
+    (["--tb", "m_tb.dat"], ["--out", "link.h5"],
+     "--out link.h5: is the input file given with --tb; choose another name"),
+    (["--tb", "m_tb.dat"], ["--out", "hard.h5"],
+     "--out hard.h5: is the input file given with --tb; choose another name"),
     (["--tb", "m_tb.dat"], ["--out", "r.h5", "--checkpoint", "m_tb.dat", *ADAPTIVE],
      "--checkpoint m_tb.dat: is the input file given with --tb; choose another name"),
     (["--tb", "m_tb.dat"], ["--out", "r.h5", "--checkpoint", "r.h5", *ADAPTIVE],
@@ -344,7 +347,8 @@ def test_full_tmpfs_result_goes_to_tmpdir(model, tmp_path_factory):
         _result(5.0).save(out)
         before = out.read_bytes()
         _fill(small)
-        proc = _cli("compute", "--tb", "m_tb.dat", *RUN, "--out", out, cwd=model, env=dict(os.environ, TMPDIR=str(spare)))
+        proc = _cli("compute", "--tb", "m_tb.dat", *RUN, "--out", out, cwd=model,
+                    env=dict(os.environ, TMPDIR=str(spare)))
         line = _one_error(proc)
         assert line.startswith(f"wbentropy: error: --out {out}: cannot write the result (No space left on device); "
                                f"it was saved to {spare}/wbentropy-r-")
@@ -448,7 +452,8 @@ def _read_only_folder(base: Path):
     src, ro = base / "src", base / "ro"
     src.mkdir()
     ro.mkdir()
-    ok = os.geteuid() == 0 and subprocess.run(["mount", "--bind", str(src), str(ro)], capture_output=True).returncode == 0
+    ok = (os.geteuid() == 0
+          and subprocess.run(["mount", "--bind", str(src), str(ro)], capture_output=True).returncode == 0)
     if ok and subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], capture_output=True).returncode != 0:
         subprocess.run(["umount", str(ro)], capture_output=True)
         ok = False

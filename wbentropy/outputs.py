@@ -42,8 +42,8 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["check_outputs", "check_output_path", "check_outputs_distinct", "input_files", "write_atomically", "atomic_hdf5",
-           "save_with_fallback"]
+__all__ = ["check_outputs", "check_output_path", "check_outputs_distinct", "input_files", "write_atomically",
+           "atomic_hdf5", "save_with_fallback", "remove_stale_temporaries"]
 
 logger = logging.getLogger("wbentropy")
 
