@@ -415,17 +415,22 @@ Result(temperature=np.array([1.0]), mu=np.array([0.0]),
 """
 
 
+def _kill_writer_mid_write(out: Path) -> int:
+    """Run a writer of ``out`` that stops after 64 bytes of the file; SIGKILL it there; returns its pid."""
+    (out.parent / "writer.py").write_text(KILLED_WRITER)
+    with subprocess.Popen([sys.executable, "writer.py", out.name], cwd=out.parent, stdout=subprocess.PIPE,
+                          text=True) as writer:
+        assert writer.stdout.readline() == "writing\n"
+        writer.kill()
+    return writer.pid
+
+
 def test_stale_temporary_of_a_killed_writer_is_removed_by_the_next_run(model):
     out = model / "r.h5"
-    script = model / "writer.py"
-    script.write_text(KILLED_WRITER)
-    proc = subprocess.Popen([sys.executable, str(script), str(out)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "writing"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    pid = _kill_writer_mid_write(out)
     host = outputs._host()
     [stale] = _temporaries(model)
-    assert stale.startswith(f".r.h5.{host}.{proc.pid}.") and not out.exists()
+    assert stale.startswith(f".r.h5.{host}.{pid}.") and not out.exists()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True).stdout.strip()
     keep = [f".r.h5.otherhost.{dead}.0123abcd.tmp",  # another host: its process may be alive
@@ -497,9 +502,10 @@ def test_unwritable_output_fails_before_loading_the_model(model, monkeypatch, ca
         assert _temporaries(model) == []
 
 
-def test_long_output_name_has_short_temporaries(tmp_path):
-    """A 200-byte name is legal; its temporary files (longer names) must still fit the limit."""
-    out = tmp_path / ("y" * 200 + ".h5")
+@pytest.mark.parametrize("stem", ["y" * 200, "\u00e9" * 120])
+def test_long_output_name_has_short_temporaries(tmp_path, stem):
+    """A 203- or 243-byte name is legal; its temporary files (longer names) must still fit the limit."""
+    out = tmp_path / (stem + ".h5")
     _result(2.0).save(out)
     assert Result.load(out)["ahc"][0, 0, 0, 0] == 2.0 and _temporaries(tmp_path) == []
 

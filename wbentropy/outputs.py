@@ -65,7 +65,7 @@ def _temp_base(name: str) -> str:
     """The NAME part of the temporary files of target ``name`` (shortened if the name is long)."""
     if len(os.fsencode(name)) <= 160:
         return name
-    return name[:100] + "~" + hashlib.sha1(os.fsencode(name)).hexdigest()[:12]
+    return os.fsdecode(os.fsencode(name)[:100]) + "~" + hashlib.sha1(os.fsencode(name)).hexdigest()[:12]
 
 
 def _temp_path(target: Path) -> Path:
