@@ -370,6 +370,25 @@ def test_full_tmpfs_checkpoint_run_completes(model):
         assert Result.load(model / "a.h5").attrs["converged"]
 
 
+@pytest.mark.mpi
+def test_full_tmpfs_under_mpi_still_prints_the_tensors(model, removes_mpich_leftovers):
+    """Under mpiexec the failing write ends the job with MPI_Abort: the tensors must be on stdout before."""
+    from _mpi import mpiexec
+
+    with _tmpfs(model / "small", "64k") as small:
+        _fill(small)
+        proc = subprocess.run([mpiexec(), "-n", "2", sys.executable, "-m", "wbentropy.cli", "compute", "--tb",
+                               "m_tb.dat", *RUN, "--out", small / "r.h5"], capture_output=True, text=True,
+                              timeout=120, cwd=model)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"--out {small}/r.h5: cannot write the result (No space left on device)" in proc.stderr
+        assert proc.stdout.count("## ahc  [S/cm]") == 1 and proc.stdout.count("## entropy_hall") == 1
+        saved = Path(proc.stderr.split("it was saved to ")[1].split(" instead")[0])
+        assert Result.load(saved).quantities.keys() == {"ahc", "entropy_hall"}
+        saved.unlink()
+        assert _temporaries(small) == []
+
+
 def test_write_failure_in_process_keeps_previous_checkpoint(tmp_path, monkeypatch, caplog):
     """API: the second checkpoint write fails (ENOSPC); the first stays byte for byte; one warning."""
     import errno

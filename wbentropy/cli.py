@@ -152,7 +152,8 @@ def _compute(args) -> int:
                          threads=args.threads, box_occupations=args.box_occupations,
                          _exit_after_level=args.exit_after_level)
         if parallel.is_root:
-            sys.stdout.write(result.to_text())  # first: a failed write below cannot lose the numbers
+            sys.stdout.write(result.to_text())  # first, and flushed: a failed write below cannot lose the numbers
+            sys.stdout.flush()
             path = save_with_fallback(result.save, args.out)
             logger.info("wrote %s", path)
             if adaptive and args.checkpoint is None and result.attrs.get("converged"):
