@@ -130,18 +130,16 @@ def _compute(args) -> int:
     from .io.load import load_model
     from .parallel import world
     from .quantities import get_quantities
-    from .results import check_output_path
+    from .outputs import check_outputs, save_with_fallback
 
     parallel = world()
     with parallel.stop_all_on_error():
-        check_output_path(args.out)  # fail now, not after the computation
         mus = args.mu if args.mu is not None else _mu_range(*args.mu_range)
         names = [q.strip() for q in args.quantities.split(",") if q.strip()]
         get_quantities(names)  # fail early on unknown names
         adaptive = args.tolerance is not None or args.max_kpoints is not None or args.restart is not None
         checkpoint = args.checkpoint or (str(args.out) + ".checkpoint.h5" if adaptive else None)
-        if checkpoint is not None:
-            check_output_path(checkpoint)
+        check_outputs({"--out": args.out, "--checkpoint": checkpoint}, args)  # fail now, not after the computation
         model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win)
         result = compute(model=model, quantities=names, temperatures=args.temperature, mus=mus,
                          kmesh=args.kmesh,
@@ -154,11 +152,12 @@ def _compute(args) -> int:
                          threads=args.threads, box_occupations=args.box_occupations,
                          _exit_after_level=args.exit_after_level)
         if parallel.is_root:
-            path = result.save(args.out)
+            sys.stdout.write(result.to_text())  # first, and flushed: a failed write below cannot lose the numbers
+            sys.stdout.flush()
+            path = save_with_fallback(result.save, args.out)
             logger.info("wrote %s", path)
             if adaptive and args.checkpoint is None and result.attrs.get("converged"):
                 Path(checkpoint).unlink(missing_ok=True)  # default checkpoint of a finished run
-            sys.stdout.write(result.to_text())
     return 0
 
 

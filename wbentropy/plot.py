@@ -355,6 +355,9 @@ def plot_kslice(ks: KSlice, path: Path) -> Path:
     return path
 
 
+_FIGURES = ("hall", "entropy_production", "convergence", "kslice")  # PREFIX_<name>.png written
+
+
 def plot_result(*, result, prefix: str | Path, fmt: str = "png", others: list | None = None,
                 kslice: KSlice | None = None, iT: int = -1, imu: int | None = None) -> list[Path]:
     """Write every figure the result supports; returns the paths written."""
@@ -428,6 +431,10 @@ def run(args) -> int:
     result = Result.load(args.result)
     others = [Result.load(f) for f in args.convergence]
     prefix = args.out or str(Path(args.result).with_suffix(""))
+    from .outputs import check_outputs
+
+    check_outputs({"--out": [f"{prefix}_{kind}.{args.format}" for kind in _FIGURES]}, args,
+                  inputs={"RESULT.h5": args.result, "--convergence": args.convergence})
     ks = None
     if args.kslice is not None:
         if args.w90 or args.tb or args.hr:

@@ -10,21 +10,20 @@ HDF5 layout (the contract used by external checks)::
                             (nT, nmu, nomega, 3, 3) complex (attribute ``axes``)
     root attributes: input files, mesh, package version, options.
 
-Files are written atomically (temporary file in the same folder, then rename), so an
-interrupted write never leaves a corrupted file or destroys a previous good one.
+Files are written atomically (built in memory, written to a temporary file in the same
+folder, then renamed; :mod:`wbentropy.outputs`), so an interrupted or failed write never leaves
+a corrupted file or destroys a previous good one.
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InputError
+from .outputs import atomic_hdf5, check_output_path
 
 __all__ = ["Result", "QuantityResult", "check_output_path", "atomic_hdf5"]
 
@@ -67,9 +66,17 @@ class Result:
 
     # ------------------------------------------------------------------- HDF5
     def save(self, path: str | Path) -> Path:
-        """Write to HDF5 atomically (:func:`atomic_hdf5`); returns the path."""
+        """Write to HDF5 atomically (:func:`~wbentropy.outputs.atomic_hdf5`); returns the path.
+
+        Raises
+        ------
+        InputError
+            ``path`` cannot hold a result (:func:`~wbentropy.outputs.check_output_path`).
+        OSError
+            The write failed (full disk, ...); a previous file at ``path`` is untouched.
+        """
         path = check_output_path(path)
-        with atomic_hdf5(path) as h:
+        with atomic_hdf5(path, on_write_error="raise") as h:
             h.create_dataset("temperature", data=np.asarray(self.temperature, dtype=float))
             h["temperature"].attrs["units"] = "K"
             h.create_dataset("mu", data=np.asarray(self.mu, dtype=float))
@@ -93,26 +100,33 @@ class Result:
 
     @classmethod
     def load(cls, path: str | Path) -> "Result":
-        """Read a file written by :meth:`save`."""
+        """Read a file written by :meth:`save`.
+
+        Raises
+        ------
+        InputError
+            The file is missing, not a regular file, not HDF5, or not laid out as described in
+            the module docstring (the message names the dataset and what is wrong).
+        """
         import h5py
 
         path = Path(path)
-        if not path.is_file():
+        if not path.exists():
             raise InputError("result file not found", path=path)
+        if not path.is_file():
+            raise InputError("not a regular file (a folder, device or FIFO); give a result file written by "
+                             "wbentropy compute", path=path)
         try:
             with h5py.File(path, "r") as h:
-                quantities = {}
-                for name, g in h.items():
-                    if not isinstance(g, h5py.Group):
-                        continue
-                    quantities[name] = QuantityResult(
-                        value=g["value"][()], units=str(g["value"].attrs.get("units", "")),
-                        error=g["error"][()] if "error" in g else None,
-                        attrs={k: _unattr(v) for k, v in g.attrs.items() if k != "units"})
-                return cls(temperature=h["temperature"][()], mu=h["mu"][()], quantities=quantities,
-                           attrs={k: _unattr(v) for k, v in h.attrs.items()},
-                           omega=h["omega"][()] if "omega" in h else None)
-        except (OSError, KeyError) as exc:
+                temperature, mu = _axis(h, "temperature"), _axis(h, "mu")
+                omega = _axis(h, "omega") if "omega" in h else None
+                quantities = {name: _read_quantity(g, (len(temperature), len(mu)), omega)
+                              for name, g in h.items() if isinstance(g, h5py.Group)}
+                return cls(temperature=temperature, mu=mu, quantities=quantities,
+                           attrs={k: _unattr(v) for k, v in h.attrs.items()}, omega=omega)
+        except _LayoutError as exc:
+            raise InputError(f"not a wbentropy result file: {exc}", path=path) from None
+        except (OSError, KeyError, ValueError, TypeError) as exc:
             raise InputError(f"not a wbentropy result file ({exc})", path=path) from None
 
     # ------------------------------------------------------------------- text
@@ -124,7 +138,15 @@ class Result:
         for name, q in self.quantities.items():
             lines.append("")
             lines.append(f"## {name}  [{q.units}]")
-            if "omega" in str(q.attrs.get("axes", "")):  # AC quantity: Hermitian (nT, nmu, nomega, 3, 3)
+            value = np.asarray(q.value)
+            grid = (len(self.temperature), len(self.mu))
+            nomega = None if self.omega is None else len(self.omega)
+            if value.shape[:2] != grid or value.shape[2:] not in _TENSOR_SHAPES + ((nomega, 3, 3),):
+                lines.extend(_generic_table(self, value))  # not one of the layouts below
+                continue
+            if value.shape[2:] == (nomega, 3, 3) and ("omega" in str(q.attrs.get("axes", ""))
+                                                      or value.shape[2:] not in _TENSOR_SHAPES):
+                # AC quantity: Hermitian (nT, nmu, nomega, 3, 3)
                 lines.extend(_omega_table(self, q))
                 continue
             if q.value.ndim == 5:  # rank-3 tensor sigma_abc
@@ -165,51 +187,16 @@ class Result:
         return "\n".join(lines) + "\n"
 
 
-@contextlib.contextmanager
-def atomic_hdf5(path: str | Path):
-    """An HDF5 file open for writing that appears at ``path`` only when complete.
-
-    Written to a temporary file in the same folder, then renamed over ``path``
-    (``os.replace``, atomic on POSIX): an exception (or a kill) during the write leaves any
-    previous file at ``path`` untouched; the temporary file is removed on exceptions.
-    """
-    import h5py
-
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
-    except OSError as err:
-        raise InputError(f"cannot create a file in the output folder: {err.strerror}", path=path) from None
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as h:
-            yield h
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def check_output_path(path: str | Path) -> Path:
-    """Check that a result can be written to ``path`` (before hours of computing); returns it.
-
-    The folder must exist and be writable, and ``path`` must not be a folder.  Raises
-    :class:`~wbentropy.errors.InputError` naming the path otherwise.
-    """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"output folder {folder} is not a folder", path=path)
-    if not folder.is_dir():
-        raise InputError("output folder does not exist", path=path)
-    if path.is_dir():
-        raise InputError("output path is a folder; give a file name such as result.h5", path=path)
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError("output folder is not writable", path=path)
-    if path.exists() and not os.access(path, os.W_OK):
-        raise InputError("output file exists and is not writable", path=path)
-    return path
+def _generic_table(res: "Result", value: np.ndarray) -> list[str]:
+    """Rows (T, mu) of the flattened components of a value of unexpected shape (or the raw array)."""
+    lines = [f"# value of shape {value.shape}, components flattened"]
+    if value.shape[:2] != (len(res.temperature), len(res.mu)):
+        return lines + np.array2string(value, threshold=10**6).splitlines()
+    flat = value.reshape(value.shape[0], value.shape[1], -1)
+    for iT, T in enumerate(res.temperature):
+        for im, mu in enumerate(res.mu):
+            lines.append(f"{T:9.3f} {mu:12.6f} " + " ".join(f"{v:14.6e}" for v in flat[iT, im]))
+    return lines
 
 
 def _omega_table(res: "Result", q: QuantityResult) -> list[str]:
@@ -228,6 +215,52 @@ def _omega_table(res: "Result", q: QuantityResult) -> list[str]:
                         + " ".join(f"{np.imag(v[a, b]):13.5e}" for a, b in anti))
                 lines.append(f"{T:9.3f} {mu:12.6f} {w:10.5f} {vals}")
     return lines
+
+
+class _LayoutError(Exception):
+    """A dataset of a result file does not have the layout of the module docstring."""
+
+
+def _numeric(ds, name: str, kinds: str = "fiu") -> np.ndarray:
+    import h5py
+
+    if not isinstance(ds, h5py.Dataset):
+        raise _LayoutError(f"/{name} is not a dataset")
+    if ds.dtype.kind not in kinds:
+        raise _LayoutError(f"/{name} holds {ds.dtype} data, not numbers")
+    return ds[()]
+
+
+def _axis(h, name: str) -> np.ndarray:
+    if name not in h:
+        raise _LayoutError(f"no dataset /{name}")
+    a = _numeric(h[name], name)
+    if a.ndim != 1 or a.size == 0:
+        raise _LayoutError(f"/{name} has shape {a.shape}; expected a non-empty list of values")
+    return a.astype(float)
+
+
+# trailing axes of a quantity's value after (nT, nmu): tensors of rank 1, 2, 3; AC: (nomega, 3, 3)
+_TENSOR_SHAPES = ((3,), (3, 3), (3, 3, 3))
+
+
+def _read_quantity(g, grid: tuple, omega) -> QuantityResult:
+    name = g.name.lstrip("/")
+    if "value" not in g:
+        raise _LayoutError(f"group /{name} has no dataset 'value'")
+    value = _numeric(g["value"], f"{name}/value", "fiuc")
+    tails = _TENSOR_SHAPES + (() if omega is None else ((len(omega), 3, 3),))
+    if value.shape[:2] != grid or value.shape[2:] not in tails:
+        expected = " or ".join(str(grid + t) for t in tails)
+        raise _LayoutError(f"/{name}/value has shape {value.shape}; expected {expected} "
+                           "(temperatures, chemical potentials, tensor components)")
+    error = None
+    if "error" in g:
+        error = _numeric(g["error"], f"{name}/error", "fiuc")
+        if error.shape != value.shape:
+            raise _LayoutError(f"/{name}/error has shape {error.shape}, /{name}/value {value.shape}")
+    return QuantityResult(value=value, units=str(_unattr(g["value"].attrs.get("units", ""))), error=error,
+                          attrs={k: _unattr(v) for k, v in g.attrs.items() if k != "units"})
 
 
 def _attr(v):
