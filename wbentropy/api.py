@@ -209,6 +209,29 @@ def check_mu_in_band_range(*, interpolator: Interpolator, mus: np.ndarray, tempe
         warnings.warn(msg, UserWarning, stacklevel=3)
 
 
+def _check_against_model(*, evaluator: Evaluator, mus: np.ndarray, temperatures: np.ndarray, degen_thresh: float,
+                         coarse_mesh: tuple | None) -> None:
+    """The checks that need the model: mu within the bands, the degeneracy threshold below the band
+    width, and the cells of an adaptive coarse mesh within the memory of the leaf cells."""
+    from .adaptive import AdaptiveSettings
+
+    check_mu_in_band_range(interpolator=evaluator.interp, mus=mus, temperatures=temperatures)
+    lo, hi = band_range(interpolator=evaluator.interp)
+    if evaluator.model.num_wann > 1 and degen_thresh > DEFAULT_DEGEN_THRESH and degen_thresh >= hi - lo:
+        raise InputError(f"--degen-thresh {degen_thresh:g} eV is not below the band width of the model "
+                         f"({hi - lo:.4g} eV): every band would be one degenerate group and every interband "
+                         f"term zero (default {DEFAULT_DEGEN_THRESH:g} eV)")
+    if coarse_mesh is not None:
+        cells = int(np.prod(coarse_mesh))
+        leaf_bytes = 12 * evaluator.n_outputs + 64  # as the adaptive integrator counts its leaf cells
+        limit = AdaptiveSettings.max_leaf_memory_mb
+        if cells * leaf_bytes > limit * 2**20:
+            raise InputError(f"the adaptive coarse mesh --kmesh {' '.join(map(str, coarse_mesh))} has {cells} cells "
+                             f"of {leaf_bytes} bytes ({evaluator.n_outputs} outputs each): "
+                             f"{cells * leaf_bytes / 2**20:.0f} MB, more than the {limit:g} MB the leaf cells may "
+                             "use: give a coarser --kmesh (refinement adds points where needed) or fewer outputs")
+
+
 def _short(values: np.ndarray) -> str:
     v = [f"{x:g}" for x in np.ravel(values)]
     return ", ".join(v) if len(v) <= 6 else ", ".join(v[:3] + ["..."] + v[-2:])
@@ -342,10 +365,11 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     if box_occupations and not adaptive:
         raise InputError("--box-occupations applies to adaptive integration: add --tolerance or --max-kpoints "
                          "(a uniform mesh takes f_n, s_n at its points)")
-    evaluator = Evaluator(model=model, quantities=qs, temperatures=T, mus=mu, options=options,
-                          degen_thresh=degen_thresh, parallel=parallel, batch_size=batch_size,
-                          max_memory_mb=max_memory_mb, threads=threads)
-    check_mu_in_band_range(interpolator=evaluator.interp, mus=mu, temperatures=T)
+    evaluator = parallel.agree(lambda: Evaluator(
+        model=model, quantities=qs, temperatures=T, mus=mu, options=options, degen_thresh=degen_thresh,
+        parallel=parallel, batch_size=batch_size, max_memory_mb=max_memory_mb, threads=threads))
+    parallel.agree(lambda: _check_against_model(evaluator=evaluator, mus=mu, temperatures=T, degen_thresh=degen_thresh,
+                                                coarse_mesh=mesh.shape if adaptive and restart is None else None))
     t0 = time.perf_counter()
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
     errors = None

@@ -164,9 +164,9 @@ def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kp
         n = max(1, int(threads))
         given = (f"the default memory budget of {max_memory_mb:g} MB per rank (a quarter of the available memory, "
                  f"64..2048 MB for each of its {n} threads)" if default else f"--max-memory {max_memory_mb:g} MB")
-        raise InputError(f"{given} is too small: this model needs {(fixed_bytes + n * 2 * per_k) / 2**20:.1f} MB for "
+        raise InputError(f"{given} is too small: this model needs {(fixed_bytes + n * 2 * per_k) / 2**20:.3g} MB for "
                          f"its R-space operators and one k-point per thread, of which "
-                         f"{n * 2 * _OUTPUT_BYTES * n_outputs / 2**20:.1f} MB hold the {n_outputs} outputs per k-point "
+                         f"{n * 2 * _OUTPUT_BYTES * n_outputs / 2**20:.3g} MB hold the {n_outputs} outputs per k-point "
                          "(temperatures x chemical potentials x photon energies x components): ask for fewer of "
                          "those or give a larger --max-memory")
     batch = int(max(1, min(MAX_BATCH, budget / 2 // per_k, max(16, CACHE_BATCH_BYTES // per_k))))
@@ -353,9 +353,11 @@ class Evaluator:
         """``[fn(x) for x in items]``, evaluated by this rank's thread pool; results in item order."""
         if self.threads <= 1 or len(items) <= 1:
             return [fn(x) for x in items]
-        with ThreadPoolExecutor(max_workers=min(self.threads, len(items)),
-                                thread_name_prefix="wbentropy-batch") as pool:
+        pool = ThreadPoolExecutor(max_workers=min(self.threads, len(items)), thread_name_prefix="wbentropy-batch")
+        try:
             return list(pool.map(fn, items))
+        finally:  # on Ctrl-C (or an error) drop the batches not started: stop within one batch
+            pool.shutdown(wait=True, cancel_futures=True)
 
     @property
     def fermi_weighted(self) -> bool:
