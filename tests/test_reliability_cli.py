@@ -38,6 +38,12 @@ FE_ADAPTIVE = ["compute", *FE, "--kmesh", "4", "4", "4", "--temperature", "300",
                "--tolerance", "1e-9", "--max-kpoints", "30000"]
 
 
+def _qwz_adaptive(n: int) -> list[str]:
+    """An adaptive qwz run on an n x n coarse mesh (~10 s with n = 16: many short levels)."""
+    return ["compute", "--tb", str(QWZ), "--kmesh", str(n), str(n), "1", "--temperature", "300", "--mu", "0",
+            "--tolerance", "1e-12", "--max-kpoints", "5000000"]
+
+
 def _cli(tmp_path, *extra, kmesh=("4", "4", "1"), mu=("--mu", "0")):
     """compute arguments on qwz with ``extra`` options (later options of the same name win)."""
     return ["compute", "--tb", str(QWZ), "--kmesh", *kmesh, "--temperature", "300", *mu,
@@ -285,9 +291,9 @@ def _checkpoint_line(err: str, checkpoint: Path, signame: str = "SIGINT") -> str
 def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tmp_path):
     """Ctrl-C after the first checkpoint: exit 130, one line naming the checkpoint and its level; the
     same command plus --restart resumes from it (it is loaded, not recomputed: level and k-points match)."""
-    out = tmp_path / "fe.h5"
+    out = tmp_path / "q.h5"
     checkpoint = Path(str(out) + ".checkpoint.h5")
-    cmd = [sys.executable, "-m", "wbentropy.cli", *FE_ADAPTIVE, "--out", str(out)]
+    cmd = [sys.executable, "-m", "wbentropy.cli", *_qwz_adaptive(16), "--out", str(out)]
     proc = _start(cmd)
     _wait_for(checkpoint, proc)
     proc.send_signal(signal.SIGINT)
@@ -310,9 +316,9 @@ def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tmp_path):
 
 
 def test_signal_before_any_checkpoint_says_nothing_to_resume(tmp_path):
-    out = tmp_path / "fe.h5"
-    proc = _start([sys.executable, "-m", "wbentropy.cli", *FE_ADAPTIVE, "--out", str(out), "-v"])
-    _wait_for_work(proc)
+    out = tmp_path / "q.h5"
+    proc = _start([sys.executable, "-m", "wbentropy.cli", *_qwz_adaptive(300), "--out", str(out), "-v"])
+    _wait_for_work(proc)  # level 0 (2.4 million k-points) takes seconds
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143

@@ -1,7 +1,10 @@
 """Command line: ``wbentropy compute``, ``wbentropy show``, ``wbentropy verify`` and ``wbentropy plot`` (:mod:`wbentropy.plot`).
 
-User errors (bad files, bad options) print one line ``wbentropy: error: ...`` and exit
-with status 2; no traceback.
+User errors (bad files, bad options, including argparse's) print one line
+``wbentropy: error: ...`` and exit with status 2; no traceback.  Under MPI an error every
+rank sees is printed once and every rank exits 2 without ``MPI_Abort``.  Ctrl-C (SIGINT) and
+SIGTERM (Slurm's time limit) print one line ``wbentropy: interrupted (SIGINT) ...`` naming the
+checkpoint to resume from, and exit 130 (SIGINT) or 143 (SIGTERM).
 """
 from __future__ import annotations
 
