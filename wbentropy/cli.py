@@ -13,8 +13,6 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from .errors import InputError
 
 __all__ = ["main", "build_parser"]
@@ -189,7 +187,7 @@ def _compute(args) -> int:
 
     from .api import compute
     from .geometry import DEFAULT_DEGEN_THRESH
-    from .parallel import INTERRUPT_EXIT_CODES, world
+    from .parallel import INTERRUPT_EXIT_CODES, ignore_signals, world
 
     since = time.time()
     parallel = world()
@@ -219,6 +217,7 @@ def _compute(args) -> int:
                     Path(checkpoint).unlink(missing_ok=True)  # default checkpoint of a finished run
                 sys.stdout.write(result.to_text())
     except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM (Interrupted); every rank is here
+        ignore_signals()  # a second Ctrl-C must not interrupt the report (main() restores the handlers)
         signum = getattr(exc, "signum", signal.SIGINT)
         if parallel.is_root:
             sys.stderr.write(message(signum) + "\n")
@@ -247,10 +246,11 @@ def main(argv=None) -> int:
     import signal
     import threading
 
-    from .parallel import INTERRUPT_EXIT_CODES, AgreedInputError
+    from .parallel import INTERRUPT_EXIT_CODES, AgreedInputError, ignore_signals
 
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted) if main_thread else None
+    previous = (signal.getsignal(signal.SIGINT), signal.signal(signal.SIGTERM, _raise_interrupted)) \
+        if main_thread else None
     try:
         if args.command == "compute":
             return _compute(args)
@@ -272,11 +272,13 @@ def main(argv=None) -> int:
     except InputError as exc:
         parser.exit(2, f"wbentropy: error: {exc}\n")
     except KeyboardInterrupt as exc:  # outside compute (show, verify, plot): nothing to keep
+        ignore_signals()
         signum = getattr(exc, "signum", signal.SIGINT)
         parser.exit(INTERRUPT_EXIT_CODES.get(signum, 130), f"wbentropy: interrupted ({signal.Signals(signum).name})\n")
     finally:
         if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous[0])
+            signal.signal(signal.SIGTERM, previous[1])
     return 1
 
 

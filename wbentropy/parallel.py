@@ -17,7 +17,8 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["Parallel", "world", "check_task_count", "AgreedInputError", "Interrupted", "INTERRUPT_EXIT_CODES"]
+__all__ = ["Parallel", "world", "check_task_count", "AgreedInputError", "Interrupted", "INTERRUPT_EXIT_CODES",
+           "ignore_signals"]
 
 #: Exit status after a signal: 128 + the signal number, as a shell reports a process it killed.
 INTERRUPT_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -174,6 +175,7 @@ class Parallel:
             if self.comm is None or self.size == 1 or getattr(exc, "wbentropy_agreed", False):
                 raise
             signum = getattr(exc, "signum", signal.SIGINT)
+            ignore_signals()  # a second signal must not interrupt the agreement or the report
             if self._side is not None and self._all_interrupted(INTERRUPT_AGREE_SECONDS):
                 exc.wbentropy_agreed = True
                 raise
@@ -220,6 +222,15 @@ class Parallel:
         shared.flags.writeable = False
         self._windows.append((win, node))  # keep alive
         return shared
+
+
+def ignore_signals() -> None:
+    """Ignore further SIGINT / SIGTERM while an interruption is reported (main thread only)."""
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def world() -> Parallel:
