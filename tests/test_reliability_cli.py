@@ -260,13 +260,18 @@ def _wait_for_work(proc: subprocess.Popen, timeout: float = 60) -> list[str]:
     raise AssertionError("".join(lines))
 
 
-@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
-def test_signal_on_a_uniform_run_is_one_line(tmp_path, signum, code):
+@pytest.mark.parametrize("signum,code,twice", [(signal.SIGINT, 130, False), (signal.SIGTERM, 143, False),
+                                               (signal.SIGINT, 130, True)], ids=["SIGINT", "SIGTERM", "SIGINT_twice"])
+def test_signal_on_a_uniform_run_is_one_line(tmp_path, signum, code, twice):
     out = tmp_path / "u.h5"
     proc = _start([sys.executable, "-m", "wbentropy.cli", "compute", "--tb", str(QWZ), "--kmesh", "1000", "1000", "1",
                    "--temperature", "300", "--mu", "0", "--out", str(out), "-v"])
     _wait_for_work(proc)
     proc.send_signal(signum)
+    if twice:  # an impatient user: the second Ctrl-C must not turn the report into a traceback
+        time.sleep(0.02)
+        if proc.poll() is None:
+            proc.send_signal(signum)
     t0 = time.monotonic()
     _, err = proc.communicate(timeout=60)
     assert time.monotonic() - t0 < 10  # within a batch or so
@@ -367,6 +372,23 @@ def test_mpi_bad_input_is_one_line_exit_2_no_abort(tmp_path, args, needle, remov
     assert "Abort" not in proc.stderr and "MPI rank" not in proc.stderr
     assert _orphan_segments(before) == set()
     assert not (tmp_path / "o.h5").exists()
+
+
+@pytest.mark.mpi
+def test_mpi_restart_from_another_run_is_one_line(tmp_path, removes_mpich_leftovers):
+    """A checkpoint of another run (raised inside the adaptive integrator on every rank): one line, exit 2."""
+    checkpoint = tmp_path / "q.h5.checkpoint.h5"
+    first = subprocess.run([sys.executable, "-m", "wbentropy.cli", *_qwz_adaptive(8), "--out", str(tmp_path / "q.h5"),
+                            "--_exit-after-level", "0"], capture_output=True, text=True, timeout=60)
+    assert first.returncode == 17 and checkpoint.exists(), first.stderr
+    before = _shm()
+    argv = [*_qwz_adaptive(8), "--out", str(tmp_path / "q.h5"), "--restart", str(checkpoint)]
+    argv[argv.index("--mu") + 1] = "0.1"
+    proc = subprocess.run([mpiexec(), "-n", "2", sys.executable, "-m", "wbentropy.cli", *argv],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == f"wbentropy: error: {checkpoint}: checkpoint belongs to a different run (differs in: mu)\n"
+    assert _orphan_segments(before) == set()
 
 
 @pytest.mark.mpi

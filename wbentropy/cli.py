@@ -276,7 +276,9 @@ def main(argv=None) -> int:
         signum = getattr(exc, "signum", signal.SIGINT)
         parser.exit(INTERRUPT_EXIT_CODES.get(signum, 130), f"wbentropy: interrupted ({signal.Signals(signum).name})\n")
     finally:
-        if main_thread:
+        # after a reported interruption the signals stay ignored: the process is ending, and a
+        # second Ctrl-C must not kill it on its way out; otherwise restore what we found
+        if main_thread and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             signal.signal(signal.SIGINT, previous[0])
             signal.signal(signal.SIGTERM, previous[1])
     return 1

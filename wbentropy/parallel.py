@@ -25,6 +25,9 @@ INTERRUPT_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 #: Seconds the ranks wait for each other after a signal before ``MPI_Abort`` ends the job (a rank
 #: blocked in a collective operation with a rank that stopped never reaches Python again).
 INTERRUPT_AGREE_SECONDS = 3.0
+#: Seconds a rank with an InputError waits for the others to report one too (then the job ends
+#: cleanly) before ``MPI_Abort`` ends it (the others are still computing: a failure on one rank).
+INPUT_ERROR_AGREE_SECONDS = 2.0
 
 
 class AgreedInputError(InputError):
@@ -145,8 +148,8 @@ class Parallel:
             self._side.Free()
             self._side = None
 
-    def _all_interrupted(self, timeout: float) -> bool:
-        """Whether every rank reached this point within ``timeout`` seconds (after a signal)."""
+    def _all_arrived(self, timeout: float) -> bool:
+        """Whether every rank reached this point (a failure handler) within ``timeout`` seconds."""
         request = self._side.Ibarrier()
         deadline = time.monotonic() + timeout
         while not request.Test():
@@ -161,11 +164,13 @@ class Parallel:
 
         Serial runs re-raise as usual.  Under MPI the failing rank writes its message and
         traceback to stderr and calls ``MPI_Abort``, which terminates the whole job, except:
-        an :class:`AgreedInputError` (every rank has it) is re-raised, and so is a
-        ``KeyboardInterrupt`` (SIGINT) or :class:`Interrupted` (SIGTERM) once every rank has
-        it; if some rank does not follow within ``INTERRUPT_AGREE_SECONDS`` (it is blocked in a
-        collective operation), this rank prints ``interrupt_message(signum)`` and aborts with
-        status 130 or 143.
+        an :class:`AgreedInputError` (every rank has it) is re-raised; an :class:`InputError`
+        that every rank raises within ``INPUT_ERROR_AGREE_SECONDS`` (a bad input every rank
+        sees) becomes an :class:`AgreedInputError` (printed once, clean exit); and a
+        ``KeyboardInterrupt`` (SIGINT) or :class:`Interrupted` (SIGTERM) is re-raised once every
+        rank has it; if some rank does not follow within ``INTERRUPT_AGREE_SECONDS`` (it is
+        blocked in a collective operation), this rank prints ``interrupt_message(signum)`` and
+        aborts with status 130 or 143.
         """
         try:
             yield
@@ -176,7 +181,7 @@ class Parallel:
                 raise
             signum = getattr(exc, "signum", signal.SIGINT)
             ignore_signals()  # a second signal must not interrupt the agreement or the report
-            if self._side is not None and self._all_interrupted(INTERRUPT_AGREE_SECONDS):
+            if self._side is not None and self._all_arrived(INTERRUPT_AGREE_SECONDS):
                 exc.wbentropy_agreed = True
                 raise
             if self.interrupt_message is not None:
@@ -187,6 +192,9 @@ class Parallel:
         except BaseException as exc:  # noqa: BLE001 - we re-raise or abort
             if self.comm is None or self.size == 1:
                 raise
+            if isinstance(exc, InputError) and self._side is not None \
+                    and self._all_arrived(INPUT_ERROR_AGREE_SECONDS):
+                raise AgreedInputError(str(exc), report=self.is_root) from exc
             if isinstance(exc, InputError):
                 msg = f"wbentropy: error (MPI rank {self.rank}): {exc}\n"
             else:
