@@ -30,6 +30,10 @@ INTERRUPT_AGREE_SECONDS = 3.0
 INPUT_ERROR_AGREE_SECONDS = 2.0
 
 
+#: side communicators (:meth:`Parallel.side`) by the Fortran handle of the communicator they duplicate
+_SIDE_COMMS: dict = {}
+
+
 class AgreedInputError(InputError):
     """An :class:`InputError` that every rank raises together after :meth:`Parallel.agree`.
 
@@ -104,9 +108,14 @@ class Parallel:
 
     def side(self):
         """A duplicate of the communicator for agreements made while the run's collectives may be
-        pending (after a signal); created on first call (collective), None when serial."""
+        pending (after a signal); created on the first call for a communicator (collective) and
+        shared by every :class:`Parallel` of it (repeated ``compute`` calls do not use up
+        communicators); None when serial."""
         if self._side is None and self.comm is not None and self.size > 1:
-            self._side = self.comm.Dup()
+            key = self.comm.py2f()
+            if key not in _SIDE_COMMS:
+                _SIDE_COMMS[key] = self.comm.Dup()
+            self._side = _SIDE_COMMS[key]
         return self._side
 
     def agree(self, check):
@@ -145,6 +154,7 @@ class Parallel:
             node.Free()
         self._windows.clear()
         if self._side is not None:
+            _SIDE_COMMS.pop(self.comm.py2f(), None)
             self._side.Free()
             self._side = None
 
