@@ -235,6 +235,19 @@ def test_verify_refuses_absurd_options(capfd):
     assert "--degen-thresh must be >= 0 eV and at most 1 eV" in line
 
 
+def test_plot_kslice_refuses_absurd_options(tmp_path, capfd):
+    assert main(_cli(tmp_path)) == 0
+    capfd.readouterr()
+    result = str(tmp_path / "r.h5")
+    line = _refused(capfd, ["plot", result, "--kslice", "k3=0", "--kslice-mesh", "100000"])
+    assert "--kslice-mesh must be >= 2 and at most 4096 (N x N k-points), got 100000" in line
+    line = _refused(capfd, ["plot", result, "--kslice", "k3=0", "--kslice-temperature", "1e308"])
+    assert "temperatures must be <= 1e+06 K" in line
+    line = _refused(capfd, ["plot", result, "--kslice", "kz=0", "--kslice-extent", "inf"])
+    assert "--kslice-extent must be a finite length > 0" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]
+
+
 # ------------------------------------------------------------------ signals
 def _start(argv, **kw) -> subprocess.Popen:
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
@@ -401,17 +414,19 @@ def test_mpi_normal_run_leaves_no_segment(tmp_path):
 
 
 @pytest.mark.mpi
-def test_mpi_ctrl_c_is_one_line_exit_130(tmp_path, removes_mpich_leftovers):
-    """Ctrl-C to mpiexec (forwarded to both ranks): one line in all, exit 130, checkpoint kept, no leftover."""
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_mpi_ctrl_c_is_one_line_exit_130(tmp_path, signum, code, removes_mpich_leftovers):
+    """Ctrl-C (or SIGTERM) to mpiexec, forwarded to both ranks: one line in all, exit 130 (143), checkpoint
+    kept, no leftover."""
     out = tmp_path / "fe.h5"
     checkpoint = Path(str(out) + ".checkpoint.h5")
     before = _shm()
     proc = _start([mpiexec(), "-n", "2", sys.executable, "-m", "wbentropy.cli", *FE_ADAPTIVE, "--out", str(out)])
     _wait_for(checkpoint, proc)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
-    _checkpoint_line(err, checkpoint)
+    _checkpoint_line(err, checkpoint, signal.Signals(signum).name)
     assert checkpoint.exists() and not out.exists()
     assert _orphan_segments(before) == set()
