@@ -28,22 +28,145 @@ from .model import TBModel
 from .quantities import Options, get_quantities
 from .results import QuantityResult, Result
 
-__all__ = ["compute", "check_grid", "check_mu_in_band_range", "band_range", "check_omegas"]
+__all__ = ["compute", "check_grid", "check_mu_in_band_range", "band_range", "check_omegas", "check_options",
+           "check_quantity_names", "check_kmesh", "inclusive_range", "MAX_TEMPERATURE_K", "MAX_DEGEN_THRESH_EV",
+           "MAX_GRID_POINTS", "MAX_KPOINTS", "MAX_LEVELS", "TAU_RANGE_FS"]
 
 logger = logging.getLogger(__name__)
 
+#: Highest temperature accepted (K): k_B T = 86 eV, above the band width of any Wannier model,
+#: so every occupation is 1/2 and every response vanishes (and exp(E/k_BT) loses its meaning).
+MAX_TEMPERATURE_K = 1e6
+#: Largest degeneracy threshold accepted (eV): bands closer than it are merged into one group and
+#: their interband terms dropped, so a threshold of the order of a band width zeroes the physics.
+MAX_DEGEN_THRESH_EV = 1.0
+#: Most points of a temperature, chemical-potential or photon-energy grid (every k-point carries
+#: one output per point and component).
+MAX_GRID_POINTS = 10**6
+#: Most k-points of a mesh: 2^36 = 4096^3, days of CPU time already (a uniform mesh streams in
+#: batches, so memory is not the limit; time and the index arithmetic are).
+MAX_KPOINTS = 2**36
+#: Most adaptive refinement levels: after 52 halvings a cell is narrower than the double-precision
+#: spacing of reduced k-coordinates (2^-52), so deeper cells have coinciding Gauss nodes.
+MAX_LEVELS = 52
+#: Relaxation times accepted (fs): hbar/tau from 658 eV down to 0.66 neV.
+TAU_RANGE_FS = (1e-3, 1e9)
+
 
 def check_grid(*, temperatures: Sequence[float], mus: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Validate the (T, mu) grid: T >= 0 K finite, mu finite, both non-empty."""
+    """Validate the (T, mu) grid: 0 <= T <= MAX_TEMPERATURE_K, mu finite, both non-empty and not too long."""
     T = np.atleast_1d(np.asarray(temperatures, dtype=float))
     mu = np.atleast_1d(np.asarray(mus, dtype=float))
     if T.size == 0 or mu.size == 0:
         raise InputError("at least one temperature and one chemical potential are needed")
     if not np.all(np.isfinite(T)) or np.any(T < 0):
-        raise InputError(f"temperatures must be finite and >= 0 K, got {T.tolist()}")
+        raise InputError(f"temperatures must be finite and >= 0 K, got {_short(T)}")
+    if np.any(T > MAX_TEMPERATURE_K):
+        raise InputError(f"temperatures must be <= {MAX_TEMPERATURE_K:g} K (k_B T = 86 eV, above the band width "
+                         f"of any Wannier model: every occupation would be 1/2), got {_short(T[T > MAX_TEMPERATURE_K])}")
     if not np.all(np.isfinite(mu)):
-        raise InputError(f"chemical potentials must be finite, got {mu.tolist()}")
+        raise InputError(f"chemical potentials must be finite, got {_short(mu)}")
+    for name, grid in (("temperatures", T), ("chemical potentials", mu)):
+        if grid.size > MAX_GRID_POINTS:
+            raise InputError(f"{grid.size} {name} are more than the {MAX_GRID_POINTS} wbentropy accepts")
     return T, mu
+
+
+def inclusive_range(start: float, stop: float, step: float, *, name: str = "--mu-range") -> np.ndarray:
+    """START, START + STEP, ... up to STOP inclusive (within 1e-9 STEP), as ``--mu-range`` gives them.
+
+    Raises
+    ------
+    InputError
+        Naming ``name`` if a value is not finite, STOP < START, STEP <= 0, or the grid would hold
+        more than :data:`MAX_GRID_POINTS` points.
+    """
+    if not all(np.isfinite(x) for x in (start, stop, step)):
+        raise InputError(f"{name} needs three finite numbers START STOP STEP, got {start:g} {stop:g} {step:g}")
+    if step <= 0 or stop < start:
+        raise InputError(f"{name} needs START <= STOP and STEP > 0, got {start:g} {stop:g} {step:g}")
+    count = np.floor((stop - start) / step + 1e-9) + 1
+    if not count <= MAX_GRID_POINTS:
+        raise InputError(f"{name} {start:g} {stop:g} {step:g} asks for {count:.4g} points, more than the "
+                         f"{MAX_GRID_POINTS} wbentropy accepts: use a larger STEP")
+    return start + step * np.arange(int(count))
+
+
+def check_quantity_names(names: Sequence[str]) -> list[str]:
+    """The quantity names, checked: at least one, no repeats, every one known (InputError otherwise)."""
+    from .quantities import QUANTITIES
+
+    names = [str(n).strip() for n in names]
+    if not names or not all(names):
+        raise InputError("--quantities needs a comma-separated list of names without empty entries, e.g. "
+                         f"ahc,entropy_hall (known: {', '.join(sorted(QUANTITIES))}), got {','.join(names)!r}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(f"--quantities names {', '.join(repeated)} more than once")
+    get_quantities(names)
+    return names
+
+
+def check_kmesh(kmesh: Sequence[int], *, name: str = "--kmesh") -> tuple[int, int, int]:
+    """Three integers >= 1 with at most :data:`MAX_KPOINTS` points in all."""
+    shape = tuple(kmesh)
+    try:
+        whole = len(shape) == 3 and all(int(n) == n and n >= 1 for n in shape)
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole:
+        raise InputError(f"k-mesh must be three positive integers, got {shape}")
+    shape = tuple(int(n) for n in shape)
+    count = shape[0] * shape[1] * shape[2]
+    if count > MAX_KPOINTS:
+        raise InputError(f"{name} {' '.join(str(n) for n in shape)} has {count:.4g} k-points, more than the "
+                         f"2^36 = {MAX_KPOINTS} (4096^3) wbentropy accepts: at ~10^5 k-points per core and second "
+                         "that is days of CPU time; use --tolerance (adaptive refinement) for fine meshes")
+    return shape
+
+
+def check_options(*, degen_thresh: float = DEFAULT_DEGEN_THRESH, batch_size: int | None = None,
+                  max_memory_mb: float | None = None, tau_fs: float | None = None, tolerance: float | None = None,
+                  abs_tolerance: float = 0.0, max_kpoints: int | None = None, max_levels: int = 50,
+                  threads: int | None = None, entropy_production_form: str = "exact") -> None:
+    """Validate the scalar run options of :func:`compute` (the ranges a physicist would accept).
+
+    Raises
+    ------
+    InputError
+        Naming the option (by its command-line name) and the accepted range.
+    """
+    import os
+
+    if not (np.isfinite(degen_thresh) and 0 <= degen_thresh <= MAX_DEGEN_THRESH_EV):
+        raise InputError(f"--degen-thresh must be >= 0 eV and at most {MAX_DEGEN_THRESH_EV:g} eV (bands closer than "
+                         f"it are merged into one group, their interband terms dropped; default "
+                         f"{DEFAULT_DEGEN_THRESH:g} eV), got {degen_thresh:g}")
+    if batch_size is not None and not batch_size >= 1:
+        raise InputError(f"--batch-size must be >= 1, got {batch_size}")
+    if max_memory_mb is not None and not (np.isfinite(max_memory_mb) and max_memory_mb > 0):
+        raise InputError(f"--max-memory must be > 0 MB and finite, got {max_memory_mb:g}")
+    if tau_fs is not None and not (np.isfinite(tau_fs) and tau_fs > 0):
+        raise InputError(f"the relaxation time must be > 0 fs, got {tau_fs:g}")
+    if tau_fs is not None and not TAU_RANGE_FS[0] <= tau_fs <= TAU_RANGE_FS[1]:
+        raise InputError(f"--tau must be between {TAU_RANGE_FS[0]:g} and {TAU_RANGE_FS[1]:g} fs (hbar/tau from 658 eV "
+                         f"to 0.66 neV), got {tau_fs:g}")
+    if tolerance is not None and not (np.isfinite(tolerance) and 0 < tolerance < 1):
+        raise InputError(f"--tolerance must be > 0 and < 1 (a relative error; 1 would accept any result), "
+                         f"got {tolerance:g}")
+    if not (np.isfinite(abs_tolerance) and abs_tolerance >= 0):
+        raise InputError(f"--abs-tolerance must be finite and >= 0 (in each tensor's units), got {abs_tolerance:g}")
+    if max_kpoints is not None and max_kpoints < 1:
+        raise InputError(f"--max-kpoints must be >= 1, got {max_kpoints}")
+    if not 0 <= max_levels <= MAX_LEVELS:
+        raise InputError(f"--max-levels must be between 0 and {MAX_LEVELS} (after {MAX_LEVELS} halvings a cell is "
+                         f"narrower than the double-precision spacing of k), got {max_levels}")
+    cores = os.cpu_count() or 1
+    if threads is not None and not 1 <= threads <= 4 * cores:
+        raise InputError(f"--threads must be >= 1 and at most 4 per core ({4 * cores} on this node of {cores} "
+                         f"cores), got {threads}")
+    if entropy_production_form not in ("exact", "paper"):
+        raise InputError(f"entropy production form must be 'exact' or 'paper', got {entropy_production_form!r}")
 
 
 def band_range(*, interpolator: Interpolator, samples: int = 6) -> tuple[float, float]:
@@ -86,6 +209,29 @@ def check_mu_in_band_range(*, interpolator: Interpolator, mus: np.ndarray, tempe
         warnings.warn(msg, UserWarning, stacklevel=3)
 
 
+def _check_against_model(*, evaluator: Evaluator, mus: np.ndarray, temperatures: np.ndarray, degen_thresh: float,
+                         coarse_mesh: tuple | None) -> None:
+    """The checks that need the model: mu within the bands, the degeneracy threshold below the band
+    width, and the cells of an adaptive coarse mesh within the memory of the leaf cells."""
+    from .adaptive import AdaptiveSettings
+
+    check_mu_in_band_range(interpolator=evaluator.interp, mus=mus, temperatures=temperatures)
+    lo, hi = band_range(interpolator=evaluator.interp)
+    if evaluator.model.num_wann > 1 and degen_thresh > DEFAULT_DEGEN_THRESH and degen_thresh >= hi - lo:
+        raise InputError(f"--degen-thresh {degen_thresh:g} eV is not below the band width of the model "
+                         f"({hi - lo:.4g} eV): every band would be one degenerate group and every interband "
+                         f"term zero (default {DEFAULT_DEGEN_THRESH:g} eV)")
+    if coarse_mesh is not None:
+        cells = int(np.prod(coarse_mesh))
+        leaf_bytes = 12 * evaluator.n_outputs + 64  # as the adaptive integrator counts its leaf cells
+        limit = AdaptiveSettings.max_leaf_memory_mb
+        if cells * leaf_bytes > limit * 2**20:
+            raise InputError(f"the adaptive coarse mesh --kmesh {' '.join(map(str, coarse_mesh))} has {cells} cells "
+                             f"of {leaf_bytes} bytes ({evaluator.n_outputs} outputs each): "
+                             f"{cells * leaf_bytes / 2**20:.0f} MB, more than the {limit:g} MB the leaf cells may "
+                             "use: give a coarser --kmesh (refinement adds points where needed) or fewer outputs")
+
+
 def _short(values: np.ndarray) -> str:
     v = [f"{x:g}" for x in np.ravel(values)]
     return ", ".join(v) if len(v) <= 6 else ", ".join(v[:3] + ["..."] + v[-2:])
@@ -99,7 +245,9 @@ def check_omegas(*, omegas, smearing: str, smearing_width: float) -> np.ndarray:
         raise InputError("AC quantities need photon energies: give --omega-range START STOP STEP (eV)")
     w = np.atleast_1d(np.asarray(omegas, dtype=float))
     if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise InputError(f"photon energies must be finite and >= 0 eV, got {w.tolist()}")
+        raise InputError(f"photon energies must be finite and >= 0 eV, got {_short(w)}")
+    if w.size > MAX_GRID_POINTS:
+        raise InputError(f"{w.size} photon energies are more than the {MAX_GRID_POINTS} wbentropy accepts")
     if smearing not in SMEARINGS:
         raise InputError(f"smearing must be one of {', '.join(SMEARINGS)}, got {smearing!r}")
     if not (np.isfinite(smearing_width) and smearing_width > 0):
@@ -196,15 +344,11 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         (nT, nmu, nomega, 3, 3) complex for AC quantities, with ``Result.omega``).
     """
     T, mu = check_grid(temperatures=temperatures, mus=mus)
-    qs = get_quantities(list(quantities))
-    if not (np.isfinite(degen_thresh) and degen_thresh >= 0):
-        raise InputError(f"--degen-thresh must be >= 0 eV, got {degen_thresh}")
-    if batch_size is not None and batch_size < 1:
-        raise InputError(f"--batch-size must be >= 1, got {batch_size}")
-    if max_memory_mb is not None and not max_memory_mb > 0:
-        raise InputError(f"--max-memory must be > 0 MB, got {max_memory_mb}")
-    if entropy_production_form not in ("exact", "paper"):
-        raise InputError(f"entropy production form must be 'exact' or 'paper', got {entropy_production_form!r}")
+    qs = get_quantities(check_quantity_names(list(quantities)))
+    check_options(degen_thresh=degen_thresh, batch_size=batch_size, max_memory_mb=max_memory_mb, tau_fs=tau_fs,
+                  tolerance=tolerance, abs_tolerance=abs_tolerance, max_kpoints=max_kpoints, max_levels=max_levels,
+                  threads=threads, entropy_production_form=entropy_production_form)
+    kmesh = check_kmesh(kmesh)
     omega_axis = check_omegas(omegas=omegas, smearing=smearing, smearing_width=smearing_width) \
         if any(q.omega_axis for q in qs) else None
     options = Options(tau_fs=tau_fs, entropy_production_form=entropy_production_form,
@@ -218,17 +362,14 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     mesh = UniformMesh(tuple(kmesh))
     parallel = parallel or Parallel(comm)
     adaptive = tolerance is not None or max_kpoints is not None or restart is not None
-    if tolerance is not None and not tolerance > 0:
-        raise InputError(f"--tolerance must be > 0, got {tolerance}")
-    if max_kpoints is not None and max_kpoints < 1:
-        raise InputError(f"--max-kpoints must be >= 1, got {max_kpoints}")
     if box_occupations and not adaptive:
         raise InputError("--box-occupations applies to adaptive integration: add --tolerance or --max-kpoints "
                          "(a uniform mesh takes f_n, s_n at its points)")
-    evaluator = Evaluator(model=model, quantities=qs, temperatures=T, mus=mu, options=options,
-                          degen_thresh=degen_thresh, parallel=parallel, batch_size=batch_size,
-                          max_memory_mb=max_memory_mb, threads=threads)
-    check_mu_in_band_range(interpolator=evaluator.interp, mus=mu, temperatures=T)
+    evaluator = parallel.agree(lambda: Evaluator(
+        model=model, quantities=qs, temperatures=T, mus=mu, options=options, degen_thresh=degen_thresh,
+        parallel=parallel, batch_size=batch_size, max_memory_mb=max_memory_mb, threads=threads))
+    parallel.agree(lambda: _check_against_model(evaluator=evaluator, mus=mu, temperatures=T, degen_thresh=degen_thresh,
+                                                coarse_mesh=mesh.shape if adaptive and restart is None else None))
     t0 = time.perf_counter()
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
     errors = None

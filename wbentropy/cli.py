@@ -1,7 +1,10 @@
 """Command line: ``wbentropy compute``, ``wbentropy show``, ``wbentropy verify`` and ``wbentropy plot`` (:mod:`wbentropy.plot`).
 
-User errors (bad files, bad options) print one line ``wbentropy: error: ...`` and exit
-with status 2; no traceback.
+User errors (bad files, bad options, including argparse's) print one line
+``wbentropy: error: ...`` and exit with status 2; no traceback.  Under MPI an error every
+rank sees is printed once and every rank exits 2 without ``MPI_Abort``.  Ctrl-C (SIGINT) and
+SIGTERM (Slurm's time limit) print one line ``wbentropy: interrupted (SIGINT) ...`` naming the
+checkpoint to resume from, and exit 130 (SIGINT) or 143 (SIGTERM).
 """
 from __future__ import annotations
 
@@ -10,8 +13,6 @@ import logging
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from .errors import InputError
 
 __all__ = ["main", "build_parser"]
@@ -19,17 +20,17 @@ __all__ = ["main", "build_parser"]
 logger = logging.getLogger("wbentropy")
 
 
-def _mu_range(start: float, stop: float, step: float, *, name: str = "--mu-range") -> np.ndarray:
-    if step <= 0 or stop < start:
-        raise InputError(f"{name} needs START <= STOP and STEP > 0, got {start} {stop} {step}")
-    n = int(np.floor((stop - start) / step + 1e-9)) + 1
-    return start + step * np.arange(n)
+class _Parser(argparse.ArgumentParser):
+    """argparse with the one-line error format of every other user error (subparsers inherit it)."""
+
+    def error(self, message: str):
+        self.exit(2, f"wbentropy: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    p = argparse.ArgumentParser(prog="wbentropy", description=__doc__.splitlines()[0])
+    p = _Parser(prog="wbentropy", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"wbentropy {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -120,45 +121,116 @@ def ac_options(args) -> dict:
         width = float(width)
     except ValueError:
         raise InputError(f"--smearing WIDTH must be a number in eV, got {width!r}") from None
-    omegas = None if args.omega_range is None else _mu_range(*args.omega_range, name="--omega-range")
+    from .api import inclusive_range
+
+    omegas = None if args.omega_range is None else inclusive_range(*args.omega_range, name="--omega-range")
     return {"omegas": omegas, "smearing": shape.lower(), "smearing_width": width}
 
 
-def _compute(args) -> int:
-    from .api import compute
+def _prepare(args, *, checkpoint: str | None):
+    """Everything about a ``compute`` run that can be checked before integrating, and the model.
+
+    Returns (model, mus, quantity names, AC options); raises InputError naming the option or file.
+    """
+    from .api import check_grid, check_kmesh, check_omegas, check_options, check_quantity_names, inclusive_range
     from .geometry import DEFAULT_DEGEN_THRESH
     from .io.load import load_model
-    from .parallel import world
+    from .outputs import check_outputs
     from .quantities import get_quantities
-    from .outputs import check_outputs, save_with_fallback
 
+    check_outputs({"--out": args.out, "--checkpoint": checkpoint}, args)  # fail now, not after the computation
+    mus = args.mu if args.mu is not None else inclusive_range(*args.mu_range)
+    check_grid(temperatures=args.temperature, mus=mus)
+    names = check_quantity_names(args.quantities.split(","))
+    check_options(degen_thresh=DEFAULT_DEGEN_THRESH if args.degen_thresh is None else args.degen_thresh,
+                  batch_size=args.batch_size, max_memory_mb=args.max_memory, tau_fs=args.tau,
+                  tolerance=args.tolerance, abs_tolerance=args.abs_tolerance, max_kpoints=args.max_kpoints,
+                  max_levels=args.max_levels, threads=args.threads)
+    check_kmesh(args.kmesh)
+    ac = ac_options(args)
+    if any(q.omega_axis for q in get_quantities(names)):
+        check_omegas(omegas=ac["omegas"], smearing=ac["smearing"], smearing_width=ac["smearing_width"])
+    model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win)
+    return model, mus, names, ac
+
+
+def interrupt_message(signum: int, *, checkpoint: str | None, restart: str | None, since: float) -> str:
+    """The one line printed when a run is stopped by SIGINT (Ctrl-C) or SIGTERM (e.g. Slurm's time limit).
+
+    ``checkpoint`` is the adaptive run's checkpoint (None: uniform mesh); it counts as this run's
+    if it was written after ``since`` (``time.time()`` at the start) or is the ``restart`` file.
+    """
+    import signal
+
+    what = f"wbentropy: interrupted ({signal.Signals(signum).name})"
+    if checkpoint is None:
+        return f"{what}: no result written (a uniform-mesh run keeps no checkpoint; adaptive runs do)"
+    path = Path(checkpoint)
+    ours = path.is_file() and (path.stat().st_mtime >= since or (restart is not None and path.samefile(restart)))
+    if not ours:
+        return f"{what} before the first checkpoint was written: nothing to resume, start again"
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as h:
+            held = f"level {int(h.attrs['level'])} ({int(h.attrs['n_evaluations'])} k-points)"
+    except (OSError, KeyError, ValueError):
+        held = "the last finished level"
+    return f"{what}; the checkpoint {path} holds {held}: resume with the same command plus --restart {path}"
+
+
+def _compute(args) -> int:
+    import signal
+    import time
+
+    from .api import compute
+    from .geometry import DEFAULT_DEGEN_THRESH
+    from .outputs import save_with_fallback
+    from .parallel import INTERRUPT_EXIT_CODES, ignore_signals, world
+
+    since = time.time()
     parallel = world()
-    with parallel.stop_all_on_error():
-        mus = args.mu if args.mu is not None else _mu_range(*args.mu_range)
-        names = [q.strip() for q in args.quantities.split(",") if q.strip()]
-        get_quantities(names)  # fail early on unknown names
-        adaptive = args.tolerance is not None or args.max_kpoints is not None or args.restart is not None
-        checkpoint = args.checkpoint or (str(args.out) + ".checkpoint.h5" if adaptive else None)
-        check_outputs({"--out": args.out, "--checkpoint": checkpoint}, args)  # fail now, not after the computation
-        model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win)
-        result = compute(model=model, quantities=names, temperatures=args.temperature, mus=mus,
-                         kmesh=args.kmesh,
-                         degen_thresh=DEFAULT_DEGEN_THRESH if args.degen_thresh is None else args.degen_thresh,
-                         batch_size=args.batch_size, parallel=parallel, max_memory_mb=args.max_memory,
-                         tau_fs=args.tau, entropy_production_form=args.entropy_production_form,
-                         tolerance=args.tolerance, abs_tolerance=args.abs_tolerance, max_kpoints=args.max_kpoints,
-                         max_levels=args.max_levels, checkpoint=checkpoint, restart=args.restart,
-                         progress=adaptive and not args.no_progress and sys.stderr.isatty(), **ac_options(args),
-                         threads=args.threads, box_occupations=args.box_occupations,
-                         _exit_after_level=args.exit_after_level)
+    adaptive = args.tolerance is not None or args.max_kpoints is not None or args.restart is not None
+    checkpoint = args.checkpoint or (str(args.out) + ".checkpoint.h5" if adaptive else None)
+    message = lambda signum: interrupt_message(signum, checkpoint=checkpoint, restart=args.restart,  # noqa: E731
+                                               since=since)
+    parallel.interrupt_message = message
+    try:
+        with parallel.stop_all_on_error():
+            model, mus, names, ac = parallel.agree(lambda: _prepare(args, checkpoint=checkpoint))
+            result = compute(model=model, quantities=names, temperatures=args.temperature, mus=mus,
+                             kmesh=args.kmesh,
+                             degen_thresh=DEFAULT_DEGEN_THRESH if args.degen_thresh is None else args.degen_thresh,
+                             batch_size=args.batch_size, parallel=parallel, max_memory_mb=args.max_memory,
+                             tau_fs=args.tau, entropy_production_form=args.entropy_production_form,
+                             tolerance=args.tolerance, abs_tolerance=args.abs_tolerance,
+                             max_kpoints=args.max_kpoints, max_levels=args.max_levels, checkpoint=checkpoint,
+                             restart=args.restart,
+                             progress=adaptive and not args.no_progress and sys.stderr.isatty(), **ac,
+                             threads=args.threads, box_occupations=args.box_occupations,
+                             _exit_after_level=args.exit_after_level)
+            if parallel.is_root:
+                sys.stdout.write(result.to_text())  # first, and flushed: a failed write below cannot lose the numbers
+                sys.stdout.flush()
+                path = save_with_fallback(result.save, args.out)
+                logger.info("wrote %s", path)
+                if adaptive and args.checkpoint is None and result.attrs.get("converged"):
+                    Path(checkpoint).unlink(missing_ok=True)  # default checkpoint of a finished run
+    except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM (Interrupted); every rank is here
+        ignore_signals()  # a second Ctrl-C must not interrupt the report (main() restores the handlers)
+        signum = getattr(exc, "signum", signal.SIGINT)
         if parallel.is_root:
-            sys.stdout.write(result.to_text())  # first, and flushed: a failed write below cannot lose the numbers
-            sys.stdout.flush()
-            path = save_with_fallback(result.save, args.out)
-            logger.info("wrote %s", path)
-            if adaptive and args.checkpoint is None and result.attrs.get("converged"):
-                Path(checkpoint).unlink(missing_ok=True)  # default checkpoint of a finished run
+            sys.stderr.write(message(signum) + "\n")
+        return INTERRUPT_EXIT_CODES.get(signum, 130)
+    finally:
+        parallel.close()  # reached by every rank together (a crash on one rank ends in MPI_Abort instead)
     return 0
+
+
+def _raise_interrupted(signum, frame):
+    from .parallel import Interrupted
+
+    raise Interrupted()
 
 
 def main(argv=None) -> int:
@@ -171,6 +243,14 @@ def main(argv=None) -> int:
     from .errors import ConvergenceWarning
 
     warnings.simplefilter("ignore", ConvergenceWarning)  # already logged once as WARNING
+    import signal
+    import threading
+
+    from .parallel import INTERRUPT_EXIT_CODES, AgreedInputError, ignore_signals
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = (signal.getsignal(signal.SIGINT), signal.signal(signal.SIGTERM, _raise_interrupted)) \
+        if main_thread else None
     try:
         if args.command == "compute":
             return _compute(args)
@@ -187,8 +267,20 @@ def main(argv=None) -> int:
             from .plot import run as run_plot
 
             return run_plot(args)
+    except AgreedInputError as exc:  # under MPI: every rank has it, one prints
+        parser.exit(2, f"wbentropy: error: {exc}\n" if exc.report else None)
     except InputError as exc:
         parser.exit(2, f"wbentropy: error: {exc}\n")
+    except KeyboardInterrupt as exc:  # outside compute (show, verify, plot): nothing to keep
+        ignore_signals()
+        signum = getattr(exc, "signum", signal.SIGINT)
+        parser.exit(INTERRUPT_EXIT_CODES.get(signum, 130), f"wbentropy: interrupted ({signal.Signals(signum).name})\n")
+    finally:
+        # after a reported interruption the signals stay ignored: the process is ending, and a
+        # second Ctrl-C must not kill it on its way out; otherwise restore what we found
+        if main_thread and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, previous[0])
+            signal.signal(signal.SIGTERM, previous[1])
     return 1
 
 

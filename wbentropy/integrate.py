@@ -135,7 +135,7 @@ class MemoryPlan:
 
 
 def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kpoint: int, num_bands: int,
-                n_outputs: int, pairs: bool, threads: int = 1) -> MemoryPlan:
+                n_outputs: int, pairs: bool, threads: int = 1, default: bool = False) -> MemoryPlan:
     """The batch-size rule: keep the arrays of one evaluation under ``max_memory_mb``.
 
     After the fixed R-space operators, half of the budget goes to the k-batch (Wannier-gauge and
@@ -146,10 +146,14 @@ def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kp
     shared equally between them.  Batches are also kept near ``CACHE_BATCH_BYTES`` (faster),
     and at most ``MAX_BATCH`` k-points.
 
+    ``default`` says that ``max_memory_mb`` is the automatic budget, not the user's ``--max-memory``
+    (for the error message).
+
     Raises
     ------
     InputError
-        If the budget does not even hold the R-space operators and one k-point.
+        If the budget does not even hold the R-space operators and one k-point; the message says
+        how much the outputs (one per temperature, mu, photon energy and component) take.
     """
     from .errors import InputError
 
@@ -157,8 +161,14 @@ def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kp
     per_k = int(_GEOMETRY_MARGIN * geometry_bytes_per_kpoint) + _OUTPUT_BYTES * n_outputs + per_mu
     budget = (max_memory_mb * 2**20 - fixed_bytes) / max(1, int(threads))
     if budget < 2 * per_k:
-        raise InputError(f"--max-memory {max_memory_mb:g} MB is too small: this model needs "
-                         f"{(fixed_bytes + 2 * per_k) / 2**20:.1f} MB for its R-space operators and one k-point")
+        n = max(1, int(threads))
+        given = (f"the default memory budget of {max_memory_mb:g} MB per rank (a quarter of the available memory, "
+                 f"64..2048 MB for each of its {n} threads)" if default else f"--max-memory {max_memory_mb:g} MB")
+        raise InputError(f"{given} is too small: this model needs {(fixed_bytes + n * 2 * per_k) / 2**20:.3g} MB for "
+                         f"its R-space operators and one k-point per thread, of which "
+                         f"{n * 2 * _OUTPUT_BYTES * n_outputs / 2**20:.3g} MB hold the {n_outputs} outputs per k-point "
+                         "(temperatures x chemical potentials x photon energies x components): ask for fewer of "
+                         "those or give a larger --max-memory")
     batch = int(max(1, min(MAX_BATCH, budget / 2 // per_k, max(16, CACHE_BATCH_BYTES // per_k))))
     block = int(max(num_bands * (num_bands if pairs else 1), budget / 2 // (8 * _BLOCK_ARRAYS)))
     return MemoryPlan(batch_size=batch, block_floats=block, fixed_bytes=int(fixed_bytes), per_kpoint_bytes=per_k,
@@ -307,6 +317,7 @@ class Evaluator:
                        for q in quantities]
         self.sizes = [int(np.prod(s)) for s in self.shapes]
         self.n_outputs = sum(self.sizes)
+        self.max_memory_default = max_memory_mb is None
         if max_memory_mb is None:
             # a budget per worker (rank x thread), so that every layout of the same cores cuts the
             # same batches; each pool thread holds one batch, the operators are shared (fixed_bytes)
@@ -319,6 +330,7 @@ class Evaluator:
         fixed = 2 * (ops.nbytes if isinstance(ops, np.ndarray) else 16 * 19 * model.H.size)  # 19: all components
         self.max_memory_mb = float(max_memory_mb)
         self.memory = plan_memory(max_memory_mb=max_memory_mb, fixed_bytes=fixed, threads=self.threads,
+                                  default=self.max_memory_default,
                                   geometry_bytes_per_kpoint=self.interp.bytes_per_kpoint(),
                                   num_bands=model.num_wann, n_outputs=self.n_outputs,
                                   pairs=any(q.fermi_surface for q in quantities))
@@ -341,9 +353,11 @@ class Evaluator:
         """``[fn(x) for x in items]``, evaluated by this rank's thread pool; results in item order."""
         if self.threads <= 1 or len(items) <= 1:
             return [fn(x) for x in items]
-        with ThreadPoolExecutor(max_workers=min(self.threads, len(items)),
-                                thread_name_prefix="wbentropy-batch") as pool:
+        pool = ThreadPoolExecutor(max_workers=min(self.threads, len(items)), thread_name_prefix="wbentropy-batch")
+        try:
             return list(pool.map(fn, items))
+        finally:  # on Ctrl-C (or an error) drop the batches not started: stop within one batch
+            pool.shutdown(wait=True, cancel_futures=True)
 
     @property
     def fermi_weighted(self) -> bool:

@@ -79,6 +79,10 @@ class KSlice:
     mu: float
 
 
+#: Largest --kslice-mesh: 4096 x 4096 = 16.8 million k-points, far more than a figure resolves.
+MAX_KSLICE_MESH = 4096
+
+
 def parse_plane(text: str) -> tuple[str, int, float]:
     """``"k3=0.25"`` -> ("reduced", 2, 0.25); ``"kz=0"`` -> ("cartesian", 2, 0.0)."""
     m = re.fullmatch(r"\s*k([123xyz])\s*=\s*([-+0-9.eE]+)\s*", text)
@@ -93,8 +97,10 @@ def parse_plane(text: str) -> tuple[str, int, float]:
 
 def _plane_points(*, model, plane: str, mesh: int, extent: float | None):
     kind, axis, value = parse_plane(plane)
-    if mesh < 2:
-        raise InputError(f"--kslice-mesh must be >= 2, got {mesh}")
+    if not 2 <= mesh <= MAX_KSLICE_MESH:
+        raise InputError(f"--kslice-mesh must be >= 2 and at most {MAX_KSLICE_MESH} (N x N k-points), got {mesh}")
+    if extent is not None and not (np.isfinite(extent) and extent > 0):
+        raise InputError(f"--kslice-extent must be a finite length > 0 (1/Angstrom), got {extent}")
     others = [i for i in range(3) if i != axis]
     if kind == "reduced":
         # the Gamma-centred points i/N, shown centred on Gamma: the same set modulo G
@@ -154,8 +160,12 @@ def kslice_map(*, model, plane: str, mesh: int, temperature: float, mu: float, t
     from .integrate import Evaluator
     from .quantities import Options, get_quantities
 
+    from .api import check_grid, check_options
+
     if not temperature > 0:
         raise InputError(f"the k-slice map needs T > 0 (s_n = 0 at T = 0), got {temperature} K")
+    check_grid(temperatures=[temperature], mus=[mu])
+    check_options(tau_fs=tau_fs, **({} if degen_thresh is None else {"degen_thresh": degen_thresh}))
     hc, ec = _component(hall_component), _component(ep_component)
     u, v, k, labels = _plane_points(model=model, plane=plane, mesh=mesh, extent=extent)
     names = ["entropy_hall"] + (["entropy_production"] if tau_fs is not None else [])

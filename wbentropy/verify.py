@@ -505,15 +505,22 @@ def check_wiedemann_franz(*, model: TBModel, temperature: float, mu: float, kmes
 DEFAULT_OMEGAS = np.linspace(0.1, 4.0, 40)
 
 
-def _check_inputs(*, temperature, mu, tau_fs, omegas, smearing, smearing_width) -> np.ndarray:
+def _check_inputs(*, temperature, mu, tau_fs, omegas, smearing, smearing_width, kmesh=None,
+                  degen_thresh: float = DEFAULT_DEGEN_THRESH, n_samples: int = 1) -> np.ndarray:
     """Validate verify's parameters (InputError on bad values); returns the photon energies."""
-    from .api import check_omegas
+    from .api import check_grid, check_kmesh, check_omegas, check_options
 
     if not (np.isfinite(temperature) and temperature > 0):
         raise InputError(f"verify needs one temperature > 0 K, got {temperature}")
     if not np.isfinite(mu):
         raise InputError(f"verify needs a finite chemical potential, got {mu}")
+    check_grid(temperatures=[temperature], mus=[mu])
     Options(tau_fs=tau_fs).eta  # noqa: B018  (raises on a missing or non-positive tau)
+    check_options(degen_thresh=degen_thresh, tau_fs=tau_fs)
+    if kmesh is not None:
+        check_kmesh(kmesh)
+    if not 1 <= n_samples <= 10**6:
+        raise InputError(f"--samples must be between 1 and 1000000, got {n_samples}")
     return check_omegas(omegas=omegas, smearing=smearing, smearing_width=smearing_width)
 
 
@@ -526,8 +533,7 @@ def verify(*, model: TBModel, temperature: float, mu: float, kmesh, tau_fs: floa
     """
     omegas = DEFAULT_OMEGAS if omegas is None else omegas
     omegas = _check_inputs(temperature=temperature, mu=mu, tau_fs=tau_fs, omegas=omegas, smearing=smearing,
-                           smearing_width=smearing_width)
-    UniformMesh(tuple(kmesh))  # validates the mesh
+                           smearing_width=smearing_width, kmesh=kmesh, degen_thresh=degen_thresh, n_samples=n_samples)
     kw = dict(degen_thresh=degen_thresh)
     common = dict(model=model, temperature=float(temperature), mu=float(mu), kmesh=tuple(kmesh))
     checks = [check_onsager(**common, **kw)]
@@ -592,7 +598,8 @@ def run_verify(args) -> int:
     ac = ac_options(args)
     omegas = DEFAULT_OMEGAS if ac["omegas"] is None else ac["omegas"]
     _check_inputs(temperature=args.temperature, mu=args.mu, tau_fs=args.tau, omegas=omegas,
-                  smearing=ac["smearing"], smearing_width=ac["smearing_width"])  # before the (slow) model load
+                  smearing=ac["smearing"], smearing_width=ac["smearing_width"], kmesh=args.kmesh,
+                  degen_thresh=args.degen_thresh, n_samples=args.samples)  # before the (slow) model load
     model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win)
     checks = verify(model=model, temperature=args.temperature, mu=args.mu, kmesh=args.kmesh, tau_fs=args.tau,
                     omegas=omegas, smearing=ac["smearing"], smearing_width=ac["smearing_width"],
