@@ -336,6 +336,14 @@ def test_gzip_valid_file_with_trailing_blank_lines_accepted(tmp_path):
     np.testing.assert_array_equal(read_tb(tb_file=tmp_path / "q_tb.dat.gz").H, load_model(tb=DATA / "qwz_tb.dat").H)
 
 
+def test_cli_wsvec_of_a_bigger_model(tmp_path):
+    """The 18-band Fe _wsvec.dat given with the 2-band QWZ model: refused after about 1 MiB."""
+    line = _cli(["--tb", str(DATA / "qwz_tb.dat"), "--wsvec", str(DATA / "Fe_wsvec.dat.gz")], tmp_path)
+    assert line.startswith(f"wbentropy: error: {DATA / 'Fe_wsvec.dat.gz'}: decompresses to more than 1,163,264 "
+                           "bytes, the most that num_wann = 2 and the 7 lattice vectors of the Hamiltonian file "
+                           "allow; reading stopped there (the _wsvec.dat of another model, or a damaged file?)")
+
+
 def test_plain_file_much_larger_than_header_announces(tmp_path):
     path = tmp_path / "big_tb.dat"
     with open(path, "wb") as fh:

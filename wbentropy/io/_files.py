@@ -59,6 +59,8 @@ class Limit:
         Where they were announced, e.g. ``"in its header"``.
     line : int, optional
         Line of the announcement in this file (for the too-small message).
+    hint : str
+        Likely cause of a file larger than announced (default: damaged file or gzip bomb).
     """
 
     max_bytes: int
@@ -66,6 +68,7 @@ class Limit:
     what: str = ""
     source: str = ""
     line: int | None = None
+    hint: str = ""
 
 
 def _kind(mode: int) -> str:
@@ -147,7 +150,7 @@ def _read_bounded(stream, *, path, size: int, gz: bool, limit) -> bytes:
     announced = f"{lim.what} {lim.source}".strip() or "wbentropy's bound for this kind of file"
     if not gz and size > lim.max_bytes:
         raise InputError(f"file too large: {size:,} bytes, but {announced} allow at most {lim.max_bytes:,} bytes "
-                         f"(damaged, or not the file meant?)", path=path)
+                         f"({lim.hint or 'damaged, or not the file meant?'})", path=path)
     chunks = [head]
     total = len(head)
     while total <= lim.max_bytes:
@@ -158,5 +161,5 @@ def _read_bounded(stream, *, path, size: int, gz: bool, limit) -> bytes:
         total += len(chunk)
     if total > lim.max_bytes:
         raise InputError(f"decompresses to more than {lim.max_bytes:,} bytes, the most that {announced} allow; "
-                         f"reading stopped there (damaged file or gzip bomb?)", path=path)
+                         f"reading stopped there ({lim.hint or 'damaged file or gzip bomb?'})", path=path)
     return b"".join(chunks)

@@ -727,7 +727,7 @@ def read_wsvec(*, wsvec_file: str | Path, num_wann: int, R: np.ndarray) -> WSVec
     nR = len(R)
     lines = _read_lines(path, comment_line=True, limit=Limit(
         max_bytes=nR * nw * nw * _WSVEC_BLOCK_BYTES + SLACK_BYTES, what=f"num_wann = {nw} and the {nR} lattice vectors",
-        source="of the Hamiltonian file"))
+        source="of the Hamiltonian file", hint="the _wsvec.dat of another model, or a damaged file?"))
     toks = [line.split() for line in lines]
     first = toks[0]
     header = lines[0].strip()
