@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_w90text import edit_line, replace_token, toy_model, write_wsvec_text
+from test_w90text import _hr, _tb, edit_line, files, replace_token, write_wsvec_text  # noqa: F401 (files: fixture)
 from wbentropy.api import compute
 from wbentropy.errors import InputError
 from wbentropy.io.load import load_model
@@ -32,28 +32,6 @@ DATA = ROOT / "data"
 # The toy _tb.dat (nw = 3, nrpts = 9): lines 2-4 lattice, 5 num_wann, 6 nrpts, 7 ndegen, 8 blank,
 # 9 first R, 10-18 its H entries; R = (1, 0, 0) at line 20, its entries at 21-29.
 # The toy _wsvec.dat (one shift per block): block e = (iR * 3 + m) * 3 + n has its header at line 2 + 3 e.
-
-
-@pytest.fixture
-def f(tmp_path) -> dict:
-    """A consistent set of toy files: m_tb.dat, m_hr.dat, m_r.dat, m.win, w_wsvec.dat."""
-    model, ndegen = toy_model()
-    files = {"dir": tmp_path, "tb": tmp_path / "m_tb.dat", "hr": tmp_path / "m_hr.dat", "r": tmp_path / "m_r.dat",
-             "win": tmp_path / "m.win", "wsvec": tmp_path / "w_wsvec.dat", "model": model}
-    write_tb(model=model, path=files["tb"], ndegen=ndegen)
-    write_hr(model=model, hr_path=files["hr"], r_path=files["r"], win_path=files["win"], ndegen=ndegen)
-    write_wsvec_text(files["wsvec"], model.R, 3, {})
-    return files
-
-
-def _tb(f, **kw):
-    return lambda: read_tb(tb_file=f["tb"], **kw)
-
-
-def _hr(f, **kw):
-    args = dict(hr_file=f["hr"], r_file=f["r"], win_file=f["win"])
-    args.update(kw)
-    return lambda: read_hr(**args)
 
 
 def _raises(call, fname: str, line: int | None, needle: str) -> InputError:
@@ -82,133 +60,133 @@ def _write_blocks(path: Path, blocks: list[list[str]]) -> None:
 
 
 # --------------------------------------------------------------------------- item 2: _wsvec.dat vs the model
-def test_wsvec_shifts_of_another_model_break_hermiticity(f):
+def test_wsvec_shifts_of_another_model_break_hermiticity(files):
     """Same num_wann and R set, but image shifts that are not those of this model: H(R) after
     the MDRS expansion is not Hermitian.  Was: a log line 'deviates by inf eV' and a wrong result."""
-    R = f["model"].R
-    write_wsvec_text(f["wsvec"], R, 3, {((1, 0, 0), 0, 1): [(1, 0, 0), (0, 0, 0)]})
-    _raises(_tb(f, wsvec_file=f["wsvec"]), "w_wsvec.dat", _block_line(1, 0, 1),
+    R = files["model"].R
+    write_wsvec_text(files["wsvec"], R, 3, {((1, 0, 0), 0, 1): [(1, 0, 0), (0, 0, 0)]})
+    _raises(_tb(files, wsvec_file=files["wsvec"]), "w_wsvec.dat", _block_line(1, 0, 1),
             "the image shifts do not belong to this model: after the MDRS expansion H(R) is not Hermitian")
 
 
-def test_wsvec_asymmetric_multiplicity_refused(f):
+def test_wsvec_asymmetric_multiplicity_refused(files):
     """The block of (R, m, n) and of (-R, n, m) must list opposite images: here only one has two."""
-    R = f["model"].R
-    write_wsvec_text(f["wsvec"], R, 3, {((0, 1, 0), 2, 2): [(0, 0, 0), (0, 0, 1)]})
-    _raises(_hr(f, wsvec_file=f["wsvec"]), "w_wsvec.dat", _block_line(3, 2, 2), "is not Hermitian")
+    R = files["model"].R
+    write_wsvec_text(files["wsvec"], R, 3, {((0, 1, 0), 2, 2): [(0, 0, 0), (0, 0, 1)]})
+    _raises(_hr(files, wsvec_file=files["wsvec"]), "w_wsvec.dat", _block_line(3, 2, 2), "is not Hermitian")
 
 
-def test_wsvec_consistent_nontrivial_shifts_accepted(f):
+def test_wsvec_consistent_nontrivial_shifts_accepted(files):
     """Opposite images for (R, m, n) and (-R, n, m): accepted, Hermitian, R set grows."""
-    R = f["model"].R
-    write_wsvec_text(f["wsvec"], R, 3, {((1, 0, 0), 0, 1): [(1, 0, 0), (0, 0, 0)],
+    R = files["model"].R
+    write_wsvec_text(files["wsvec"], R, 3, {((1, 0, 0), 0, 1): [(1, 0, 0), (0, 0, 0)],
                                         ((-1, 0, 0), 1, 0): [(-1, 0, 0), (0, 0, 0)]})
-    model = read_tb(tb_file=f["tb"], wsvec_file=f["wsvec"])
+    model = read_tb(tb_file=files["tb"], wsvec_file=files["wsvec"])
     assert model.hermiticity_error() < 1e-12
     assert model.sources["mdrs"] == "yes" and len(model.R) == len(R) + 2
 
 
-def test_wsvec_of_model_with_fewer_wannier_functions(f):
-    write_wsvec_text(f["wsvec"], f["model"].R, 2, {})
-    n_blocks = len(f["model"].R) * 4
-    _raises(_tb(f, wsvec_file=f["wsvec"]), "w_wsvec.dat", 2 + 3 * (n_blocks - 1),
+def test_wsvec_of_model_with_fewer_wannier_functions(files):
+    write_wsvec_text(files["wsvec"], files["model"].R, 2, {})
+    n_blocks = len(files["model"].R) * 4
+    _raises(_tb(files, wsvec_file=files["wsvec"]), "w_wsvec.dat", 2 + 3 * (n_blocks - 1),
             "the file describes 2 Wannier functions but the Hamiltonian file has num_wann = 3")
 
 
-def test_wsvec_of_model_with_more_wannier_functions(f):
-    write_wsvec_text(f["wsvec"], f["model"].R, 4, {})
-    _raises(_tb(f, wsvec_file=f["wsvec"]), "w_wsvec.dat", 2 + 3 * 3, "orbital index 4 exceeds num_wann = 3")
+def test_wsvec_of_model_with_more_wannier_functions(files):
+    write_wsvec_text(files["wsvec"], files["model"].R, 4, {})
+    _raises(_tb(files, wsvec_file=files["wsvec"]), "w_wsvec.dat", 2 + 3 * 3, "orbital index 4 exceeds num_wann = 3")
 
 
-def test_wsvec_with_a_smaller_R_set(f):
+def test_wsvec_with_a_smaller_R_set(files):
     """A wsvec of another model whose R set lacks the last two R of this one."""
-    write_wsvec_text(f["wsvec"], f["model"].R[:-2], 3, {})
-    n_lines = len(f["wsvec"].read_text().splitlines())
-    _raises(_tb(f, wsvec_file=f["wsvec"]), "w_wsvec.dat", n_lines,
+    write_wsvec_text(files["wsvec"], files["model"].R[:-2], 3, {})
+    n_lines = len(files["wsvec"].read_text().splitlines())
+    _raises(_tb(files, wsvec_file=files["wsvec"]), "w_wsvec.dat", n_lines,
             "no wsvec entry for R = (0, 0, 2), (m, n) = (1, 1)")
 
 
-def test_wsvec_one_block_removed(f):
-    blocks = _wsvec_blocks(f["wsvec"])
+def test_wsvec_one_block_removed(files):
+    blocks = _wsvec_blocks(files["wsvec"])
     del blocks[1 + 13]  # R index 1, (m, n) = (2, 2) 1-based: block e = 13
-    _write_blocks(f["wsvec"], blocks)
-    _raises(_tb(f, wsvec_file=f["wsvec"]), "w_wsvec.dat", _block_line(1, 1, 1),
+    _write_blocks(files["wsvec"], blocks)
+    _raises(_tb(files, wsvec_file=files["wsvec"]), "w_wsvec.dat", _block_line(1, 1, 1),
             "no wsvec entry for R = (1, 0, 0), (m, n) = (2, 2)")
 
 
-def test_wsvec_block_duplicated(f):
-    blocks = _wsvec_blocks(f["wsvec"])
+def test_wsvec_block_duplicated(files):
+    blocks = _wsvec_blocks(files["wsvec"])
     blocks.insert(1 + 5, blocks[1 + 4])
-    _write_blocks(f["wsvec"], blocks)
-    _raises(_tb(f, wsvec_file=f["wsvec"]), "w_wsvec.dat", _block_line(0, 1, 2),
+    _write_blocks(files["wsvec"], blocks)
+    _raises(_tb(files, wsvec_file=files["wsvec"]), "w_wsvec.dat", _block_line(0, 1, 2),
             "duplicate wsvec entry for R = (0, 0, 0), (m, n) = (2, 2)")
 
 
-def test_wsvec_extra_R(f):
-    blocks = _wsvec_blocks(f["wsvec"])
+def test_wsvec_extra_R(files):
+    blocks = _wsvec_blocks(files["wsvec"])
     blocks.append(["    3    0    0    1    1", "    1", "    0    0    0"])
-    _write_blocks(f["wsvec"], blocks)
-    n = len(f["model"].R) * 9
-    _raises(_tb(f, wsvec_file=f["wsvec"]), "w_wsvec.dat", 2 + 3 * n,
+    _write_blocks(files["wsvec"], blocks)
+    n = len(files["model"].R) * 9
+    _raises(_tb(files, wsvec_file=files["wsvec"]), "w_wsvec.dat", 2 + 3 * n,
             "R = (3, 0, 0) is not among the 9 lattice vectors of the Hamiltonian file")
 
 
 @pytest.mark.parametrize("count", ["0", "-2"])
-def test_wsvec_nonpositive_multiplicity(f, count):
-    edit_line(f["wsvec"], _block_line(2, 0, 0) + 1, f"    {count}")
-    _raises(_tb(f, wsvec_file=f["wsvec"]), "w_wsvec.dat", _block_line(2, 0, 0) + 1,
+def test_wsvec_nonpositive_multiplicity(files, count):
+    edit_line(files["wsvec"], _block_line(2, 0, 0) + 1, f"    {count}")
+    _raises(_tb(files, wsvec_file=files["wsvec"]), "w_wsvec.dat", _block_line(2, 0, 0) + 1,
             f"number of images must be positive, found {count}")
 
 
-def test_wsvec_count_larger_than_shifts_listed(f):
+def test_wsvec_count_larger_than_shifts_listed(files):
     line = _block_line(1, 1, 0)
-    edit_line(f["wsvec"], line + 1, "    3")
-    _raises(_tb(f, wsvec_file=f["wsvec"]), "w_wsvec.dat", line + 3, f"the block starting at line {line} announces 3")
+    edit_line(files["wsvec"], line + 1, "    3")
+    _raises(_tb(files, wsvec_file=files["wsvec"]), "w_wsvec.dat", line + 3, f"the block starting at line {line} announces 3")
 
 
-def test_wsvec_huge_shift(f):
+def test_wsvec_huge_shift(files):
     line = _block_line(0, 0, 1) + 2
-    edit_line(f["wsvec"], line, "   1000000000    0    0")
-    _raises(_tb(f, wsvec_file=f["wsvec"]), "w_wsvec.dat", line,
+    edit_line(files["wsvec"], line, "   1000000000    0    0")
+    _raises(_tb(files, wsvec_file=files["wsvec"]), "w_wsvec.dat", line,
             "image shift component 1000000000 is out of range: |T| <= 10000")
 
 
 # --------------------------------------------------------------------------- item 3: absurd values in files
 @pytest.mark.parametrize("value", ["1000000000", "-1000000000", "20000"])
-def test_tb_absurd_R(f, value):
-    replace_token(f["tb"], 20, 0, value)
-    _raises(_tb(f), "m_tb.dat", 20, f"lattice vector component {value} is out of range: |R| <= 10000 cells")
+def test_tb_absurd_R(files, value):
+    replace_token(files["tb"], 20, 0, value)
+    _raises(_tb(files), "m_tb.dat", 20, f"lattice vector component {value} is out of range: |R| <= 10000 cells")
 
 
-def test_hr_absurd_R(f):
-    replace_token(f["hr"], 7, 2, "-1000000000")
-    _raises(_hr(f), "m_hr.dat", 7, "lattice vector component -1000000000 is out of range")
+def test_hr_absurd_R(files):
+    replace_token(files["hr"], 7, 2, "-1000000000")
+    _raises(_hr(files), "m_hr.dat", 7, "lattice vector component -1000000000 is out of range")
 
 
-def test_win_lattice_scaled_by_1e120(f):
-    lines = f["win"].read_text().split("\n")
+def test_win_lattice_scaled_by_1e120(files):
+    lines = files["win"].read_text().split("\n")
     n = lines.index("ang") + 2
-    edit_line(f["win"], n, " ".join(f"{float(x) * 1e120:.6e}" for x in lines[n - 1].split()))
-    _raises(_hr(f), "m.win", n, "lattice vector of length 3.0e+120 Angstrom is outside 0.001 .. 10000 Angstrom")
+    edit_line(files["win"], n, " ".join(f"{float(x) * 1e120:.6e}" for x in lines[n - 1].split()))
+    _raises(_hr(files), "m.win", n, "lattice vector of length 3.0e+120 Angstrom is outside 0.001 .. 10000 Angstrom")
 
 
-def test_win_lattice_tiny_in_bohr(f):
-    lines = f["win"].read_text().split("\n")
+def test_win_lattice_tiny_in_bohr(files):
+    lines = files["win"].read_text().split("\n")
     n = lines.index("ang") + 1
-    edit_line(f["win"], n, "bohr")
-    edit_line(f["win"], n + 3, "  1e-9 0 0.0")
-    _raises(_hr(f), "m.win", n + 3, "is outside 0.001 .. 10000 Angstrom")
+    edit_line(files["win"], n, "bohr")
+    edit_line(files["win"], n + 3, "  1e-9 0 0.0")
+    _raises(_hr(files), "m.win", n + 3, "is outside 0.001 .. 10000 Angstrom")
 
 
-def test_tb_lattice_fourth_number(f):
-    edit_line(f["tb"], 3, f["tb"].read_text().split("\n")[2] + "   7.0")
-    _raises(_tb(f), "m_tb.dat", 3, "expected 3 columns (a lattice vector in Angstrom), found 4")
+def test_tb_lattice_fourth_number(files):
+    edit_line(files["tb"], 3, files["tb"].read_text().split("\n")[2] + "   7.0")
+    _raises(_tb(files), "m_tb.dat", 3, "expected 3 columns (a lattice vector in Angstrom), found 4")
 
 
 @pytest.mark.parametrize("row", ["nan 0 0", "1e-200 0 0", "0 0 1e-310"])
-def test_tb_lattice_nan_or_denormal(f, row):
-    edit_line(f["tb"], 4, row)
-    _raises(_tb(f), "m_tb.dat", 4, "NaN or Inf" if "nan" in row else "is outside 0.001 .. 10000 Angstrom")
+def test_tb_lattice_nan_or_denormal(files, row):
+    edit_line(files["tb"], 4, row)
+    _raises(_tb(files), "m_tb.dat", 4, "NaN or Inf" if "nan" in row else "is outside 0.001 .. 10000 Angstrom")
 
 
 def test_tb_left_handed_lattice_accepted_same_result(tmp_path):
@@ -225,30 +203,30 @@ def test_tb_left_handed_lattice_accepted_same_result(tmp_path):
 
 
 @pytest.mark.parametrize("token", ["1e308", "-3e7", "1.0D+300"])
-def test_tb_huge_H(f, token):
-    replace_token(f["tb"], 12, 3, token)
-    _raises(_tb(f), "m_tb.dat", 12, "Hamiltonian matrix element of magnitude")
+def test_tb_huge_H(files, token):
+    replace_token(files["tb"], 12, 3, token)
+    _raises(_tb(files), "m_tb.dat", 12, "Hamiltonian matrix element of magnitude")
 
 
-def test_hr_huge_H(f):
-    replace_token(f["hr"], 9, 5, "1e308")
-    _raises(_hr(f), "m_hr.dat", 9, "|H| <= 1e+06 eV")
+def test_hr_huge_H(files):
+    replace_token(files["hr"], 9, 5, "1e308")
+    _raises(_hr(files), "m_hr.dat", 9, "|H| <= 1e+06 eV")
 
 
-def test_tb_huge_r(f):
-    n = len(f["tb"].read_text().split("\n")) - 5
-    replace_token(f["tb"], n, 4, "1e308")
-    _raises(_tb(f), "m_tb.dat", n, "position matrix element of magnitude 1e+308 Angstrom")
+def test_tb_huge_r(files):
+    n = len(files["tb"].read_text().split("\n")) - 5
+    replace_token(files["tb"], n, 4, "1e308")
+    _raises(_tb(files), "m_tb.dat", n, "position matrix element of magnitude 1e+308 Angstrom")
 
 
-def test_r_dat_huge_r(f):
-    replace_token(f["r"], 6, 7, "-1e300")
-    _raises(_hr(f), "m_r.dat", 6, "|r| <= 1e+06 Angstrom")
+def test_r_dat_huge_r(files):
+    replace_token(files["r"], 6, 7, "-1e300")
+    _raises(_hr(files), "m_r.dat", 6, "|r| <= 1e+06 Angstrom")
 
 
-def test_tb_negative_degeneracy(f):
-    replace_token(f["tb"], 7, 3, "-2")
-    _raises(_tb(f), "m_tb.dat", 7, "Wigner-Seitz degeneracy must be positive, found -2")
+def test_tb_negative_degeneracy(files):
+    replace_token(files["tb"], 7, 3, "-2")
+    _raises(_tb(files), "m_tb.dat", 7, "Wigner-Seitz degeneracy must be positive, found -2")
 
 
 # --------------------------------------------------------------------------- item 11: special files, sizes
@@ -282,17 +260,17 @@ def test_cli_tb_special_file_refused_without_reading(tmp_path, kind):
 
 
 @pytest.mark.parametrize("which", ["r", "win", "wsvec"])
-def test_hr_companion_file_is_a_fifo(f, which):
-    fifo = f["dir"] / f"p_{which}"
+def test_hr_companion_file_is_a_fifo(files, which):
+    fifo = files["dir"] / f"p_{which}"
     os.mkfifo(fifo)
-    call = _hr(f, **{f"{which}_file": fifo})
+    call = _hr(files, **{f"{which}_file": fifo})
     _raises(call, fifo.name, None, "not a regular file (a named pipe (FIFO))")
 
 
-def test_symlink_to_regular_file_accepted(f):
-    link = f["dir"] / "link_tb.dat"
-    link.symlink_to(f["tb"])
-    np.testing.assert_array_equal(read_tb(tb_file=link).H, read_tb(tb_file=f["tb"]).H)
+def test_symlink_to_regular_file_accepted(files):
+    link = files["dir"] / "link_tb.dat"
+    link.symlink_to(files["tb"])
+    np.testing.assert_array_equal(read_tb(tb_file=link).H, read_tb(tb_file=files["tb"]).H)
 
 
 def _bomb(path: Path, head: bytes, filler_mb: int) -> None:
@@ -354,21 +332,21 @@ def test_plain_file_much_larger_than_header_announces(tmp_path):
 
 
 @pytest.mark.parametrize("line, value", [(5, "1000000000"), (6, "1000000000000")])
-def test_tb_header_announces_absurd_size(f, line, value):
-    edit_line(f["tb"], line, f"   {value}")
-    _raises(_tb(f), "m_tb.dat", line, "bytes, but the file has only")
+def test_tb_header_announces_absurd_size(files, line, value):
+    edit_line(files["tb"], line, f"   {value}")
+    _raises(_tb(files), "m_tb.dat", line, "bytes, but the file has only")
 
 
-def test_hr_gz_header_announces_absurd_size(f):
-    edit_line(f["hr"], 3, "   1000000000000")
-    gz = f["dir"] / "m_hr.dat.gz"
-    gz.write_bytes(gzip.compress(f["hr"].read_bytes()))
-    _raises(_hr(f, hr_file=gz), "m_hr.dat.gz", 3, "cannot hold")
+def test_hr_gz_header_announces_absurd_size(files):
+    edit_line(files["hr"], 3, "   1000000000000")
+    gz = files["dir"] / "m_hr.dat.gz"
+    gz.write_bytes(gzip.compress(files["hr"].read_bytes()))
+    _raises(_hr(files, hr_file=gz), "m_hr.dat.gz", 3, "cannot hold")
 
 
-def test_r_dat_header_announces_absurd_size(f):
-    edit_line(f["r"], 2, "   1000000")
-    _raises(_hr(f), "m_r.dat", 2, "bytes, but the file has only")
+def test_r_dat_header_announces_absurd_size(files):
+    edit_line(files["r"], 2, "   1000000")
+    _raises(_hr(files), "m_r.dat", 2, "bytes, but the file has only")
 
 
 def _fe_seed(tmp: Path, fe_dir: Path, special: str) -> Path:
@@ -400,21 +378,21 @@ def test_eig_larger_than_checkpoint_announces(tmp_path, fe_dir):
 
 
 # --------------------------------------------------------------------------- item 13: messages, encodings
-def test_latin1_header_comment_accepted(f):
-    before = read_tb(tb_file=f["tb"])
-    raw = f["tb"].read_bytes()
-    f["tb"].write_bytes(b" Fe \xe9tude (latin-1) " + raw[raw.index(b"\n"):])
-    np.testing.assert_array_equal(read_tb(tb_file=f["tb"]).H, before.H)
-    raw = f["hr"].read_bytes()
-    f["hr"].write_bytes(b"\xff\xfe header\xa0" + raw[raw.index(b"\n"):])
-    assert read_hr(hr_file=f["hr"], win_file=f["win"]).H.shape == f["model"].H.shape
+def test_latin1_header_comment_accepted(files):
+    before = read_tb(tb_file=files["tb"])
+    raw = files["tb"].read_bytes()
+    files["tb"].write_bytes(b" Fe \xe9tude (latin-1) " + raw[raw.index(b"\n"):])
+    np.testing.assert_array_equal(read_tb(tb_file=files["tb"]).H, before.H)
+    raw = files["hr"].read_bytes()
+    files["hr"].write_bytes(b"\xff\xfe header\xa0" + raw[raw.index(b"\n"):])
+    assert read_hr(hr_file=files["hr"], win_file=files["win"]).H.shape == files["model"].H.shape
 
 
-def test_non_utf8_in_numeric_line_refused(f):
-    lines = f["tb"].read_bytes().split(b"\n")
+def test_non_utf8_in_numeric_line_refused(files):
+    lines = files["tb"].read_bytes().split(b"\n")
     lines[11] = lines[11].replace(b"e", b"\xe9", 1)
-    f["tb"].write_bytes(b"\n".join(lines))
-    _raises(_tb(f), "m_tb.dat", 12, "not a text file (contains bytes that are not UTF-8 text)")
+    files["tb"].write_bytes(b"\n".join(lines))
+    _raises(_tb(files), "m_tb.dat", 12, "not a text file (contains bytes that are not UTF-8 text)")
 
 
 def test_cli_huge_H_names_file_and_line(tmp_path):
