@@ -331,6 +331,13 @@ def test_plain_file_much_larger_than_header_announces(tmp_path):
             "file too large: 209,715,200 bytes, but num_wann = 2 and nrpts = 7 in its header allow at most")
 
 
+def test_win_without_size_header_read_up_to_64_mib(files):
+    with open(files["win"], "ab") as fh:
+        fh.truncate(65 << 20)
+    _raises(_hr(files), "m.win", None, "file too large: 68,157,440 bytes, but wbentropy reads from a file whose size "
+            "no header announces at most 67,108,864 bytes")
+
+
 @pytest.mark.parametrize("line, value", [(5, "1000000000"), (6, "1000000000000")])
 def test_tb_header_announces_absurd_size(files, line, value):
     edit_line(files["tb"], line, f"   {value}")

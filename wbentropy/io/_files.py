@@ -147,9 +147,10 @@ def _read_bounded(stream, *, path, size: int, gz: bool, limit) -> bytes:
                 else f"the file has only {size:,} bytes")
         raise InputError(f"{lim.what} announced {lim.source} need at least {lim.min_bytes:,} bytes, but {held} "
                          f"(wrong header?)", path=path, line=lim.line)
-    announced = f"{lim.what} {lim.source}".strip() or "wbentropy's bound for this kind of file"
+    bound = (f"{lim.what} {lim.source} allow" if lim.what
+             else "wbentropy reads from a file whose size no header announces")
     if not gz and size > lim.max_bytes:
-        raise InputError(f"file too large: {size:,} bytes, but {announced} allow at most {lim.max_bytes:,} bytes "
+        raise InputError(f"file too large: {size:,} bytes, but {bound} at most {lim.max_bytes:,} bytes "
                          f"({lim.hint or 'damaged, or not the file meant?'})", path=path)
     chunks = [head]
     total = len(head)
@@ -160,6 +161,6 @@ def _read_bounded(stream, *, path, size: int, gz: bool, limit) -> bytes:
         chunks.append(chunk)
         total += len(chunk)
     if total > lim.max_bytes:
-        raise InputError(f"decompresses to more than {lim.max_bytes:,} bytes, the most that {announced} allow; "
+        raise InputError(f"decompresses to more than {lim.max_bytes:,} bytes, the most {'that ' * bool(lim.what)}{bound}; "
                          f"reading stopped there ({lim.hint or 'damaged file or gzip bomb?'})", path=path)
     return b"".join(chunks)
