@@ -229,6 +229,13 @@ def test_tb_negative_degeneracy(files):
     _raises(_tb(files), "m_tb.dat", 7, "Wigner-Seitz degeneracy must be positive, found -2")
 
 
+@pytest.mark.parametrize("value", ["20000", "9" * 30])
+def test_hr_absurd_degeneracy(files, value):
+    """Was an OverflowError traceback for a degeneracy beyond int64."""
+    replace_token(files["hr"], 4, 2, value)
+    _raises(_hr(files), "m_hr.dat", 4, f"Wigner-Seitz degeneracy {value} is out of range: ndegen <= 10000")
+
+
 # --------------------------------------------------------------------------- item 11: special files, sizes
 def _cli(args: list[str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess:
     out = cwd / "o.h5"

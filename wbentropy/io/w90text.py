@@ -129,6 +129,8 @@ def _decode_leniently(data: bytes, exc: UnicodeDecodeError, *, lenient: bool, co
 #: supercell of the ab-initio k mesh (a few cells to a few tens); 10^4 would mean a k mesh of
 #: 10^4 points along one direction.
 R_MAX = 10_000
+#: Largest accepted Wigner-Seitz degeneracy (the number of equidistant supercell images of an R).
+NDEGEN_MAX = R_MAX
 #: Accepted length of a lattice vector, Angstrom (a unit cell edge: 1e-3 .. 1e4).
 LATTICE_RANGE = (1e-3, 1e4)
 #: Largest accepted |Re| or |Im| of a Hamiltonian matrix element, eV (band widths are ~10 eV).
@@ -321,11 +323,15 @@ def _read_ndegen(toks: list[list[str]], start: int, nrpts: int, *, path: str,
     ndegen = np.empty(nrpts, dtype=np.int64)
     for k, (v, ln) in enumerate(zip(values, token_lines)):
         try:
-            ndegen[k] = int(v)
+            value = int(v)
         except ValueError:
             raise InputError(f"Wigner-Seitz degeneracy must be an integer, found {v!r}", path=path, line=ln) from None
-        if ndegen[k] <= 0:
+        if value <= 0:
             raise InputError(f"Wigner-Seitz degeneracy must be positive, found {v}", path=path, line=ln)
+        if value > NDEGEN_MAX:
+            raise InputError(f"Wigner-Seitz degeneracy {v} is out of range: ndegen <= {NDEGEN_MAX} (it counts "
+                             f"equidistant supercell images, a handful)", path=path, line=ln)
+        ndegen[k] = value
     return ndegen, idx
 
 
