@@ -274,6 +274,15 @@ def test_hr_companion_file_is_a_fifo(files, which):
     _raises(call, fifo.name, None, "not a regular file (a named pipe (FIFO))")
 
 
+def test_tb_is_a_unix_socket(tmp_path):
+    import socket
+
+    path = tmp_path / "s_tb.dat"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.bind(str(path))
+        _raises(lambda: read_tb(tb_file=path), "s_tb.dat", None, "not a regular file (a socket)")
+
+
 def test_symlink_to_regular_file_accepted(files):
     link = files["dir"] / "link_tb.dat"
     link.symlink_to(files["tb"])

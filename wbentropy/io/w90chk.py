@@ -45,8 +45,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ._files import LINE_BYTES, SLACK_BYTES, Limit, check_regular, read_input_bytes
 from ..model import TBModel, hermitize_position
+from ._files import LINE_BYTES, SLACK_BYTES, Limit, check_regular, read_input_bytes
 
 __all__ = ["import_wannierberri", "read_chk", "read_eig"]
 

@@ -35,6 +35,11 @@ Conventions, checked against the Wannier90 sources (v3.1 and the current
   The same ``_wsvec.dat`` serves ``_hr.dat`` and ``_tb.dat`` (plot.F90 writes
   it once for ``write_hr .or. write_tb``); its header records
   ``use_ws_distance=.true./.false.`` (with ``.false.`` every shift is zero).
+* Every file is opened through :mod:`wbentropy.io._files` (regular files only, reads
+  bounded by what the header announces) and every number is checked where it is read:
+  |R| <= ``R_MAX`` cells, lattice vectors within ``LATTICE_RANGE`` Angstrom, |H| <= ``H_MAX``
+  eV, |r| <= ``R_ELEMENT_MAX`` Angstrom; a ``_wsvec.dat`` must cover exactly the model's
+  (R, m, n) and keep H(R) Hermitian after the expansion.  Errors name the file and line.
 * Lattices in ``.win`` given in ``bohr`` are converted with Wannier90's own
   Bohr radius (``bohr_angstrom_internal``, CODATA 2006 in constants.F90), so
   that ``read_hr`` reproduces the lattice Wannier90 writes into ``_tb.dat``.
@@ -51,8 +56,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ._files import LINE_BYTES, SLACK_BYTES, Limit, read_input_bytes
 from ..model import TBModel, hermitize_position
+from ._files import LINE_BYTES, SLACK_BYTES, Limit, read_input_bytes
 
 __all__ = [
     "WSVec",
