@@ -141,7 +141,8 @@ def test_wsvec_nonpositive_multiplicity(files, count):
 def test_wsvec_count_larger_than_shifts_listed(files):
     line = _block_line(1, 1, 0)
     edit_line(files["wsvec"], line + 1, "    3")
-    _raises(_tb(files, wsvec_file=files["wsvec"]), "w_wsvec.dat", line + 3, f"the block starting at line {line} announces 3")
+    _raises(_tb(files, wsvec_file=files["wsvec"]), "w_wsvec.dat", line + 3,
+            f"the block starting at line {line} announces 3")
 
 
 def test_wsvec_huge_shift(files):

@@ -137,6 +137,7 @@ def read_input_bytes(path: str | Path, *, limit: Callable[[bytes], Limit | None]
 
 
 def _read_bounded(stream, *, path, size: int, gz: bool, limit) -> bytes:
+    """Read ``stream`` (file size ``size`` on disk) within the bound of ``limit``, in chunks."""
     head = stream.read(_HEAD_BYTES)
     lim = limit(head) if callable(limit) else limit
     if lim is None:
@@ -161,6 +162,7 @@ def _read_bounded(stream, *, path, size: int, gz: bool, limit) -> bytes:
         chunks.append(chunk)
         total += len(chunk)
     if total > lim.max_bytes:
-        raise InputError(f"decompresses to more than {lim.max_bytes:,} bytes, the most {'that ' * bool(lim.what)}{bound}; "
+        most = f"the most that {bound}" if lim.what else f"the most {bound}"
+        raise InputError(f"decompresses to more than {lim.max_bytes:,} bytes, {most}; "
                          f"reading stopped there ({lim.hint or 'damaged file or gzip bomb?'})", path=path)
     return b"".join(chunks)
