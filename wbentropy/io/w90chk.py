@@ -39,14 +39,16 @@ How WannierBerri lays out its data (version 26.x, ``System_R``)
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
 from ..model import TBModel, hermitize_position
+from ._files import LINE_BYTES, SLACK_BYTES, Limit, check_regular, read_input_bytes
 
-__all__ = ["read_chk"]
+__all__ = ["import_wannierberri", "read_chk", "read_eig"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,16 +84,19 @@ def read_chk(*, seed: str | Path, name: str | None = None) -> TBModel:
     needed = {"chk": "the Wannier gauge", "eig": "the band energies (Hamiltonian)",
               "mmn": "the Berry connection (position matrix elements)"}
     for ext, why in needed.items():
-        if not paths[ext].is_file():
+        if not os.path.lexists(paths[ext]):
             raise InputError(f"Wannier90 .{ext} file not found; it is needed for {why} with --w90 SEED",
                              path=paths[ext])
+    for ext in paths:  # WannierBerri opens them: a FIFO would block it, a device never end
+        if ext in needed or os.path.lexists(paths[ext]):
+            check_regular(paths[ext])
 
     wandata = _read_wannier_data(seed, paths)
     system = _build_system(wandata, paths)
     R, H, r = _convert(system)
     logger.debug("read %s through WannierBerri: %d Wannier functions, %d R vectors, mp_grid %s",
                  paths["chk"], H.shape[1], R.shape[0], tuple(wandata.mp_grid))
-    from wannierberri import __version__ as wb_version
+    wb_version = import_wannierberri().__version__
 
     sources = {
         "primary": str(paths["chk"]),
@@ -116,7 +121,7 @@ def _read_wannier_data(seed: Path, paths: dict):
     This is what ``WannierData.from_w90_files(files=("chk", "eig", "mmn"))``
     does, split up so that every failure names the file responsible.
     """
-    import wannierberri as wb
+    wb = import_wannierberri()
     from wannierberri.w90files.bkvectors import BKVectors
     from wannierberri.w90files.eig import EIG
     from wannierberri.w90files.mmn import MMN
@@ -176,12 +181,12 @@ def read_eig(*, path: Path, num_bands: int, num_kpts: int, chk_name: str = "the 
         Naming the file and line of the first problem.
     """
     path = Path(path)
+    limit = Limit(max_bytes=num_bands * num_kpts * LINE_BYTES + SLACK_BYTES,
+                  what=f"{num_bands} bands x {num_kpts} k-points", source=f"in {chk_name}")
     try:
-        text = path.read_bytes().decode("ascii")
+        text = read_input_bytes(path, limit=limit).decode("ascii")
     except UnicodeDecodeError:
         raise InputError("not a text file (binary data); expected lines 'band k-point energy'", path=path) from None
-    except OSError as err:
-        raise InputError(f"cannot read the file: {err.strerror}", path=path) from None
     lines = [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip()]
     if not lines:
         raise InputError("the file is empty", path=path)
@@ -216,17 +221,49 @@ def read_eig(*, path: Path, num_bands: int, num_kpts: int, chk_name: str = "the 
 
 def _check_nnkp_matches_chk(nnkp: Path, chk, chk_path: Path) -> None:
     """The lattice in ``SEED.nnkp`` must be the checkpoint's (catches a .chk from another seed)."""
+    text = read_input_bytes(nnkp).decode("utf-8", errors="replace").lower().splitlines()
     try:
-        text = nnkp.read_text(errors="replace").lower().splitlines()
         i = next(i for i, ln in enumerate(text) if ln.strip().startswith("begin real_lattice"))
         lat = np.array([[float(x) for x in text[i + j].split()[:3]] for j in (1, 2, 3)])
-    except (StopIteration, ValueError, IndexError, OSError):
+    except (StopIteration, ValueError, IndexError):
         return  # malformed nnkp: WannierBerri's reader reports it
     chk_lat = np.asarray(chk.real_lattice, dtype=float)
     if lat.shape != (3, 3) or not np.allclose(lat, chk_lat, atol=1e-4):
         raise InputError(f"{chk_path.name} and {nnkp.name} belong to different calculations (a .chk from another "
                          f"seed?): lattice {np.round(chk_lat, 5).tolist()} in {chk_path.name}, {lat.tolist()} in "
                          f"{nnkp.name}", path=chk_path)
+
+
+class _DropPyfftwWarning(logging.Filter):
+    """Drops WannierBerri's 'error importing `pyfftw`' warning (emitted once, at import), remembering it."""
+
+    seen = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "pyfftw" in record.getMessage():
+            self.seen = True
+            return False
+        return True
+
+
+def import_wannierberri():
+    """Import and return the ``wannierberri`` module without its 2-line pyfftw warning.
+
+    WannierBerri warns at import when the optional ``pyfftw`` is missing and then uses
+    numpy's FFT.  wbentropy asks WannierBerri for numpy's FFT anyway (``fftlib="numpy"``),
+    so the warning is noise: it is dropped and explained once at INFO level.
+    """
+    fft_logger = logging.getLogger("wannierberri.fourier.fft")
+    drop = _DropPyfftwWarning()
+    fft_logger.addFilter(drop)
+    try:
+        import wannierberri
+    finally:
+        fft_logger.removeFilter(drop)
+    if drop.seen:
+        logger.info("pyfftw is not installed; WannierBerri uses numpy's FFT, as wbentropy asks it to anyway "
+                    "(no effect on results)")
+    return wannierberri
 
 
 def _set_file(wandata, key: str, value, path: Path) -> None:

@@ -35,6 +35,11 @@ Conventions, checked against the Wannier90 sources (v3.1 and the current
   The same ``_wsvec.dat`` serves ``_hr.dat`` and ``_tb.dat`` (plot.F90 writes
   it once for ``write_hr .or. write_tb``); its header records
   ``use_ws_distance=.true./.false.`` (with ``.false.`` every shift is zero).
+* Every file is opened through :mod:`wbentropy.io._files` (regular files only, reads
+  bounded by what the header announces) and every number is checked where it is read:
+  |R| <= ``R_MAX`` cells, lattice vectors within ``LATTICE_RANGE`` Angstrom, |H| <= ``H_MAX``
+  eV, |r| <= ``R_ELEMENT_MAX`` Angstrom; a ``_wsvec.dat`` must cover exactly the model's
+  (R, m, n) and keep H(R) Hermitian after the expansion.  Errors name the file and line.
 * Lattices in ``.win`` given in ``bohr`` are converted with Wannier90's own
   Bohr radius (``bohr_angstrom_internal``, CODATA 2006 in constants.F90), so
   that ``read_hr`` reproduces the lattice Wannier90 writes into ``_tb.dat``.
@@ -52,6 +57,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..model import TBModel, hermitize_position
+from ._files import LINE_BYTES, SLACK_BYTES, Limit, read_input_bytes
 
 __all__ = [
     "WSVec",
@@ -77,33 +83,30 @@ _DEFAULT_HERMITICITY_TOL = 1e-6  # eV, absolute
 
 
 # --------------------------------------------------------------------------- reading text
-def _read_lines(path: str | Path, *, lenient_encoding: bool = False) -> list[str]:
-    """Read a text file (plain or gzip-compressed) into lines without terminators, with user-facing errors."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", path=path) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a file", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", path=path) from None
-    if data[:2] == b"\x1f\x8b":  # gzip-compressed text (e.g. SEED_tb.dat.gz), read transparently
-        import gzip
-        import zlib
+def _read_lines(path: str | Path, *, lenient_encoding: bool = False, comment_line: bool = False,
+                limit=None) -> list[str]:
+    """Read a text file (plain or gzip-compressed) into lines without terminators, with user-facing errors.
 
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"corrupt gzip file ({exc})", path=path) from None
+    Parameters
+    ----------
+    path : str or Path
+        A regular file (see :func:`~wbentropy.io._files.read_input_bytes`).
+    lenient_encoding : bool
+        Decode non-UTF-8 text as latin-1 (free-text files such as ``.win``).
+    comment_line : bool
+        The first line is a free-text comment (Wannier90's header): any bytes are accepted
+        there, while the data lines must still be UTF-8 text.
+    limit : Limit or callable, optional
+        Size bound, see :func:`~wbentropy.io._files.read_input_bytes`.
+    """
+    data = read_input_bytes(path, limit=limit)
     if not data.strip():
         raise InputError("file is empty", path=path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if lenient_encoding and b"\x00" not in data:
-            text = data.decode("latin-1")
-        else:
+        text = _decode_leniently(data, exc, lenient=lenient_encoding, comment_line=comment_line)
+        if text is None:
             line = data.count(b"\n", 0, exc.start) + 1
             raise InputError("not a text file (contains bytes that are not UTF-8 text)",
                              path=path, line=line) from None
@@ -111,6 +114,99 @@ def _read_lines(path: str | Path, *, lenient_encoding: bool = False) -> list[str
     if nul >= 0:
         raise InputError("not a text file (contains NUL bytes)", path=path, line=text.count("\n", 0, nul) + 1)
     return [line.rstrip("\r") for line in text.split("\n")]
+
+
+def _decode_leniently(data: bytes, exc: UnicodeDecodeError, *, lenient: bool, comment_line: bool) -> str | None:
+    """Text of ``data`` that is not UTF-8, where allowed; None where it is not."""
+    if lenient and b"\x00" not in data:
+        return data.decode("latin-1")
+    end = data.find(b"\n")
+    if not comment_line or end < 0 or exc.start > end or b"\x00" in data[:end]:
+        return None  # the offending byte is in a data line (or the file is binary)
+    try:
+        rest = data[end:].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return data[:end].decode("utf-8", errors="replace") + rest
+
+
+#: Largest accepted |R| component, in cells.  Wannier90's R vectors span the Wigner-Seitz
+#: supercell of the ab-initio k mesh (a few cells to a few tens); 10^4 would mean a k mesh of
+#: 10^4 points along one direction.
+R_MAX = 10_000
+#: Largest accepted Wigner-Seitz degeneracy (the number of equidistant supercell images of an R).
+NDEGEN_MAX = R_MAX
+#: Accepted length of a lattice vector, Angstrom (a unit cell edge: 1e-3 .. 1e4).
+LATTICE_RANGE = (1e-3, 1e4)
+#: Largest accepted |Re| or |Im| of a Hamiltonian matrix element, eV (band widths are ~10 eV).
+H_MAX = 1e6
+#: Largest accepted |Re| or |Im| of a position matrix element, Angstrom.
+R_ELEMENT_MAX = 1e6
+_H_BOUND = dict(what="Hamiltonian matrix element", symbol="H", bound=H_MAX, unit="eV")
+_R_BOUND = dict(what="position matrix element", symbol="r", bound=R_ELEMENT_MAX, unit="Angstrom")
+#: Bytes allowed per (R, m, n) block of a _wsvec.dat (a header, a count and typically 1-8 shifts).
+_WSVEC_BLOCK_BYTES = 8 * LINE_BYTES
+_R_RANGE_WHY = (f"|R| <= {R_MAX} cells (Wannier90's lattice vectors span the Wigner-Seitz supercell of the "
+                f"k mesh; more means a damaged file)")
+
+
+def _header_counts(head: bytes, nw_line: int, nrpts_line: int) -> tuple[int, int] | None:
+    """num_wann and nrpts from their header lines (1-based), or None if unreadable (the parser says why)."""
+    lines = head.split(b"\n", max(nw_line, nrpts_line))
+    try:
+        nw, nrpts = int(lines[nw_line - 1].split()[0]), int(lines[nrpts_line - 1].split()[0])
+    except (IndexError, ValueError):
+        return None
+    return (nw, nrpts) if nw > 0 and nrpts > 0 else None
+
+
+def _counts_limit(nw_line: int, nrpts_line: int, *, min_line_bytes: int, lines_per_element: int,
+                  lines_per_R: int):
+    """Size bound of a file whose header gives num_wann and nrpts (see :mod:`wbentropy.io._files`).
+
+    ``min_line_bytes`` is the shortest possible data line (its number of columns, each one
+    character and a separator); the bound allows ``LINE_BYTES`` per expected line.
+    """
+    def limit(head: bytes) -> Limit | None:
+        counts = _header_counts(head, nw_line, nrpts_line)
+        if counts is None:
+            return None
+        nw, nrpts = counts
+        elements = nrpts * nw * nw
+        lines = lines_per_element * elements + lines_per_R * nrpts + nrpts // 15 + 10
+        return Limit(max_bytes=lines * LINE_BYTES + SLACK_BYTES, min_bytes=elements * min_line_bytes,
+                     what=f"num_wann = {nw} and nrpts = {nrpts}", source="in its header",
+                     line=nw_line if nw * nw >= nrpts else nrpts_line)
+    return limit
+
+
+_TB_LIMIT = _counts_limit(5, 6, min_line_bytes=8, lines_per_element=2, lines_per_R=4)
+_HR_LIMIT = _counts_limit(2, 3, min_line_bytes=14, lines_per_element=1, lines_per_R=0)
+_R_LIMIT = _counts_limit(2, 3, min_line_bytes=22, lines_per_element=1, lines_per_R=0)
+
+
+def _check_lattice(lattice: np.ndarray, linenos: np.ndarray, *, path: str) -> None:
+    """Every lattice vector between LATTICE_RANGE[0] and LATTICE_RANGE[1] Angstrom long (no overflow)."""
+    lo, hi = LATTICE_RANGE
+    scale = np.abs(lattice).max(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        length = scale * np.linalg.norm(np.where(scale[:, None] > 0, lattice / scale[:, None], 0.0), axis=1)
+    bad = np.flatnonzero(~((length >= lo) & (length <= hi)))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"lattice vector of length {length[i]:.1e} Angstrom is outside {lo:g} .. {hi:g} Angstrom "
+                         f"(a unit cell edge; check the numbers and the unit)", path=path, line=int(linenos[i]))
+
+
+def _check_magnitude(values: np.ndarray, linenos: np.ndarray, *, path: str, what: str, symbol: str,
+                     bound: float, unit: str) -> None:
+    """No entry of ``values`` (one row per line) larger than ``bound`` in magnitude."""
+    big = (np.abs(values) > bound).reshape(len(linenos), -1)
+    if big.any():
+        i = int(np.flatnonzero(big.any(axis=1))[0])
+        v = float(np.abs(values.reshape(len(linenos), -1)[i][big[i]][0]))
+        raise InputError(f"{what} of magnitude {v:.3g} {unit} is out of range: |{symbol}| <= {bound:.0e} {unit} "
+                         f"(a damaged file?)", path=path, line=int(linenos[i]))
 
 
 _FORTRAN_EXP = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))([+-]\d{2,4})$")
@@ -170,13 +266,22 @@ def _is_number(token: str) -> bool:
     return True
 
 
-def _as_int(values: np.ndarray, linenos: np.ndarray, *, path: str, what: str) -> np.ndarray:
-    """Integer-valued float array (one row per line) -> int array; error at the first non-integer entry."""
+def _as_int(values: np.ndarray, linenos: np.ndarray, *, path: str, what: str, bound: int = 2**31,
+            why: str = "") -> np.ndarray:
+    """Integer-valued float array (one row per line) -> int array; error at the first non-integer entry
+    or the first entry larger than ``bound`` in magnitude (``why`` explains the bound)."""
     rows = values.reshape(len(linenos), -1)
-    bad = (rows != np.round(rows)) | (np.abs(rows) > 2**31)
+    bad = rows != np.round(rows)
     if bad.any():
         i = int(np.flatnonzero(bad.any(axis=1))[0])
         raise InputError(f"{what} must be an integer, found {float(rows[i][bad[i]][0]):g}", path=path,
+                         line=int(linenos[i]))
+    big = np.abs(rows) > bound
+    if big.any():
+        i = int(np.flatnonzero(big.any(axis=1))[0])
+        v = float(rows[i][big[i]][0])
+        shown = f"{v:.0f}" if abs(v) < 1e15 else f"{v:g}"
+        raise InputError(f"{what} {shown} is out of range: {why or f'|value| <= {bound}'}", path=path,
                          line=int(linenos[i]))
     return values.astype(np.int64)
 
@@ -223,11 +328,15 @@ def _read_ndegen(toks: list[list[str]], start: int, nrpts: int, *, path: str,
     ndegen = np.empty(nrpts, dtype=np.int64)
     for k, (v, ln) in enumerate(zip(values, token_lines)):
         try:
-            ndegen[k] = int(v)
+            value = int(v)
         except ValueError:
             raise InputError(f"Wigner-Seitz degeneracy must be an integer, found {v!r}", path=path, line=ln) from None
-        if ndegen[k] <= 0:
+        if value <= 0:
             raise InputError(f"Wigner-Seitz degeneracy must be positive, found {v}", path=path, line=ln)
+        if value > NDEGEN_MAX:
+            raise InputError(f"Wigner-Seitz degeneracy {v} is out of range: ndegen <= {NDEGEN_MAX} (it counts "
+                             f"equidistant supercell images, a handful)", path=path, line=ln)
+        ndegen[k] = value
     return ndegen, idx
 
 
@@ -293,10 +402,13 @@ def _check_distinct(R: np.ndarray, linenos: np.ndarray, *, path: str) -> None:
 
 
 def _scatter(iR: np.ndarray, m: np.ndarray, n: np.ndarray, values: np.ndarray, R: np.ndarray, nw: int,
-             linenos: np.ndarray, *, path: str, what: str) -> tuple[np.ndarray, np.ndarray]:
+             linenos: np.ndarray, *, path: str, what: str,
+             missing_line: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Place values[k] at [iR[k], m[k]-1, n[k]-1] checking that every element occurs exactly once.
 
-    Returns the (nR, nw, nw, ...) array and the (nR, nw, nw) map of source line numbers.
+    Returns the (nR, nw, nw, ...) array and the (nR, nw, nw) map of source line numbers.  A
+    missing element is reported at the first entry that follows it in Wannier90's order (R,
+    then m, then n), or at ``missing_line`` if none does.
     """
     nR = len(R)
     for col, label in ((m, "first orbital index"), (n, "second orbital index")):
@@ -315,8 +427,10 @@ def _scatter(iR: np.ndarray, m: np.ndarray, n: np.ndarray, values: np.ndarray, R
     if (counts == 0).any():
         e = int(np.flatnonzero(counts == 0)[0])
         jR, mm, nn = np.unravel_index(e, (nR, nw, nw))
+        later = np.flatnonzero(flat > e)
+        line = int(linenos[later[np.argmin(flat[later])]]) if later.size else missing_line
         raise InputError(f"no {what} entry for R = {tuple(R[jR].tolist())}, (m, n) = ({mm + 1}, {nn + 1})",
-                         path=path)
+                         path=path, line=line)
     out = np.zeros((nR * nw * nw,) + values.shape[1:], dtype=values.dtype)
     out[flat] = values
     linemap = np.zeros(nR * nw * nw, dtype=np.int64)
@@ -341,13 +455,14 @@ class _Raw:
 def _parse_tb(tb_file: str | Path) -> _Raw:
     """Parse ``SEED_tb.dat`` (see module docstring for the layout)."""
     path = str(tb_file)
-    lines = _read_lines(path)
+    lines = _read_lines(path, comment_line=True, limit=_TB_LIMIT)
     toks = [line.split() for line in lines]
     if len(toks) < 7:
         raise InputError("file is truncated: a _tb.dat file starts with a header line, 3 lattice vectors, "
                          "num_wann, nrpts and the degeneracy list", path=path, line=_last_line(toks))
-    lattice_toks = [toks[i][:3] for i in (1, 2, 3)]
-    lattice = _parse_rows(lattice_toks, np.array([2, 3, 4]), 3, path=path, what="a lattice vector in Angstrom")
+    lattice = _parse_rows([toks[i] for i in (1, 2, 3)], np.array([2, 3, 4]), 3, path=path,
+                          what="a lattice vector in Angstrom")
+    _check_lattice(lattice, np.array([2, 3, 4]), path=path)
     if abs(np.linalg.det(lattice)) < 1e-8 * max(np.prod(np.linalg.norm(lattice, axis=1)), 1e-300):
         raise InputError("lattice vectors (lines 2-4) are linearly dependent: the cell volume is zero",
                          path=path, line=2)
@@ -390,7 +505,7 @@ def _parse_tb(tb_file: str | Path) -> _Raw:
         m_pos = (r_pos[:, None] + 1 + np.arange(nw * nw)[None, :]).reshape(-1)
         R = _parse_rows([body[k] for k in r_pos], linenos[r_pos], 3, path=path,
                         what="a lattice vector 'R1 R2 R3'", hint=hint)
-        R = _as_int(R, linenos[r_pos], path=path, what="lattice vector component")
+        R = _as_int(R, linenos[r_pos], path=path, what="lattice vector component", bound=R_MAX, why=_R_RANGE_WHY)
         M = _parse_rows([body[k] for k in m_pos], linenos[m_pos], ncols, path=path, what=what, hint=hint)
         return R, linenos[r_pos], M, linenos[m_pos]
 
@@ -399,6 +514,7 @@ def _parse_tb(tb_file: str | Path) -> _Raw:
     iR = np.repeat(np.arange(nrpts), nw * nw)
     m = _as_int(M[:, 0], M_lines, path=path, what="orbital index")
     n = _as_int(M[:, 1], M_lines, path=path, what="orbital index")
+    _check_magnitude(M[:, 2:], M_lines, path=path, **_H_BOUND)
     H, H_lines = _scatter(iR, m, n, M[:, 2] + 1j * M[:, 3], R, nw, M_lines, path=path, what="Hamiltonian")
     H = H / ndegen[:, None, None]
     r = None
@@ -412,6 +528,7 @@ def _parse_tb(tb_file: str | Path) -> _Raw:
                              line=int(R2_lines[i]))
         m = _as_int(A[:, 0], A_lines, path=path, what="orbital index")
         n = _as_int(A[:, 1], A_lines, path=path, what="orbital index")
+        _check_magnitude(A[:, 2:], A_lines, path=path, **_R_BOUND)
         r, _ = _scatter(iR, m, n, A[:, 2::2] + 1j * A[:, 3::2], R, nw, A_lines, path=path, what="position")
         r = r / ndegen[:, None, None, None]
     return _Raw(lattice=lattice, R=R, ndegen=ndegen, H=H, r=r, H_lines=H_lines, path=path)
@@ -420,7 +537,7 @@ def _parse_tb(tb_file: str | Path) -> _Raw:
 def _parse_hr(hr_file: str | Path) -> _Raw:
     """Parse ``SEED_hr.dat``: header, num_wann, nrpts, ndegen, then 'R1 R2 R3 m n ReH ImH' lines."""
     path = str(hr_file)
-    lines = _read_lines(path)
+    lines = _read_lines(path, comment_line=True, limit=_HR_LIMIT)
     toks = [line.split() for line in lines]
     nw = _int_line(toks, 1, path=path, what="num_wann")
     nrpts = _int_line(toks, 2, path=path, what="nrpts")
@@ -435,13 +552,14 @@ def _parse_hr(hr_file: str | Path) -> _Raw:
         raise InputError(f"unexpected extra content after the last Hamiltonian entry{hint}",
                          path=path, line=int(linenos[need]))
     D = _parse_rows(body, linenos, 7, path=path, what="'R1 R2 R3 m n Re(H) Im(H)'", hint=hint)
-    Rall = _as_int(D[:, :3], linenos, path=path, what="lattice vector component")
+    Rall = _as_int(D[:, :3], linenos, path=path, what="lattice vector component", bound=R_MAX, why=_R_RANGE_WHY)
     R, iR = _unique_rows_in_order(Rall)
     if len(R) != nrpts:
         raise InputError(f"the file contains {len(R)} distinct lattice vectors but declares nrpts = {nrpts}",
                          path=path, line=3)
     m = _as_int(D[:, 3], linenos, path=path, what="orbital index")
     n = _as_int(D[:, 4], linenos, path=path, what="orbital index")
+    _check_magnitude(D[:, 5:], linenos, path=path, **_H_BOUND)
     H, H_lines = _scatter(iR, m, n, D[:, 5] + 1j * D[:, 6], R, nw, linenos, path=path, what="Hamiltonian")
     H = H / ndegen[:, None, None]
     return _Raw(lattice=np.full((3, 3), np.nan), R=R, ndegen=ndegen, H=H, r=None, H_lines=H_lines, path=path)
@@ -450,7 +568,7 @@ def _parse_hr(hr_file: str | Path) -> _Raw:
 def _parse_r(r_file: str | Path, hr: _Raw) -> np.ndarray:
     """Parse ``SEED_r.dat`` against the R list and degeneracies of the matching ``_hr.dat``."""
     path = str(r_file)
-    lines = _read_lines(path)
+    lines = _read_lines(path, comment_line=True, limit=_R_LIMIT)
     toks = [line.split() for line in lines]
     nw_hr = hr.H.shape[1]
     nw = _int_line(toks, 1, path=path, what="num_wann")
@@ -469,7 +587,7 @@ def _parse_r(r_file: str | Path, hr: _Raw) -> np.ndarray:
                          line=int(linenos[need]))
     D = _parse_rows(body, linenos, 11, path=path,
                     what="'R1 R2 R3 m n Re x Im x Re y Im y Re z Im z'")
-    Rall = _as_int(D[:, :3], linenos, path=path, what="lattice vector component")
+    Rall = _as_int(D[:, :3], linenos, path=path, what="lattice vector component", bound=R_MAX, why=_R_RANGE_WHY)
     iR = _row_lookup(hr.R, Rall)
     if (iR < 0).any():
         i = int(np.flatnonzero(iR < 0)[0])
@@ -477,6 +595,7 @@ def _parse_r(r_file: str | Path, hr: _Raw) -> np.ndarray:
                          path=path, line=int(linenos[i]))
     m = _as_int(D[:, 3], linenos, path=path, what="orbital index")
     n = _as_int(D[:, 4], linenos, path=path, what="orbital index")
+    _check_magnitude(D[:, 5:], linenos, path=path, **_R_BOUND)
     r, _ = _scatter(iR, m, n, D[:, 5::2] + 1j * D[:, 6::2], hr.R, nw, linenos, path=path, what="position")
     # _r.dat carries no ndegen list and its values are not divided by it (hamiltonian_write_rmn)
     return r / hr.ndegen[:, None, None, None]
@@ -521,8 +640,9 @@ def _parse_win(win_file: str | Path) -> tuple[np.ndarray, int | None, int | None
     if len(entries) != 3:
         raise InputError(f"unit_cell_cart must contain 3 lattice vectors, found {len(entries)}",
                          path=path, line=begin + 1)
-    lattice = _parse_rows([t for _, t in entries], np.array([i + 1 for i, _ in entries]), 3, path=path,
-                          what="a lattice vector") * scale
+    rows = np.array([i + 1 for i, _ in entries])
+    lattice = _parse_rows([t for _, t in entries], rows, 3, path=path, what="a lattice vector") * scale
+    _check_lattice(lattice, rows, path=path)
     if abs(np.linalg.det(lattice)) < 1e-8 * max(np.prod(np.linalg.norm(lattice, axis=1)), 1e-300):
         raise InputError("lattice vectors in unit_cell_cart are linearly dependent: the cell volume is zero",
                          path=path, line=begin + 1)
@@ -570,6 +690,8 @@ class WSVec:
         The file's first line.
     path : str
         Source file ("" if built in memory).
+    block_lines : (nR, nw, nw) int array, optional
+        Line of the block header of each element in ``path`` (for error messages).
     """
 
     R: np.ndarray
@@ -579,6 +701,7 @@ class WSVec:
     use_ws_distance: bool | None = None
     header: str = ""
     path: str = ""
+    block_lines: np.ndarray | None = None  # (nR, nw, nw) line of each block header in ``path``
 
     @property
     def num_wann(self) -> int:
@@ -613,7 +736,9 @@ def read_wsvec(*, wsvec_file: str | Path, num_wann: int, R: np.ndarray) -> WSVec
     R = np.asarray(R, dtype=np.int64).reshape(-1, 3)
     nw = int(num_wann)
     nR = len(R)
-    lines = _read_lines(path)
+    lines = _read_lines(path, comment_line=True, limit=Limit(
+        max_bytes=nR * nw * nw * _WSVEC_BLOCK_BYTES + SLACK_BYTES, what=f"num_wann = {nw} and the {nR} lattice vectors",
+        source="of the Hamiltonian file", hint="the _wsvec.dat of another model, or a damaged file?"))
     toks = [line.split() for line in lines]
     first = toks[0]
     header = lines[0].strip()
@@ -694,20 +819,23 @@ def read_wsvec(*, wsvec_file: str | Path, num_wann: int, R: np.ndarray) -> WSVec
                          f"(files do not belong together)", path=path, line=int(hdr_lines[i]))
     if top < nw:
         raise InputError(f"the file describes {top} Wannier functions but the Hamiltonian file has "
-                         f"num_wann = {nw} (files do not belong together)", path=path)
+                         f"num_wann = {nw} (files do not belong together)", path=path, line=int(hdr_lines[-1]))
     iR = _row_lookup(R, Rb)
     if (iR < 0).any():
         i = int(np.flatnonzero(iR < 0)[0])
         raise InputError(f"R = {tuple(Rb[i].tolist())} is not among the {nR} lattice vectors of the Hamiltonian "
                          f"file (nrpts inconsistent?)", path=path, line=int(hdr_lines[i]))
     nblk = len(hdr)
-    ndeg, _ = _scatter(iR, mb, nb, nT, R, nw, hdr_lines, path=path, what="wsvec")
+    ndeg, block_lines = _scatter(iR, mb, nb, nT, R, nw, hdr_lines, path=path, what="wsvec",
+                                 missing_line=_last_line(toks))
     flat_index = (iR * nw + (mb - 1)) * nw + (nb - 1)
     owner = np.repeat(flat_index, nT)
     shifts = table[is_shift, :3]
+    _as_int(shifts, linenos[is_shift], path=path, what="image shift component", bound=R_MAX,
+            why=_R_RANGE_WHY.replace("|R|", "|T|"))
     logger.debug("read %s: %d blocks, %d shifts, use_ws_distance=%s", path, nblk, len(shifts), use_ws)
     return WSVec(R=R.copy(), ndeg=ndeg, owner=owner, shifts=shifts, use_ws_distance=use_ws, header=header,
-                 path=path)
+                 path=path, block_lines=block_lines)
 
 
 def apply_mdrs(*, R: np.ndarray, mats: list, wsvec: WSVec) -> tuple[np.ndarray, list]:
@@ -759,6 +887,39 @@ def apply_mdrs(*, R: np.ndarray, mats: list, wsvec: WSVec) -> tuple[np.ndarray, 
         np.add.at(acc, target, src)
         out.append(acc.reshape((len(R_new), nw, nw) + extra))
     return R_new, out
+
+
+def _check_mdrs_hermitian(R: np.ndarray, H: np.ndarray, ws: WSVec, *, tol: float) -> None:
+    """H(R) after the MDRS expansion must stay Hermitian, else the shifts belong to another model.
+
+    The images of (R, m, n) and of (-R, n, m) are opposite in a consistent ``_wsvec.dat``;
+    an element whose partner is absent counts against a partner of zero.  The error names the
+    first block (lowest line) whose images land on the offending element or on its partner.
+    """
+    nR, nw = len(R), H.shape[1]
+    minus = _minus_index(R)
+    partner = np.zeros_like(H)
+    has = minus >= 0
+    partner[has] = np.conj(np.swapaxes(H[minus[has]], 1, 2))
+    dev = np.abs(H - partner)
+    err = float(dev.max())
+    if err <= tol:
+        return
+    i, m, n = np.unravel_index(int(np.argmax(dev)), dev.shape)
+    bad = {(i * nw + m) * nw + n}
+    if minus[i] >= 0:
+        bad.add((minus[i] * nw + n) * nw + m)
+    e = ws.owner
+    image = _row_lookup(R, ws.R[e // (nw * nw)] + ws.shifts)
+    target = (image * nw + (e // nw) % nw) * nw + e % nw
+    owners = e[np.isin(target, list(bad))]
+    line = None
+    if ws.block_lines is not None and owners.size:
+        line = int(ws.block_lines.reshape(-1)[owners].min())
+    raise InputError(f"the image shifts do not belong to this model: after the MDRS expansion H(R) is not "
+                     f"Hermitian (|H_mn(R) - H_nm(-R)^*| = {err:.3e} eV > {tol:g} eV at R = {tuple(R[i].tolist())}, "
+                     f"(m, n) = ({m + 1}, {n + 1})); the blocks of (R, m, n) and (-R, n, m) must list opposite "
+                     f"shifts. Is this _wsvec.dat from another Wannier90 run?", path=ws.path or None, line=line)
 
 
 def write_wsvec(*, wsvec: WSVec, path: str | Path) -> None:
@@ -837,12 +998,8 @@ def _finish(raw: _Raw, *, r: np.ndarray | None, wsvec_file: str | Path | None, n
             R, (H, r) = apply_mdrs(R=R, mats=[H, r], wsvec=ws)
             sources["mdrs"] = "yes"
             logger.debug("%s: MDRS expansion %d -> %d lattice vectors", raw.path, len(raw.R), len(R))
+            _check_mdrs_hermitian(R, H, ws, tol=hermiticity_tol)
     model = TBModel(lattice=raw.lattice, R=R, H=H, r=r, name=name, sources=sources)
-    if sources["mdrs"] == "yes":
-        post = model.hermiticity_error()
-        if post > hermiticity_tol:
-            logger.warning("%s: after the MDRS expansion H(R) deviates from Hermiticity by %.3e eV "
-                           "(inconsistent image shifts in %s?)", raw.path, post, wsvec_file)
     logger.info("read %s: num_wann = %d, %d lattice vectors, r: %s, MDRS: %s", raw.path, nw, len(model.R),
                 "yes" if r is not None else "no", sources["mdrs"])
     return model
