@@ -468,33 +468,181 @@ def _progress(settings, parallel, level, n_eval, rel, unresolved, elapsed) -> No
         sys.stderr.flush()
 
 
+#: the leaf arrays of a checkpoint: name -> (dtype kind(s) accepted, trailing shape; "out" = n_outputs)
+_LEAF_FIELDS = {"level": ("iu", ()), "corner": ("iu", (3,)), "Q": ("f", ("out",)), "err": ("f", ("out",)),
+                "ell": ("f", ())}
+#: how a signature entry is named in messages (the command-line option that sets it, where there is one)
+_SIGNATURE_LABELS = {"quantities": "--quantities", "temperature": "--temperature", "mu": "--mu",
+                     "tau_fs": "--tau", "form": "--entropy-production-form", "degen_thresh": "--degen-thresh",
+                     "omegas": "--omega-range", "smearing": "--smearing", "smearing_width": "--smearing width",
+                     "tolerance": "--tolerance", "abs_tolerance": "--abs-tolerance",
+                     "max_kpoints": "--max-kpoints", "coarse_mesh": "--kmesh",
+                     "box_occupations": "--box-occupations", "num_wann": "num_wann",
+                     "n_outputs": "outputs per k-point", "order": "Gauss-Legendre order",
+                     "rules": "refinement rules"}
+_RESTART_HINT = "start without --restart (or restore the inputs and options of the checkpoint's run)"
+
+
+def _leaf_digest(leaves: "_Leaves", n_eval: int, level: int, history: str) -> str:
+    """sha256 of a checkpoint's state (leaf arrays, counters, history), to detect a damaged file."""
+    import hashlib
+
+    h = hashlib.sha256(f"{n_eval};{level};{history};".encode())
+    for f in _LEAF_FIELDS:
+        a = np.ascontiguousarray(getattr(leaves, f))
+        h.update(f"{f}:{a.dtype.str}:{a.shape};".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def _save_checkpoint(path, parallel, leaves, n_eval, level, history, signature) -> None:
     if not parallel.is_root:
         return
     from .results import atomic_hdf5
 
+    history_json = json.dumps(history)
     with atomic_hdf5(path) as h:
-        for f in ("level", "corner", "Q", "err", "ell"):
+        for f in _LEAF_FIELDS:
             h.create_dataset(f"leaf_{f}", data=getattr(leaves, f))
         h.attrs["n_evaluations"] = n_eval
         h.attrs["level"] = level
-        h.attrs["history"] = json.dumps(history)
+        h.attrs["history"] = history_json
         h.attrs["signature"] = json.dumps(signature, sort_keys=True)
+        h.attrs["state_sha256"] = _leaf_digest(leaves, n_eval, level, history_json)
 
 
 def _load_checkpoint(path, signature) -> dict:
+    """Read a checkpoint written by :func:`_save_checkpoint` for the run described by ``signature``.
+
+    Raises
+    ------
+    InputError
+        Naming the checkpoint, if it is missing, not an HDF5 file, not a checkpoint, damaged
+        (arrays of the wrong shape or type, missing entries, contents that do not match their
+        checksum), written by an older wbentropy, or made by a different run (saying what differs).
+    """
     import h5py
 
     if not Path(path).is_file():
         raise InputError("checkpoint file not found", path=path)
     try:
-        with h5py.File(path, "r") as h:
-            saved = json.loads(h.attrs["signature"])
-            if saved != json.loads(json.dumps(signature, sort_keys=True)):
-                diff = sorted(k for k in set(saved) | set(signature) if saved.get(k) != signature.get(k))
-                raise InputError(f"checkpoint belongs to a different run (differs in: {', '.join(diff)})", path=path)
-            leaves = _Leaves(*(h[f"leaf_{f}"][()] for f in ("level", "corner", "Q", "err", "ell")))
-            return {"leaves": leaves, "n_eval": int(h.attrs["n_evaluations"]), "level": int(h.attrs["level"]),
-                    "history": json.loads(h.attrs["history"])[:-1]}
-    except (OSError, KeyError) as exc:
-        raise InputError(f"not a wbentropy checkpoint ({exc})", path=path) from None
+        h = h5py.File(path, "r")
+    except (OSError, ValueError):
+        raise InputError(f"not an HDF5 file (truncated, damaged or not a checkpoint): {_RESTART_HINT}",
+                         path=path) from None
+    try:
+        with h:
+            return _read_checkpoint(h, path, json.loads(json.dumps(signature, sort_keys=True)))
+    except InputError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as exc:  # h5py's errors on a damaged file
+        raise InputError(f"damaged checkpoint ({type(exc).__name__}: {exc}): {_RESTART_HINT}", path=path) from None
+
+
+def _read_checkpoint(h, path, signature: dict) -> dict:
+    import h5py
+
+    if "signature" not in h.attrs:
+        raise InputError("not a wbentropy checkpoint (an HDF5 file without a run signature): give the file "
+                         "that --checkpoint wrote", path=path)
+    try:
+        saved = json.loads(h.attrs["signature"])
+    except (TypeError, ValueError):
+        saved = None
+    if not isinstance(saved, dict):
+        raise InputError(f"damaged checkpoint: its run signature is not a JSON object: {_RESTART_HINT}", path=path)
+    problem = _signature_mismatch(saved, signature)
+    if problem:
+        raise InputError(problem, path=path)
+    missing = [name for name in [f"leaf_{f}" for f in _LEAF_FIELDS] if name not in h] + \
+        [name for name in ("n_evaluations", "level", "history", "state_sha256") if name not in h.attrs]
+    if missing:
+        raise InputError(f"damaged checkpoint: {', '.join(missing)} missing: {_RESTART_HINT}", path=path)
+    arrays = {}
+    n_out = signature.get("n_outputs")
+    for f, (kinds, tail) in _LEAF_FIELDS.items():
+        d = h[f"leaf_{f}"]
+        want = tuple(n_out if t == "out" else t for t in tail)
+        if not isinstance(d, h5py.Dataset) or d.dtype.kind not in kinds or d.ndim != 1 + len(want) \
+                or tuple(d.shape[1:]) != want or d.shape[0] != h["leaf_level"].shape[0]:
+            raise InputError(f"damaged checkpoint: leaf_{f} is {_describe(d)}, expected "
+                             f"{'integer' if kinds == 'iu' else 'float'} (n{''.join(f', {w}' for w in want)}) "
+                             f"with n the number of leaf cells: {_RESTART_HINT}", path=path)
+        arrays[f] = d[()]
+    leaves = _Leaves(*(arrays[f] for f in _LEAF_FIELDS))
+    try:
+        n_eval, level, history_json = int(h.attrs["n_evaluations"]), int(h.attrs["level"]), str(h.attrs["history"])
+        history = json.loads(history_json)
+    except (TypeError, ValueError):
+        raise InputError(f"damaged checkpoint: its counters or history are unreadable: {_RESTART_HINT}",
+                         path=path) from None
+    if len(leaves) == 0 or not isinstance(history, list) or not history \
+            or _leaf_digest(leaves, n_eval, level, history_json) != str(h.attrs["state_sha256"]):
+        raise InputError(f"damaged checkpoint: its contents do not match the checksum written with them: "
+                         f"{_RESTART_HINT}", path=path)
+    return {"leaves": leaves, "n_eval": n_eval, "level": level, "history": history[:-1]}
+
+
+def _describe(obj) -> str:
+    """Shape and type of an HDF5 object, for messages."""
+    if not hasattr(obj, "dtype"):
+        return "a group, not an array"
+    return f"{obj.dtype} {tuple(obj.shape)}"
+
+
+def _signature_mismatch(saved: dict, current: dict) -> str | None:
+    """Why a checkpoint with signature ``saved`` cannot resume the run ``current`` (None if it can)."""
+    version = current.get("signature_version")
+    if saved.get("signature_version") != version:
+        if "signature_version" not in saved:
+            return ("checkpoint of an older wbentropy: it does not record the contents of the input files, so it "
+                    f"cannot be checked against this run: {_RESTART_HINT}")
+        return (f"checkpoint of another wbentropy version (signature layout {saved.get('signature_version')!r}, "
+                f"this one {version!r}): {_RESTART_HINT}")
+    diffs = _file_differences(saved.get("input_files"), current.get("input_files"))
+    if not diffs and saved.get("model_sha256") != current.get("model_sha256"):
+        diffs.append(f"a different model (the numbers of H(R), r(R), the R vectors or the lattice differ: "
+                     f"sha256 {_short_hash(saved.get('model_sha256'))} then, {_short_hash(current.get('model_sha256'))} "
+                     "now)")
+    for key in sorted(set(saved) | set(current)):
+        if key in ("signature_version", "input_files", "model_sha256") or saved.get(key) == current.get(key):
+            continue
+        diffs.append(f"{_SIGNATURE_LABELS.get(key, key)} {_show(saved.get(key))} (now {_show(current.get(key))})")
+    if not diffs:
+        return None
+    return f"checkpoint belongs to a different run: it was made with {'; with '.join(diffs)}: {_RESTART_HINT}"
+
+
+def _file_differences(saved, current) -> list[str]:
+    """Input files whose contents differ between two signatures' ``input_files`` (role -> file, sha256)."""
+    saved, current = saved if isinstance(saved, dict) else {}, current if isinstance(current, dict) else {}
+    out = []
+    for role in sorted(set(saved) | set(current)):
+        old, new = saved.get(role), current.get(role)
+        if old == new or (isinstance(old, dict) and isinstance(new, dict) and old.get("sha256") == new.get("sha256")):
+            continue  # same contents, whatever the file is called now
+        if not isinstance(old, dict):
+            out.append(f"no {role} file (now {new['file']})")
+        elif not isinstance(new, dict):
+            out.append(f"{role} file {old.get('file')} (now none)")
+        else:
+            out.append(f"a different {new['file']} (its contents changed since the checkpoint: sha256 "
+                       f"{_short_hash(old.get('sha256'))} then, {_short_hash(new['sha256'])} now)")
+    return out
+
+
+def _short_hash(h) -> str:
+    return f"{str(h)[:12]}..."
+
+
+def _show(value) -> str:
+    """A signature value as a user would type it (lists space-separated)."""
+    if isinstance(value, list):
+        return " ".join(_show(v) for v in value) if value else "(none)"
+    if value is None:
+        return "(not given)"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
