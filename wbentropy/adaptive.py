@@ -604,10 +604,11 @@ def _signature_mismatch(saved: dict, current: dict) -> str | None:
         diffs.append(f"a different model (the numbers of H(R), r(R), the R vectors or the lattice differ: "
                      f"sha256 {_short_hash(saved.get('model_sha256'))} then, {_short_hash(current.get('model_sha256'))} "
                      "now)")
-    for key in sorted(set(saved) | set(current)):
-        if key in ("signature_version", "input_files", "model_sha256") or saved.get(key) == current.get(key):
-            continue
-        diffs.append(f"{_SIGNATURE_LABELS.get(key, key)} {_show(saved.get(key))} (now {_show(current.get(key))})")
+    keys = [k for k in sorted(set(saved) | set(current))
+            if k not in ("signature_version", "input_files", "model_sha256") and saved.get(k) != current.get(k)]
+    if len(keys) > 1 and "n_outputs" in keys:  # follows from the options that differ: say those
+        keys.remove("n_outputs")
+    diffs += [f"{_SIGNATURE_LABELS.get(k, k)} {_show(saved.get(k))} (now {_show(current.get(k))})" for k in keys]
     if not diffs:
         return None
     return f"checkpoint belongs to a different run: it was made with {'; with '.join(diffs)}: {_RESTART_HINT}"
@@ -637,8 +638,9 @@ def _short_hash(h) -> str:
 
 def _show(value) -> str:
     """A signature value as a user would type it (lists space-separated)."""
-    if isinstance(value, list):
-        return " ".join(_show(v) for v in value) if value else "(none)"
+    if isinstance(value, list):  # names as in --quantities a,b; numbers as in --mu 0 0.5
+        sep = "," if value and all(isinstance(v, str) for v in value) else " "
+        return sep.join(_show(v) for v in value) if value else "(none)"
     if value is None:
         return "(not given)"
     if isinstance(value, bool):
