@@ -300,3 +300,71 @@ def test_undamaged_copy_of_the_checkpoint_resumes(tmp_path, good_checkpoint):
     proc = _cli("--tb", DATA / "qwz_tb.dat", *RUN, "--out", tmp_path / "r.h5", "--restart", ckpt)
     assert proc.returncode == 0, proc.stderr
     assert _value(tmp_path / "r.h5")[1] > 540  # refined beyond the checkpoint's level 1
+
+
+# ----------------------------------------------------------------- 4. identically zero quantities
+def _adaptive_T0(quantities, **kw):
+    """Adaptive run at T = 0 (the issue's command) with every RuntimeWarning an error."""
+    import warnings
+
+    from wbentropy.io.load import load_model
+
+    model = load_model(tb=DATA / "qwz_tb.dat")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        return compute(model=model, quantities=quantities, temperatures=[0.0], mus=kw.pop("mus", [0.0]),
+                       kmesh=kw.pop("kmesh", (8, 8, 2)), tolerance=1e-3, max_kpoints=300000, **kw)
+
+
+def test_zero_entropy_quantity_at_T0_does_not_stall_the_refinement():
+    """sigma^s = 0 identically at T = 0: the default quantities converge as ahc alone does (the issue:
+    a NaN indicator, one cell per level, 50 levels, 14 256 k-points, error 5.6e-2), without a
+    RuntimeWarning, at the same k-points and to the same sigma_xy."""
+    both = _adaptive_T0(["ahc", "entropy_hall"])
+    alone = _adaptive_T0(["ahc"])
+    assert both.attrs["converged"] and alone.attrs["converged"]
+    assert both.attrs["num_kpoints"] == alone.attrs["num_kpoints"] < 50000
+    assert both.attrs["refinement_levels"] < 15
+    assert np.array_equal(both["ahc"], alone["ahc"])
+    assert abs(both["ahc"][0, 0, 0, 1] + 774.8) < 0.5  # the Chern number 1 plateau, e^2/h per layer spacing
+    assert not np.any(both["entropy_hall"]) and not np.any(both.quantities["entropy_hall"].error)
+
+
+@pytest.mark.parametrize("quantities, kw", [
+    (["entropy_hall"], {}),  # every quantity zero: converged on the coarse mesh
+    (["entropy_hall"], {"abs_tolerance": 1.0}),  # an absolute tolerance with zero tensors
+    (["entropy_hall", "entropy_current_zero_field"], {"mus": [-0.5, 0.0, 0.5]}),  # several zero quantities, mu
+])
+def test_all_quantities_zero_converge_on_the_coarse_mesh(quantities, kw):
+    res = _adaptive_T0(quantities, **kw)
+    assert res.attrs["converged"] and res.attrs["refinement_levels"] == 0
+    assert res.attrs["num_kpoints"] == 8 * 8 * 2 * 27
+    assert all(not np.any(res[q]) for q in quantities)
+
+
+def test_mu_in_a_band_at_T0_refines_without_nan():
+    """mu = 1.5 eV crosses the upper band at T = 0: the Fermi-sea step is refined by its error (finite
+    indicators), and the zero entropy quantity does not change where the ahc-only run refines."""
+    both = _adaptive_T0(["ahc", "entropy_hall"], mus=[1.5], kmesh=(6, 6, 1))
+    alone = _adaptive_T0(["ahc"], mus=[1.5], kmesh=(6, 6, 1))
+    assert both.attrs["num_kpoints"] == alone.attrs["num_kpoints"]
+    assert np.array_equal(both["ahc"], alone["ahc"])
+    assert np.all(np.isfinite([h["rel_error"] for h in both.attrs["history"]]))
+
+
+def test_zero_scale_is_judged_without_nan():
+    """A zero error on a zero scale is converged (0); a nonzero error on a zero scale counts as a
+    relative error of 1 (refined, finite); other components are unchanged."""
+    import warnings
+
+    from wbentropy.adaptive import _judged_scale, _ratio
+
+    scale = np.array([0.0, 0.0, 2.0])
+    error = np.array([0.0, 3e-7, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        judged = _judged_scale(scale, error)
+        assert _ratio(error, judged).tolist() == [0.0, 1.0, 0.5]
+        leaf_err = np.array([[0.0, 1e-7, 0.5], [0.0, 2e-7, 0.5]], dtype=np.float32)
+        ind = _ratio(leaf_err, judged.astype(np.float32))
+    assert ind.dtype == np.float32 and np.all(np.isfinite(ind)) and ind[:, 0].tolist() == [0.0, 0.0]

@@ -315,8 +315,21 @@ def _scales(value: np.ndarray, magnitude: np.ndarray, evaluator, abs_tolerance: 
         m = np.maximum(m, _GRID_FLOOR * np.max(p))
         m = np.maximum(m, _ROUNDOFF_FLOOR * np.max(mag, axis=tuple(range(2, p.ndim)), keepdims=True))
         out.append(np.broadcast_to(m, p.shape).reshape(-1))
-    scale = np.concatenate(out) + abs_tolerance
-    return np.where(scale > 0, scale, np.finfo(float).tiny)
+    return np.concatenate(out) + abs_tolerance
+
+
+def _judged_scale(scale: np.ndarray, error: np.ndarray) -> np.ndarray:
+    """The scale each component's error is judged against: :func:`_scales`, but for a component
+    whose scale is 0 (a quantity identically zero so far, and no ``abs_tolerance``) its own error.
+    A zero error there counts as converged (ratio 0, see :func:`_ratio`); a nonzero one counts as
+    a relative error of 1, so its cells are refined (to zero error if the integrand is zero there)."""
+    return np.where(scale > 0, scale, error)
+
+
+def _ratio(error: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """error / scale, 0 where the scale is 0 (no NaN: a zero error on a zero scale is converged)."""
+    return np.divide(error, scale, out=np.zeros(np.broadcast(error, scale).shape, dtype=np.result_type(error, scale)),
+                     where=scale > 0)
 
 
 def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Parallel | None = None,
@@ -367,9 +380,9 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
     converged = False
     while True:
         value = leaves.Q.sum(axis=0)
-        scale = _scales(value, np.abs(leaves.Q).sum(axis=0), evaluator, settings.abs_tolerance)
         error = leaves.err.astype(np.float64).sum(axis=0)
-        rel = float(np.max(error / scale))
+        scale = _judged_scale(_scales(value, np.abs(leaves.Q).sum(axis=0), evaluator, settings.abs_tolerance), error)
+        rel = float(np.max(_ratio(error, scale)))
         unresolved = (geo.radius(leaves.level) > _SHELL_RESOLUTION * leaves.ell) & shell_forced
         history.append({"level": level, "kpoints": n_eval, "rel_error": rel, "leaves": len(leaves),
                         "unresolved_fermi_cells": int(unresolved.sum())})
@@ -401,7 +414,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
                                settings.max_leaf_memory_mb, evaluator.n_outputs)
         if budget_cells <= 0:
             break
-        indicator = np.max(leaves.err / scale.astype(np.float32), axis=1).astype(np.float64)
+        indicator = np.max(_ratio(leaves.err, scale.astype(np.float32)), axis=1).astype(np.float64)
         marked, taken = _mark(indicator, unresolved, budget_cells)
         n_mark = int(marked.sum())
         parents = leaves.take(marked)
