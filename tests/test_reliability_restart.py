@@ -368,3 +368,145 @@ def test_zero_scale_is_judged_without_nan():
         leaf_err = np.array([[0.0, 1e-7, 0.5], [0.0, 2e-7, 0.5]], dtype=np.float32)
         ind = _ratio(leaf_err, judged.astype(np.float32))
     assert ind.dtype == np.float32 and np.all(np.isfinite(ind)) and ind[:, 0].tolist() == [0.0, 0.0]
+
+
+# ----------------------------------------------------------------- 5. bit-identical for any ranks and threads
+def _mpiexec():
+    from _mpi import mpiexec
+
+    return mpiexec()
+
+
+@pytest.fixture(scope="module")
+def rounding_model(tmp_path_factory):
+    """A random 10-band model with 125 R vectors: a k-point evaluated alone (a 1-row matrix product)
+    differs from the same k-point in a batch in the last bits, so batch composition shows."""
+    from wbentropy.io.w90text import write_tb
+
+    path = tmp_path_factory.mktemp("rounding") / "m_tb.dat"
+    write_tb(model=random_model(num_wann=10, radius=2, seed=5), path=path)
+    return path
+
+
+def _layouts(tmp_path, model, args, layouts):
+    """Run ``args`` under each (ranks, threads) layout; the values of every quantity, per layout."""
+    out = {}
+    for ranks, threads in layouts:
+        path = tmp_path / f"n{ranks}t{threads}.h5"
+        launch = [_mpiexec(), "-n", str(ranks)] if ranks > 1 else []
+        proc = subprocess.run(launch + [sys.executable, "-m", "wbentropy.cli", "compute", "--tb", str(model), *args,
+                                        "--threads", str(threads), "--out", str(path)],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        with h5py.File(path) as h:
+            assert h.attrs["mpi_ranks"] == ranks and h.attrs["threads_per_rank"] == threads
+            out[ranks, threads] = {q: h[q]["value"][()] for q in ("ahc", "entropy_hall")}, int(h.attrs["num_kpoints"])
+    return out
+
+
+def _assert_bit_identical(res):
+    (ref, n_ref), *_ = res.values()
+    for layout, (values, n) in res.items():
+        assert n == n_ref, layout
+        for q, v in values.items():
+            assert np.any(v) and np.array_equal(v, ref[q]), (layout, q, np.max(np.abs(v - ref[q])))
+
+
+ADAPTIVE = ["--kmesh", "3", "3", "3", "--temperature", "300", "--mu", "0", "--quantities", "ahc,entropy_hall",
+            "--no-progress"]
+
+
+@pytest.mark.mpi
+def test_adaptive_coarse_level_is_bit_identical_for_ranks_and_threads(tmp_path, rounding_model):
+    """729 nodes in batches of 52: on 2 ranks the old equal shares (365 + 364) left node 364 alone in
+    a batch (1e-16 relative change of sigma_xy); whole batches per rank give the same bits."""
+    args = ADAPTIVE + ["--max-kpoints", "729", "--batch-size", "52"]
+    _assert_bit_identical(_layouts(tmp_path, rounding_model, args, [(1, 1), (2, 1), (1, 2), (3, 1)]))
+
+
+@pytest.mark.mpi
+def test_refined_adaptive_run_is_bit_identical_for_ranks_and_threads(tmp_path, rounding_model):
+    """Several refinement levels, default batch size and memory: 1 rank x 1 or 2 threads, 2 ranks x 1."""
+    res = _layouts(tmp_path, rounding_model, ADAPTIVE + ["--tolerance", "1e-9", "--max-kpoints", "12000"],
+                   [(1, 1), (1, 2), (2, 1)])
+    assert res[1, 1][1] > 5000  # refined
+    _assert_bit_identical(res)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("fourier", ["direct", "fft"])
+def test_uniform_mesh_stays_bit_identical_for_ranks_and_threads(tmp_path, rounding_model, fourier):
+    """Batch sums added in batch order: direct sums (125 R vectors, batches of 52 over 75 points
+    with a 1-point batch) and the FFT route (343 R vectors: enough for the FFT to pay)."""
+    if fourier == "fft":
+        from wbentropy.io.w90text import write_tb
+
+        rounding_model = tmp_path / "fft_tb.dat"
+        write_tb(model=random_model(num_wann=6, radius=3, seed=6), path=rounding_model)
+    mesh = ["5", "5", "3"] if fourier == "direct" else ["8", "8", "8"]
+    args = ["--kmesh", *mesh, "--temperature", "300", "--mu", "0", "--quantities", "ahc,entropy_hall",
+            "--batch-size", "52" if fourier == "direct" else "512"]
+    res = _layouts(tmp_path, rounding_model, args, [(1, 1), (2, 1), (1, 2)])
+    with h5py.File(tmp_path / "n1t1.h5") as h:
+        assert ("FFT" in h.attrs["fourier"]) == (fourier == "fft")
+    _assert_bit_identical(res)
+
+
+def _rounds(model_path, round_points, monkeypatch, batch_size=52):
+    from wbentropy.integrate import Evaluator
+    from wbentropy.io.load import load_model
+
+    if round_points is not None:
+        monkeypatch.setattr(Evaluator, "round_points", lambda self: round_points)
+    res = compute(model=load_model(tb=model_path), quantities=["ahc", "entropy_hall"], temperatures=[300.0],
+                  mus=[0.0], kmesh=(3, 3, 3), tolerance=1e-9, max_kpoints=8000, batch_size=batch_size, threads=1)
+    monkeypatch.undo()
+    return res
+
+
+@pytest.mark.parametrize("round_points", [52, 729, 1000])
+def test_round_size_does_not_change_a_bit(rounding_model, monkeypatch, round_points):
+    """Rounds (memory-bounded slices of a level) are whole batches counted from the level's first
+    node, and a cell straddling two rounds is completed in the second: any round size gives the
+    same bits (729 = 27 cells: the old rounds of whole cells restarted the batches at each round)."""
+    ref = _rounds(rounding_model, None, monkeypatch)
+    res = _rounds(rounding_model, round_points, monkeypatch)
+    assert res.attrs["num_kpoints"] == ref.attrs["num_kpoints"] > 3000
+    for q in ("ahc", "entropy_hall"):
+        assert np.array_equal(res[q], ref[q]), q
+
+
+class _FakeRanks:
+    """A stand-in for :class:`wbentropy.parallel.Parallel` with ``size`` ranks (this process is rank 0)."""
+
+    def __init__(self, size):
+        self.size, self.rank, self.is_root = size, 0, True
+
+    def allgather(self, obj):
+        return [obj] * self.size
+
+    def shared_array(self, shape, dtype, fill):
+        return fill()
+
+
+@pytest.mark.parametrize("model", ["qwz", "random10", "Fe"])
+def test_default_batch_size_does_not_depend_on_ranks_or_threads(model):
+    """The batches fix the rounding, so their size must be the same for every layout of the cores:
+    with the default memory budget it is, for 1, 2 and 4 ranks x 1, 2 and 4 threads."""
+    from wbentropy.integrate import Evaluator
+    from wbentropy.io.load import load_model
+    from wbentropy.quantities import Options, get_quantities
+
+    m = {"qwz": lambda: load_model(tb=DATA / "qwz_tb.dat"),
+         "random10": lambda: random_model(num_wann=10, radius=2, seed=5),
+         "Fe": lambda: load_model(hr=DATA / "Fe_hr.dat.gz", r=DATA / "Fe_r.dat.gz", win=DATA / "Fe.win",
+                                  wsvec=DATA / "Fe_wsvec.dat.gz")}[model]()
+    sizes = {}
+    for ranks in (1, 2, 4):
+        for threads in (1, 2, 4):
+            ev = Evaluator(model=m, quantities=get_quantities(["ahc", "entropy_hall", "entropy_production"]),
+                           temperatures=[300.0], mus=[0.0], options=Options(tau_fs=10.0),
+                           parallel=_FakeRanks(ranks), threads=threads)
+            sizes[ranks, threads] = ev.batch_size
+            assert ev.round_points() % ev.batch_size == 0
+    assert len(set(sizes.values())) == 1, sizes

@@ -65,10 +65,13 @@ Fermi-surface cell is unresolved, or the budget is spent.
 
 Parallelism and determinism
 ---------------------------
-Each level's new k-points are split into equal contiguous shares, one per rank;
-the values are gathered back in rank order, so every rank holds the same arrays
-and takes the same (deterministic) refinement decisions, and all sums run in a
-fixed order: results are identical for any number of ranks.  After each level
+Each level's new k-points are cut into batches of the evaluator's batch size counted from
+the level's first k-point (rounds are whole batches), and each rank evaluates a contiguous
+run of whole batches; the values are gathered back in rank order, so every rank holds the
+same arrays and takes the same (deterministic) refinement decisions.  Every k-point is
+evaluated in the same batch (a matrix product's rounding depends on the batch it is part
+of) and all sums run in a fixed order: results are bit-identical for any number of ranks
+and threads.  After each level
 rank 0 writes a checkpoint (atomic HDF5); :func:`integrate_adaptive` resumes
 from one and ends with the result of an uninterrupted run.
 """
@@ -262,24 +265,46 @@ class _Geometry:
 
 
 def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel, boxes: bool = False):
-    """Gauss values Q (n, n_out), embedded indicators (n, n_out) and Fermi-shell lengths (n,) of
-    cells, in rounds of at most ``evaluator.round_points()`` nodes (so that memory is bounded by
-    the budget, not by the number of cells of a level; each round is evaluated in batches)."""
-    chunk = max(1, evaluator.round_points() // geo.n_nodes)
-    if len(level) <= chunk:
-        return _evaluate_chunk(evaluator, geo, level, corner, parallel, boxes)
-    parts = [_evaluate_chunk(evaluator, geo, level[i:i + chunk], corner[i:i + chunk], parallel, boxes)
-             for i in range(0, len(level), chunk)]
+    """Gauss values Q (n, n_out), embedded indicators (n, n_out) and Fermi-shell lengths (n,) of cells.
+
+    The cells' nodes (cell by cell, node by node) are cut into batches of ``evaluator.batch_size``
+    counted from the first node, and evaluated in rounds of whole batches (at most
+    ``evaluator.round_points()`` nodes, at least one batch: memory is bounded by the budget, not by
+    the number of cells of a level); a cell whose nodes straddle two rounds is completed in the
+    second.  Every node is thus evaluated in the same batch, and every value summed in the same
+    order, whatever the number of ranks, threads or the round size: the results are bit-identical.
+    """
+    nn, bs = geo.n_nodes, evaluator.batch_size
+    n = len(level) * nn
+    step = bs * max(1, evaluator.round_points() // bs)
+    if n == 0:
+        return np.empty((0, evaluator.n_outputs)), np.empty((0, evaluator.n_outputs)), np.empty(0)
+    carry_F, carry_ell = np.empty((0, evaluator.n_outputs)), np.empty(0)  # nodes of a straddling cell
+    parts = []
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        c0, c1 = a // nn, -(-b // nn)  # the cells the round's nodes belong to
+        F, ell = _evaluate_round(evaluator, geo, level[c0:c1], corner[c0:c1], a - c0 * nn, b - c0 * nn,
+                                 parallel, boxes)
+        F, ell = np.concatenate([carry_F, F]), np.concatenate([carry_ell, ell])  # from node c0 * nn on
+        done = len(ell) // nn
+        parts.append(_cell_values(geo, level[c0:c0 + done], F[:done * nn], ell[:done * nn]))
+        carry_F, carry_ell = F[done * nn:], ell[done * nn:]
+    if len(parts) == 1:
+        return parts[0]
     return tuple(np.concatenate(x) for x in zip(*parts))
 
 
-def _evaluate_chunk(evaluator, geo: _Geometry, level, corner, parallel: Parallel, boxes: bool = False):
-    """:func:`_evaluate_cells` for one round: the nodes are split into equal contiguous shares,
-    one per rank, and gathered back in rank order."""
-    k = geo.points(level, corner)
-    radius = np.repeat(geo.radius(level), geo.n_nodes)
-    box = (geo.size(level)[:, None, None, :] * geo.node_box[None]).reshape(-1, 2, 3) if boxes else None
-    s, e = parallel.split_range(len(k))
+def _evaluate_round(evaluator, geo: _Geometry, level, corner, lo: int, hi: int, parallel: Parallel,
+                    boxes: bool):
+    """Integrands (hi - lo, n_out) and Fermi-shell lengths of nodes [lo, hi) of the cells (``lo`` on a
+    batch boundary): each rank evaluates a contiguous run of whole batches, gathered in rank order."""
+    k = geo.points(level, corner)[lo:hi]
+    radius = np.repeat(geo.radius(level), geo.n_nodes)[lo:hi]
+    box = (geo.size(level)[:, None, None, :] * geo.node_box[None]).reshape(-1, 2, 3)[lo:hi] if boxes else None
+    bs = evaluator.batch_size
+    first, last = parallel.split_range(-(-len(k) // bs))  # this rank's batches
+    s, e = first * bs, min(len(k), last * bs)
     with parallel.stop_all_on_error():
         parallel.inject_failure_for_tests()
         if e > s:
@@ -287,12 +312,20 @@ def _evaluate_chunk(evaluator, geo: _Geometry, level, corner, parallel: Parallel
         else:
             F, ell = np.empty((0, evaluator.n_outputs)), np.empty(0)
     both = parallel.allgather_rows(np.concatenate([F, ell[:, None]], axis=1))
-    F = both[:, :-1].reshape(len(level), geo.n_nodes, -1)
-    ell = both[:, -1].reshape(len(level), geo.n_nodes).min(axis=1)
+    return both[:, :-1], both[:, -1]
+
+
+def _cell_values(geo: _Geometry, level, F: np.ndarray, ell: np.ndarray):
+    """Gauss values, embedded indicators and Fermi-shell lengths of cells from their nodes' integrands
+    F (n_cells * n_nodes, n_out), summed node by node (the same order for any grouping of cells)."""
+    F = F.reshape(len(level), geo.n_nodes, -1)
     vol = geo.volume(level)[:, None]
-    Q = np.einsum("q,cqj->cj", geo.weights, F) * vol
+    acc = geo.weights[0] * F[:, 0]
+    for q in range(1, geo.n_nodes):
+        acc += geo.weights[q] * F[:, q]
+    Q = acc * vol
     emb = np.abs(Q - F[:, geo.centre, :] * vol)
-    return Q, emb, ell
+    return Q, emb, ell.reshape(len(level), geo.n_nodes).min(axis=1)
 
 
 #: a tensor is judged relative to at least this fraction of its quantity's largest value on the
