@@ -54,6 +54,12 @@ def _killed_after_level_1(folder: Path, model: Path, *extra) -> Path:
     return ckpt
 
 
+@pytest.fixture(scope="module")
+def good_checkpoint(tmp_path_factory):
+    """A checkpoint of the RUN on qwz_tb.dat after level 1 (tests must not change it)."""
+    return _killed_after_level_1(tmp_path_factory.mktemp("ckpt"), DATA / "qwz_tb.dat")
+
+
 def _value(path, q="ahc"):
     with h5py.File(path) as h:
         return h[q]["value"][()], int(h.attrs["num_kpoints"])
@@ -106,8 +112,8 @@ def test_same_contents_under_another_name_resume_bit_identically(tmp_path):
     (("--kmesh", "4", "4", "1"), "with --kmesh 6 6 1 (now 4 4 1)"),
     (("--box-occupations",), "with --box-occupations off (now on)"),
 ])
-def test_restart_with_another_option_is_refused_naming_it(tmp_path, change, said):
-    ckpt = _killed_after_level_1(tmp_path, DATA / "qwz_tb.dat")
+def test_restart_with_another_option_is_refused_naming_it(tmp_path, good_checkpoint, change, said):
+    ckpt = good_checkpoint
     args = list(RUN)
     if change[0] in args:
         i = args.index(change[0])
@@ -275,9 +281,8 @@ DAMAGE = {
 }
 
 
-@pytest.fixture(scope="module")
-def good_checkpoint(tmp_path_factory):
-    return _killed_after_level_1(tmp_path_factory.mktemp("ckpt"), DATA / "qwz_tb.dat")
+#: the damage cases also run through the command line (one line, exit 2); the others through the API
+DAMAGE_CLI = ("signature not JSON", "leaf_Q wrong shape", "truncated", "a result file")
 
 
 @pytest.mark.parametrize("case", list(DAMAGE))
@@ -287,10 +292,20 @@ def test_damaged_or_foreign_checkpoint_is_refused_in_one_line(tmp_path, good_che
     shutil.copy(good_checkpoint, ckpt)
     edit(ckpt)
     before = ckpt.read_bytes()
-    proc = _cli("--tb", DATA / "qwz_tb.dat", *RUN, "--out", tmp_path / "r.h5", "--restart", ckpt)
-    assert said in _one_line_error(proc, ckpt)
+    if case in DAMAGE_CLI:
+        proc = _cli("--tb", DATA / "qwz_tb.dat", *RUN, "--out", tmp_path / "r.h5", "--restart", ckpt)
+        assert said in _one_line_error(proc, ckpt)
+        assert not (tmp_path / "r.h5").exists()
+    else:
+        from wbentropy.io.load import load_model
+
+        with pytest.raises(InputError) as err:
+            compute(model=load_model(tb=DATA / "qwz_tb.dat"), quantities=["ahc", "entropy_hall"],
+                    temperatures=[300.0], mus=[0.0], kmesh=(6, 6, 1), tolerance=1e-6, max_kpoints=20000,
+                    restart=str(ckpt))
+        assert str(err.value).startswith(f"{ckpt}: ") and said in str(err.value)
+        assert "\n" not in str(err.value)
     assert ckpt.read_bytes() == before  # left as it was, for the user to look at
-    assert not (tmp_path / "r.h5").exists()
 
 
 def test_undamaged_copy_of_the_checkpoint_resumes(tmp_path, good_checkpoint):
@@ -427,9 +442,9 @@ def test_adaptive_coarse_level_is_bit_identical_for_ranks_and_threads(tmp_path, 
 @pytest.mark.mpi
 def test_refined_adaptive_run_is_bit_identical_for_ranks_and_threads(tmp_path, rounding_model):
     """Several refinement levels, default batch size and memory: 1 rank x 1 or 2 threads, 2 ranks x 1."""
-    res = _layouts(tmp_path, rounding_model, ADAPTIVE + ["--tolerance", "1e-9", "--max-kpoints", "12000"],
+    res = _layouts(tmp_path, rounding_model, ADAPTIVE + ["--tolerance", "1e-9", "--max-kpoints", "3500"],
                    [(1, 1), (1, 2), (2, 1)])
-    assert res[1, 1][1] > 5000  # refined
+    assert res[1, 1][1] > 2000  # refined
     _assert_bit_identical(res)
 
 
@@ -459,7 +474,7 @@ def _rounds(model_path, round_points, monkeypatch, batch_size=52):
     if round_points is not None:
         monkeypatch.setattr(Evaluator, "round_points", lambda self: round_points)
     res = compute(model=load_model(tb=model_path), quantities=["ahc", "entropy_hall"], temperatures=[300.0],
-                  mus=[0.0], kmesh=(3, 3, 3), tolerance=1e-9, max_kpoints=8000, batch_size=batch_size, threads=1)
+                  mus=[0.0], kmesh=(3, 3, 3), tolerance=1e-9, max_kpoints=4000, batch_size=batch_size, threads=1)
     monkeypatch.undo()
     return res
 
@@ -471,7 +486,7 @@ def test_round_size_does_not_change_a_bit(rounding_model, monkeypatch, round_poi
     same bits (729 = 27 cells: the old rounds of whole cells restarted the batches at each round)."""
     ref = _rounds(rounding_model, None, monkeypatch)
     res = _rounds(rounding_model, round_points, monkeypatch)
-    assert res.attrs["num_kpoints"] == ref.attrs["num_kpoints"] > 3000
+    assert res.attrs["num_kpoints"] == ref.attrs["num_kpoints"] > 2000
     for q in ("ahc", "entropy_hall"):
         assert np.array_equal(res[q], ref[q]), q
 
@@ -492,7 +507,8 @@ class _FakeRanks:
 @pytest.mark.parametrize("model", ["qwz", "random10", "Fe"])
 def test_default_batch_size_does_not_depend_on_ranks_or_threads(model):
     """The batches fix the rounding, so their size must be the same for every layout of the cores:
-    with the default memory budget it is, for 1, 2 and 4 ranks x 1, 2 and 4 threads."""
+    with the default memory budget it is, for 1 rank x 1 or 2 threads, 2 ranks x 1 and 4 x 4 (on a
+    machine with a few GB free; where the budget is tight it shrinks the batch: --batch-size pins it)."""
     from wbentropy.integrate import Evaluator
     from wbentropy.io.load import load_model
     from wbentropy.quantities import Options, get_quantities
@@ -502,11 +518,10 @@ def test_default_batch_size_does_not_depend_on_ranks_or_threads(model):
          "Fe": lambda: load_model(hr=DATA / "Fe_hr.dat.gz", r=DATA / "Fe_r.dat.gz", win=DATA / "Fe.win",
                                   wsvec=DATA / "Fe_wsvec.dat.gz")}[model]()
     sizes = {}
-    for ranks in (1, 2, 4):
-        for threads in (1, 2, 4):
-            ev = Evaluator(model=m, quantities=get_quantities(["ahc", "entropy_hall", "entropy_production"]),
-                           temperatures=[300.0], mus=[0.0], options=Options(tau_fs=10.0),
-                           parallel=_FakeRanks(ranks), threads=threads)
-            sizes[ranks, threads] = ev.batch_size
-            assert ev.round_points() % ev.batch_size == 0
+    for ranks, threads in ((1, 1), (1, 2), (2, 1), (4, 4)):
+        ev = Evaluator(model=m, quantities=get_quantities(["ahc", "entropy_hall", "entropy_production"]),
+                       temperatures=[300.0], mus=[0.0], options=Options(tau_fs=10.0),
+                       parallel=_FakeRanks(ranks), threads=threads)
+        sizes[ranks, threads] = ev.batch_size
+        assert ev.round_points() % ev.batch_size == 0
     assert len(set(sizes.values())) == 1, sizes
