@@ -525,3 +525,21 @@ def test_default_batch_size_does_not_depend_on_ranks_or_threads(model):
         sizes[ranks, threads] = ev.batch_size
         assert ev.round_points() % ev.batch_size == 0
     assert len(set(sizes.values())) == 1, sizes
+
+
+@pytest.mark.mpi
+def test_one_rank_checkpoint_resumed_on_two_ranks_is_bit_identical(tmp_path, rounding_model):
+    """Killed on 1 rank after level 1, resumed under mpiexec -n 2: the uninterrupted 1-rank result, bit for bit."""
+    args = ["--tb", str(rounding_model), *ADAPTIVE, "--tolerance", "1e-9", "--max-kpoints", "3500", "--batch-size", "52"]
+    cli = [sys.executable, "-m", "wbentropy.cli", "compute", *args]
+    full, resumed, ckpt = tmp_path / "full.h5", tmp_path / "resumed.h5", tmp_path / "c.h5"
+    assert subprocess.run(cli + ["--out", str(full)], capture_output=True, timeout=300).returncode == 0
+    proc = subprocess.run(cli + ["--out", str(resumed), "--checkpoint", str(ckpt), "--_exit-after-level", "1"],
+                          capture_output=True, timeout=300)
+    assert proc.returncode == 17
+    proc = subprocess.run([_mpiexec(), "-n", "2"] + cli + ["--out", str(resumed), "--restart", str(ckpt)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for q in ("ahc", "entropy_hall"):
+        (a, na), (b, nb) = _value(full, q), _value(resumed, q)
+        assert na == nb and np.array_equal(a, b), q

@@ -586,6 +586,8 @@ def _load_checkpoint(path, signature) -> dict:
 
 
 def _read_checkpoint(h, path, signature: dict) -> dict:
+    """:func:`_load_checkpoint` on the open HDF5 file ``h``: signature first, then every entry's presence,
+    shape and type, then the checksum of the state."""
     import h5py
 
     if "signature" not in h.attrs:
@@ -679,11 +681,12 @@ def _file_differences(saved, current) -> list[str]:
 
 
 def _short_hash(h) -> str:
+    """The first 12 hex digits of a digest, for messages."""
     return f"{str(h)[:12]}..."
 
 
 def _show(value) -> str:
-    """A signature value as a user would type it (lists space-separated)."""
+    """A signature value as a user would type it (numbers space-separated, names comma-separated)."""
     if isinstance(value, list):  # names as in --quantities a,b; numbers as in --mu 0 0.5
         sep = "," if value and all(isinstance(v, str) for v in value) else " "
         return sep.join(_show(v) for v in value) if value else "(none)"

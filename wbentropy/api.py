@@ -320,7 +320,9 @@ def run_signature(*, model: TBModel, parallel: Parallel, quantities, temperature
     """
     from .io.load import input_digests
 
-    files = parallel.allgather(input_digests(model.sources) if parallel.is_root else None)[0]
+    with parallel.stop_all_on_error():  # an unreadable file on rank 0 must not leave the others waiting
+        mine = input_digests(model.sources) if parallel.is_root else None
+    files = parallel.allgather(mine)[0]
     ac = any(q.omega_axis for q in quantities)
     return {"signature_version": SIGNATURE_VERSION, "input_files": files, "model_sha256": model.digest(),
             "num_wann": model.num_wann, "quantities": [q.name for q in quantities],
