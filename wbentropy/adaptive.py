@@ -65,10 +65,13 @@ Fermi-surface cell is unresolved, or the budget is spent.
 
 Parallelism and determinism
 ---------------------------
-Each level's new k-points are split into equal contiguous shares, one per rank;
-the values are gathered back in rank order, so every rank holds the same arrays
-and takes the same (deterministic) refinement decisions, and all sums run in a
-fixed order: results are identical for any number of ranks.  After each level
+Each level's new k-points are cut into batches of the evaluator's batch size counted from
+the level's first k-point (rounds are whole batches), and each rank evaluates a contiguous
+run of whole batches; the values are gathered back in rank order, so every rank holds the
+same arrays and takes the same (deterministic) refinement decisions.  Every k-point is
+evaluated in the same batch (a matrix product's rounding depends on the batch it is part
+of) and all sums run in a fixed order: results are bit-identical for any number of ranks
+and threads.  After each level
 rank 0 writes a checkpoint (atomic HDF5); :func:`integrate_adaptive` resumes
 from one and ends with the result of an uninterrupted run.
 """
@@ -262,24 +265,46 @@ class _Geometry:
 
 
 def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel, boxes: bool = False):
-    """Gauss values Q (n, n_out), embedded indicators (n, n_out) and Fermi-shell lengths (n,) of
-    cells, in rounds of at most ``evaluator.round_points()`` nodes (so that memory is bounded by
-    the budget, not by the number of cells of a level; each round is evaluated in batches)."""
-    chunk = max(1, evaluator.round_points() // geo.n_nodes)
-    if len(level) <= chunk:
-        return _evaluate_chunk(evaluator, geo, level, corner, parallel, boxes)
-    parts = [_evaluate_chunk(evaluator, geo, level[i:i + chunk], corner[i:i + chunk], parallel, boxes)
-             for i in range(0, len(level), chunk)]
+    """Gauss values Q (n, n_out), embedded indicators (n, n_out) and Fermi-shell lengths (n,) of cells.
+
+    The cells' nodes (cell by cell, node by node) are cut into batches of ``evaluator.batch_size``
+    counted from the first node, and evaluated in rounds of whole batches (at most
+    ``evaluator.round_points()`` nodes, at least one batch: memory is bounded by the budget, not by
+    the number of cells of a level); a cell whose nodes straddle two rounds is completed in the
+    second.  Every node is thus evaluated in the same batch, and every value summed in the same
+    order, whatever the number of ranks, threads or the round size: the results are bit-identical.
+    """
+    nn, bs = geo.n_nodes, evaluator.batch_size
+    n = len(level) * nn
+    step = bs * max(1, evaluator.round_points() // bs)
+    if n == 0:
+        return np.empty((0, evaluator.n_outputs)), np.empty((0, evaluator.n_outputs)), np.empty(0)
+    carry_F, carry_ell = np.empty((0, evaluator.n_outputs)), np.empty(0)  # nodes of a straddling cell
+    parts = []
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        c0, c1 = a // nn, -(-b // nn)  # the cells the round's nodes belong to
+        F, ell = _evaluate_round(evaluator, geo, level[c0:c1], corner[c0:c1], a - c0 * nn, b - c0 * nn,
+                                 parallel, boxes)
+        F, ell = np.concatenate([carry_F, F]), np.concatenate([carry_ell, ell])  # from node c0 * nn on
+        done = len(ell) // nn
+        parts.append(_cell_values(geo, level[c0:c0 + done], F[:done * nn], ell[:done * nn]))
+        carry_F, carry_ell = F[done * nn:], ell[done * nn:]
+    if len(parts) == 1:
+        return parts[0]
     return tuple(np.concatenate(x) for x in zip(*parts))
 
 
-def _evaluate_chunk(evaluator, geo: _Geometry, level, corner, parallel: Parallel, boxes: bool = False):
-    """:func:`_evaluate_cells` for one round: the nodes are split into equal contiguous shares,
-    one per rank, and gathered back in rank order."""
-    k = geo.points(level, corner)
-    radius = np.repeat(geo.radius(level), geo.n_nodes)
-    box = (geo.size(level)[:, None, None, :] * geo.node_box[None]).reshape(-1, 2, 3) if boxes else None
-    s, e = parallel.split_range(len(k))
+def _evaluate_round(evaluator, geo: _Geometry, level, corner, lo: int, hi: int, parallel: Parallel,
+                    boxes: bool):
+    """Integrands (hi - lo, n_out) and Fermi-shell lengths of nodes [lo, hi) of the cells (``lo`` on a
+    batch boundary): each rank evaluates a contiguous run of whole batches, gathered in rank order."""
+    k = geo.points(level, corner)[lo:hi]
+    radius = np.repeat(geo.radius(level), geo.n_nodes)[lo:hi]
+    box = (geo.size(level)[:, None, None, :] * geo.node_box[None]).reshape(-1, 2, 3)[lo:hi] if boxes else None
+    bs = evaluator.batch_size
+    first, last = parallel.split_range(-(-len(k) // bs))  # this rank's batches
+    s, e = first * bs, min(len(k), last * bs)
     with parallel.stop_all_on_error():
         parallel.inject_failure_for_tests()
         if e > s:
@@ -287,12 +312,20 @@ def _evaluate_chunk(evaluator, geo: _Geometry, level, corner, parallel: Parallel
         else:
             F, ell = np.empty((0, evaluator.n_outputs)), np.empty(0)
     both = parallel.allgather_rows(np.concatenate([F, ell[:, None]], axis=1))
-    F = both[:, :-1].reshape(len(level), geo.n_nodes, -1)
-    ell = both[:, -1].reshape(len(level), geo.n_nodes).min(axis=1)
+    return both[:, :-1], both[:, -1]
+
+
+def _cell_values(geo: _Geometry, level, F: np.ndarray, ell: np.ndarray):
+    """Gauss values, embedded indicators and Fermi-shell lengths of cells from their nodes' integrands
+    F (n_cells * n_nodes, n_out), summed node by node (the same order for any grouping of cells)."""
+    F = F.reshape(len(level), geo.n_nodes, -1)
     vol = geo.volume(level)[:, None]
-    Q = np.einsum("q,cqj->cj", geo.weights, F) * vol
+    acc = geo.weights[0] * F[:, 0]
+    for q in range(1, geo.n_nodes):
+        acc += geo.weights[q] * F[:, q]
+    Q = acc * vol
     emb = np.abs(Q - F[:, geo.centre, :] * vol)
-    return Q, emb, ell
+    return Q, emb, ell.reshape(len(level), geo.n_nodes).min(axis=1)
 
 
 #: a tensor is judged relative to at least this fraction of its quantity's largest value on the
@@ -315,8 +348,21 @@ def _scales(value: np.ndarray, magnitude: np.ndarray, evaluator, abs_tolerance: 
         m = np.maximum(m, _GRID_FLOOR * np.max(p))
         m = np.maximum(m, _ROUNDOFF_FLOOR * np.max(mag, axis=tuple(range(2, p.ndim)), keepdims=True))
         out.append(np.broadcast_to(m, p.shape).reshape(-1))
-    scale = np.concatenate(out) + abs_tolerance
-    return np.where(scale > 0, scale, np.finfo(float).tiny)
+    return np.concatenate(out) + abs_tolerance
+
+
+def _judged_scale(scale: np.ndarray, error: np.ndarray) -> np.ndarray:
+    """The scale each component's error is judged against: :func:`_scales`, but for a component
+    whose scale is 0 (a quantity identically zero so far, and no ``abs_tolerance``) its own error.
+    A zero error there counts as converged (ratio 0, see :func:`_ratio`); a nonzero one counts as
+    a relative error of 1, so its cells are refined (to zero error if the integrand is zero there)."""
+    return np.where(scale > 0, scale, error)
+
+
+def _ratio(error: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """error / scale, 0 where the scale is 0 (no NaN: a zero error on a zero scale is converged)."""
+    return np.divide(error, scale, out=np.zeros(np.broadcast(error, scale).shape, dtype=np.result_type(error, scale)),
+                     where=scale > 0)
 
 
 def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Parallel | None = None,
@@ -367,9 +413,9 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
     converged = False
     while True:
         value = leaves.Q.sum(axis=0)
-        scale = _scales(value, np.abs(leaves.Q).sum(axis=0), evaluator, settings.abs_tolerance)
         error = leaves.err.astype(np.float64).sum(axis=0)
-        rel = float(np.max(error / scale))
+        scale = _judged_scale(_scales(value, np.abs(leaves.Q).sum(axis=0), evaluator, settings.abs_tolerance), error)
+        rel = float(np.max(_ratio(error, scale)))
         unresolved = (geo.radius(leaves.level) > _SHELL_RESOLUTION * leaves.ell) & shell_forced
         history.append({"level": level, "kpoints": n_eval, "rel_error": rel, "leaves": len(leaves),
                         "unresolved_fermi_cells": int(unresolved.sum())})
@@ -401,7 +447,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
                                settings.max_leaf_memory_mb, evaluator.n_outputs)
         if budget_cells <= 0:
             break
-        indicator = np.max(leaves.err / scale.astype(np.float32), axis=1).astype(np.float64)
+        indicator = np.max(_ratio(leaves.err, scale.astype(np.float32)), axis=1).astype(np.float64)
         marked, taken = _mark(indicator, unresolved, budget_cells)
         n_mark = int(marked.sum())
         parents = leaves.take(marked)
@@ -468,33 +514,186 @@ def _progress(settings, parallel, level, n_eval, rel, unresolved, elapsed) -> No
         sys.stderr.flush()
 
 
+#: the leaf arrays of a checkpoint: name -> (dtype kind(s) accepted, trailing shape; "out" = n_outputs)
+_LEAF_FIELDS = {"level": ("iu", ()), "corner": ("iu", (3,)), "Q": ("f", ("out",)), "err": ("f", ("out",)),
+                "ell": ("f", ())}
+#: how a signature entry is named in messages (the command-line option that sets it, where there is one)
+_SIGNATURE_LABELS = {"quantities": "--quantities", "temperature": "--temperature", "mu": "--mu",
+                     "tau_fs": "--tau", "form": "--entropy-production-form", "degen_thresh": "--degen-thresh",
+                     "omegas": "--omega-range", "smearing": "--smearing", "smearing_width": "--smearing width",
+                     "tolerance": "--tolerance", "abs_tolerance": "--abs-tolerance",
+                     "max_kpoints": "--max-kpoints", "coarse_mesh": "--kmesh",
+                     "box_occupations": "--box-occupations", "num_wann": "num_wann",
+                     "n_outputs": "outputs per k-point", "order": "Gauss-Legendre order",
+                     "rules": "refinement rules"}
+_RESTART_HINT = "start without --restart (or restore the inputs and options of the checkpoint's run)"
+
+
+def _leaf_digest(leaves: "_Leaves", n_eval: int, level: int, history: str) -> str:
+    """sha256 of a checkpoint's state (leaf arrays, counters, history), to detect a damaged file."""
+    import hashlib
+
+    h = hashlib.sha256(f"{n_eval};{level};{history};".encode())
+    for f in _LEAF_FIELDS:
+        a = np.ascontiguousarray(getattr(leaves, f))
+        h.update(f"{f}:{a.dtype.str}:{a.shape};".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def _save_checkpoint(path, parallel, leaves, n_eval, level, history, signature) -> None:
     if not parallel.is_root:
         return
     from .results import atomic_hdf5
 
+    history_json = json.dumps(history)
     with atomic_hdf5(path) as h:
-        for f in ("level", "corner", "Q", "err", "ell"):
+        for f in _LEAF_FIELDS:
             h.create_dataset(f"leaf_{f}", data=getattr(leaves, f))
         h.attrs["n_evaluations"] = n_eval
         h.attrs["level"] = level
-        h.attrs["history"] = json.dumps(history)
+        h.attrs["history"] = history_json
         h.attrs["signature"] = json.dumps(signature, sort_keys=True)
+        h.attrs["state_sha256"] = _leaf_digest(leaves, n_eval, level, history_json)
 
 
 def _load_checkpoint(path, signature) -> dict:
+    """Read a checkpoint written by :func:`_save_checkpoint` for the run described by ``signature``.
+
+    Raises
+    ------
+    InputError
+        Naming the checkpoint, if it is missing, not an HDF5 file, not a checkpoint, damaged
+        (arrays of the wrong shape or type, missing entries, contents that do not match their
+        checksum), written by an older wbentropy, or made by a different run (saying what differs).
+    """
     import h5py
 
     if not Path(path).is_file():
         raise InputError("checkpoint file not found", path=path)
     try:
-        with h5py.File(path, "r") as h:
-            saved = json.loads(h.attrs["signature"])
-            if saved != json.loads(json.dumps(signature, sort_keys=True)):
-                diff = sorted(k for k in set(saved) | set(signature) if saved.get(k) != signature.get(k))
-                raise InputError(f"checkpoint belongs to a different run (differs in: {', '.join(diff)})", path=path)
-            leaves = _Leaves(*(h[f"leaf_{f}"][()] for f in ("level", "corner", "Q", "err", "ell")))
-            return {"leaves": leaves, "n_eval": int(h.attrs["n_evaluations"]), "level": int(h.attrs["level"]),
-                    "history": json.loads(h.attrs["history"])[:-1]}
-    except (OSError, KeyError) as exc:
-        raise InputError(f"not a wbentropy checkpoint ({exc})", path=path) from None
+        h = h5py.File(path, "r")
+    except (OSError, ValueError):
+        raise InputError(f"not an HDF5 file (truncated, damaged or not a checkpoint): {_RESTART_HINT}",
+                         path=path) from None
+    try:
+        with h:
+            return _read_checkpoint(h, path, json.loads(json.dumps(signature, sort_keys=True)))
+    except InputError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as exc:  # h5py's errors on a damaged file
+        raise InputError(f"damaged checkpoint ({type(exc).__name__}: {exc}): {_RESTART_HINT}", path=path) from None
+
+
+def _read_checkpoint(h, path, signature: dict) -> dict:
+    """:func:`_load_checkpoint` on the open HDF5 file ``h``: signature first, then every entry's presence,
+    shape and type, then the checksum of the state."""
+    import h5py
+
+    if "signature" not in h.attrs:
+        raise InputError("not a wbentropy checkpoint (an HDF5 file without a run signature): give the file "
+                         "that --checkpoint wrote", path=path)
+    try:
+        saved = json.loads(h.attrs["signature"])
+    except (TypeError, ValueError):
+        saved = None
+    if not isinstance(saved, dict):
+        raise InputError(f"damaged checkpoint: its run signature is not a JSON object: {_RESTART_HINT}", path=path)
+    problem = _signature_mismatch(saved, signature)
+    if problem:
+        raise InputError(problem, path=path)
+    missing = [name for name in [f"leaf_{f}" for f in _LEAF_FIELDS] if name not in h] + \
+        [name for name in ("n_evaluations", "level", "history", "state_sha256") if name not in h.attrs]
+    if missing:
+        raise InputError(f"damaged checkpoint: {', '.join(missing)} missing: {_RESTART_HINT}", path=path)
+    arrays = {}
+    n_out = signature.get("n_outputs")
+    for f, (kinds, tail) in _LEAF_FIELDS.items():
+        d = h[f"leaf_{f}"]
+        want = tuple(n_out if t == "out" else t for t in tail)
+        if not isinstance(d, h5py.Dataset) or d.dtype.kind not in kinds or d.ndim != 1 + len(want) \
+                or tuple(d.shape[1:]) != want or d.shape[0] != h["leaf_level"].shape[0]:
+            raise InputError(f"damaged checkpoint: leaf_{f} is {_describe(d)}, expected "
+                             f"{'integer' if kinds == 'iu' else 'float'} (n{''.join(f', {w}' for w in want)}) "
+                             f"with n the number of leaf cells: {_RESTART_HINT}", path=path)
+        arrays[f] = d[()]
+    leaves = _Leaves(*(arrays[f] for f in _LEAF_FIELDS))
+    try:
+        n_eval, level, history_json = int(h.attrs["n_evaluations"]), int(h.attrs["level"]), str(h.attrs["history"])
+        history = json.loads(history_json)
+    except (TypeError, ValueError):
+        raise InputError(f"damaged checkpoint: its counters or history are unreadable: {_RESTART_HINT}",
+                         path=path) from None
+    if len(leaves) == 0 or not isinstance(history, list) or not history \
+            or _leaf_digest(leaves, n_eval, level, history_json) != str(h.attrs["state_sha256"]):
+        raise InputError(f"damaged checkpoint: its contents do not match the checksum written with them: "
+                         f"{_RESTART_HINT}", path=path)
+    return {"leaves": leaves, "n_eval": n_eval, "level": level, "history": history[:-1]}
+
+
+def _describe(obj) -> str:
+    """Shape and type of an HDF5 object, for messages."""
+    if not hasattr(obj, "dtype"):
+        return "a group, not an array"
+    return f"{obj.dtype} {tuple(obj.shape)}"
+
+
+def _signature_mismatch(saved: dict, current: dict) -> str | None:
+    """Why a checkpoint with signature ``saved`` cannot resume the run ``current`` (None if it can)."""
+    version = current.get("signature_version")
+    if saved.get("signature_version") != version:
+        if "signature_version" not in saved:
+            return ("checkpoint of an older wbentropy: it does not record the contents of the input files, so it "
+                    f"cannot be checked against this run: {_RESTART_HINT}")
+        return (f"checkpoint of another wbentropy version (signature layout {saved.get('signature_version')!r}, "
+                f"this one {version!r}): {_RESTART_HINT}")
+    diffs = _file_differences(saved.get("input_files"), current.get("input_files"))
+    if not diffs and saved.get("model_sha256") != current.get("model_sha256"):
+        diffs.append(f"a different model (the numbers of H(R), r(R), the R vectors or the lattice differ: "
+                     f"sha256 {_short_hash(saved.get('model_sha256'))} then, {_short_hash(current.get('model_sha256'))} "
+                     "now)")
+    keys = [k for k in sorted(set(saved) | set(current))
+            if k not in ("signature_version", "input_files", "model_sha256") and saved.get(k) != current.get(k)]
+    if len(keys) > 1 and "n_outputs" in keys:  # follows from the options that differ: say those
+        keys.remove("n_outputs")
+    diffs += [f"{_SIGNATURE_LABELS.get(k, k)} {_show(saved.get(k))} (now {_show(current.get(k))})" for k in keys]
+    if not diffs:
+        return None
+    return f"checkpoint belongs to a different run: it was made with {'; with '.join(diffs)}: {_RESTART_HINT}"
+
+
+def _file_differences(saved, current) -> list[str]:
+    """Input files whose contents differ between two signatures' ``input_files`` (role -> file, sha256)."""
+    saved, current = saved if isinstance(saved, dict) else {}, current if isinstance(current, dict) else {}
+    out = []
+    for role in sorted(set(saved) | set(current)):
+        old, new = saved.get(role), current.get(role)
+        if old == new or (isinstance(old, dict) and isinstance(new, dict) and old.get("sha256") == new.get("sha256")):
+            continue  # same contents, whatever the file is called now
+        if not isinstance(old, dict):
+            out.append(f"no {role} file (now {new['file']})")
+        elif not isinstance(new, dict):
+            out.append(f"{role} file {old.get('file')} (now none)")
+        else:
+            out.append(f"a different {new['file']} (its contents changed since the checkpoint: sha256 "
+                       f"{_short_hash(old.get('sha256'))} then, {_short_hash(new['sha256'])} now)")
+    return out
+
+
+def _short_hash(h) -> str:
+    """The first 12 hex digits of a digest, for messages."""
+    return f"{str(h)[:12]}..."
+
+
+def _show(value) -> str:
+    """A signature value as a user would type it (numbers space-separated, names comma-separated)."""
+    if isinstance(value, list):  # names as in --quantities a,b; numbers as in --mu 0 0.5
+        sep = "," if value and all(isinstance(v, str) for v in value) else " "
+        return sep.join(_show(v) for v in value) if value else "(none)"
+    if value is None:
+        return "(not given)"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

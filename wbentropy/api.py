@@ -387,11 +387,9 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                                         dict(zip((q.name for q in qs), evaluator.errors(e)))),
                                     on_split=None if on_split is None else lambda lev, n, cost, d: on_split(
                                         lev, n, cost, dict(zip((q.name for q in qs), evaluator.values(d)))))
-        signature = {"inputs": {k: str(v) for k, v in sorted(model.sources.items())}, "num_wann": model.num_wann,
-                     "quantities": [q.name for q in qs], "temperature": T.tolist(), "mu": mu.tolist(),
-                     "tau_fs": tau_fs, "form": entropy_production_form, "degen_thresh": degen_thresh,
-                     "tolerance": settings.tolerance, "abs_tolerance": abs_tolerance,
-                     "max_kpoints": settings.max_kpoints}
+        signature = run_signature(model=model, parallel=parallel, quantities=qs, temperatures=T, mus=mu,
+                                  options=options, degen_thresh=degen_thresh, settings=settings) \
+            if checkpoint or restart else {}
         res = integrate_adaptive(evaluator=evaluator, settings=settings, parallel=parallel, restart=restart,
                                  signature=signature)
         flat, errors = res.value, evaluator.errors(res.error)
@@ -450,6 +448,35 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             check_positive_semidefinite(v, name=q.name)
     return result
 
+
+def run_signature(*, model: TBModel, parallel: Parallel, quantities, temperatures: np.ndarray, mus: np.ndarray,
+                  options: Options, degen_thresh: float, settings: AdaptiveSettings) -> dict:
+    """What an adaptive checkpoint must match to be resumed: everything that changes a number.
+
+    The sha256 of the contents of every input file (by role: tb, hr, r, wsvec, win, chk, eig, mmn,
+    nnkp; their paths and names do not count), the sha256 of the model's arrays
+    (:meth:`TBModel.digest`), and every option that changes a computed number.  Rank 0 reads the
+    files; every rank gets its digests.  :func:`wbentropy.adaptive.integrate_adaptive` adds the
+    integrator's own (coarse mesh, rules, outputs) and compares the whole on restart.
+    """
+    from .io.load import input_digests
+
+    with parallel.stop_all_on_error():  # an unreadable file on rank 0 must not leave the others waiting
+        mine = input_digests(model.sources) if parallel.is_root else None
+    files = parallel.allgather(mine)[0]
+    ac = any(q.omega_axis for q in quantities)
+    return {"signature_version": SIGNATURE_VERSION, "input_files": files, "model_sha256": model.digest(),
+            "num_wann": model.num_wann, "quantities": [q.name for q in quantities],
+            "temperature": temperatures.tolist(), "mu": mus.tolist(), "tau_fs": options.tau_fs,
+            "form": options.entropy_production_form, "degen_thresh": float(degen_thresh),
+            "omegas": list(options.omegas) if ac else None, "smearing": options.smearing if ac else None,
+            "smearing_width": options.smearing_width if ac else None,
+            "tolerance": settings.tolerance, "abs_tolerance": float(settings.abs_tolerance),
+            "max_kpoints": settings.max_kpoints}
+
+
+#: version of :func:`run_signature`'s layout (checkpoints without it predate the content hashes)
+SIGNATURE_VERSION = 2
 
 #: Values beyond this come from capped paper-form weights (see physics.entropy_production).
 _PAPER_OVERFLOW = 1e200

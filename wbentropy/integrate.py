@@ -344,10 +344,12 @@ class Evaluator:
 
     def round_points(self) -> int:
         """k-points an adaptive round may hand to :meth:`__call__` at once: its (points x outputs)
-        arrays within a quarter of the budget, at least one batch per thread, at most 65536."""
+        arrays within a quarter of the budget, at least one batch per thread, at most 65536 (or
+        one batch if that is larger); a whole number of batches.  The adaptive integrator's
+        results do not depend on it (see :func:`wbentropy.adaptive._evaluate_cells`)."""
         per_point = 32 * self.n_outputs  # values, their gathered copy, weighted sums (float64)
         fit = int(self.max_memory_mb * 2**20 / 4 // per_point)
-        return max(self.batch_size * self.threads, min(65536, fit))
+        return self.batch_size * max(self.threads, min(65536, fit) // self.batch_size)
 
     def map_batches(self, fn, items: list) -> list:
         """``[fn(x) for x in items]``, evaluated by this rank's thread pool; results in item order."""

@@ -145,6 +145,24 @@ class TBModel:
                              path=self.sources.get("primary"))
         return int(hits[0])
 
+    def digest(self) -> str:
+        """sha256 (hex) of every number the model holds: lattice, R vectors, H(R) and r(R).
+
+        Two models with the same digest give the same results to the last bit; any change of
+        a number (H(0), a Wigner-Seitz degeneracy or MDRS image, a lattice vector) changes it.
+        """
+        import hashlib
+
+        h = hashlib.sha256()
+        for name, a in (("lattice", self.lattice), ("R", self.R), ("H", self.H), ("r", self.r)):
+            if a is None:
+                h.update(f"{name}:none;".encode())
+                continue
+            a = np.ascontiguousarray(a)
+            h.update(f"{name}:{a.dtype.str}:{a.shape};".encode())
+            h.update(a.tobytes())
+        return h.hexdigest()
+
     def hermiticity_error(self) -> float:
         """max |H_mn(R) - H_nm(-R)^*| in eV."""
         index = {tuple(v): i for i, v in enumerate(self.R)}

@@ -6,7 +6,11 @@ from pathlib import Path
 from ..errors import InputError
 from ..model import TBModel
 
-__all__ = ["load_model"]
+__all__ = ["load_model", "input_digests", "INPUT_ROLES"]
+
+#: the roles of input files in :attr:`TBModel.sources <wbentropy.model.TBModel.sources>` whose contents
+#: determine a model
+INPUT_ROLES = ("tb", "hr", "r", "wsvec", "win", "chk", "eig", "mmn", "nnkp")
 
 
 def load_model(*, w90: str | Path | None = None, tb: str | Path | None = None, hr: str | Path | None = None,
@@ -49,3 +53,36 @@ def load_model(*, w90: str | Path | None = None, tb: str | Path | None = None, h
     from .w90text import read_hr
 
     return read_hr(hr_file=hr, r_file=r, wsvec_file=wsvec, win_file=win)
+
+
+def input_digests(sources: dict) -> dict[str, dict[str, str]]:
+    """sha256 of the contents of every input file named in a model's ``sources``.
+
+    Parameters
+    ----------
+    sources : dict
+        :attr:`TBModel.sources <wbentropy.model.TBModel.sources>`: role (``"tb"``, ``"win"``, ...) -> path.
+
+    Returns
+    -------
+    dict
+        role -> ``{"file": file name, "sha256": hex digest}`` for the roles of :data:`INPUT_ROLES`
+        that name an existing regular file (a model built in Python has none).
+    """
+    import hashlib
+
+    out = {}
+    for role in INPUT_ROLES:
+        path = sources.get(role)
+        if not path or not Path(path).is_file():
+            continue
+        h = hashlib.sha256()
+        try:
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+        except OSError as exc:
+            raise InputError(f"cannot read the input file again to fingerprint it for the checkpoint ({exc.strerror})",
+                             path=path) from None
+        out[role] = {"file": Path(path).name, "sha256": h.hexdigest()}
+    return out
