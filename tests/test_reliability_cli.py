@@ -400,7 +400,9 @@ def test_mpi_restart_from_another_run_is_one_line(tmp_path, removes_mpich_leftov
     proc = subprocess.run([mpiexec(), "-n", "2", sys.executable, "-m", "wbentropy.cli", *argv],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr == f"wbentropy: error: {checkpoint}: checkpoint belongs to a different run (differs in: mu)\n"
+    assert proc.stderr == (f"wbentropy: error: {checkpoint}: checkpoint belongs to a different run: it was made with "
+                           "--mu 0 (now 0.1): start without --restart (or restore the inputs and options of the "
+                           "checkpoint's run)\n")
     assert _orphan_segments(before) == set()
 
 
