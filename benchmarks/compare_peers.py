@@ -264,8 +264,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--meshes", type=int, nargs="+", default=[32, 64], help="N of the N^3 meshes")
     p.add_argument("--reps", type=int, default=3, help="interleaved repetitions (median reported)")
-    p.add_argument("--tools", nargs="+", default=["wbentropy_1", "wbentropy_1t", "wbentropy_2", "wannierberri", "postw90"],
-                   choices=["wbentropy_1", "wbentropy_1t", "wbentropy_2", "wannierberri", "postw90"])
+    tools = ["wbentropy_1", "wbentropy_1t", "wbentropy_2", "wannierberri", "postw90"]
+    p.add_argument("--tools", nargs="+", default=tools, choices=tools)
     p.add_argument("--workdir", default=None, help="scratch folder (default: a new temp folder)")
     p.add_argument("--json", default=None, help="also write all measurements to this JSON file")
     p.add_argument("--worker", nargs=4, metavar=("KIND", "SEED", "N", "OUT"), help=argparse.SUPPRESS)
@@ -289,8 +289,8 @@ def main() -> int:
     if not os.access(TIME, os.X_OK):
         raise SystemExit(f"{TIME} is needed (apt-get install time)")
 
-    print(f"# compare_peers: Fe, meshes {args.meshes}, {args.reps} interleaved repetitions, host {os.uname().nodename}, "
-          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
+    print(f"# compare_peers: Fe, meshes {args.meshes}, {args.reps} interleaved repetitions, "
+          f"host {os.uname().nodename}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     me = [sys.executable, str(Path(__file__).resolve())]
     per_k, tb_check = {}, {}
     for n in args.meshes:  # per-k costs first (one process per mesh size, same batch as production)
