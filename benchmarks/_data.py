@@ -38,3 +38,10 @@ def material(folder: str) -> Path:
             (dest / item.name).symlink_to(item.resolve())
     (dest / "DONE").write_text("ok")
     return dest
+
+
+if __name__ == "__main__":
+    # python benchmarks/_data.py Fe_Wannier90  -> prints the prepared folder (for `wbentropy compute --w90 DIR/Fe`)
+    import sys
+
+    print(material(sys.argv[1] if len(sys.argv) > 1 else "Fe_Wannier90"))
