@@ -1,4 +1,4 @@
-"""wbentropy vs WannierBerri vs postw90 on the same Fe calculation, side by side (issue 5).
+"""wbentropy vs WannierBerri vs postw90 on the same Fe calculation, side by side.
 
     python benchmarks/compare_peers.py --meshes 32 64 --reps 3     # the full comparison
     python benchmarks/compare_peers.py --meshes 16 --reps 1        # smoke run (~1 min)
