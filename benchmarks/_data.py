@@ -1,27 +1,47 @@
-"""Locate and unpack the shared real Wannier90 data for benchmarks (never copied into the repo)."""
+"""The shared real Wannier90 data for the benchmarks (read in place, never copied into the repository).
+
+The data live in ``$WBENTROPY_SHARED_DATA`` or, by default, ``../shared/data`` beside the
+repository.  :func:`material` links a material's files into a scratch folder and unpacks its
+``.tar.gz`` archives there.
+"""
 from __future__ import annotations
 
 import os
-import sys
+import tarfile
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from wb_reference import prepare_material, shared_data_dir  # noqa: E402
-
 EF_FE = 17.6255
-EF_GAAS_VBM = 7.7209
+
+
+def shared_data() -> Path:
+    """Folder of the shared data: ``$WBENTROPY_SHARED_DATA`` or ``../shared/data``."""
+    return Path(os.environ.get("WBENTROPY_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
 def material(folder: str) -> Path:
-    """Temp folder with the material's files (archives unpacked)."""
-    if not (shared_data_dir() / folder).is_dir():
-        raise SystemExit(f"shared data {shared_data_dir() / folder} not found (set WBENTROPY_SHARED_DATA)")
-    dest = Path(os.environ.get("WBENTROPY_BENCH_TMP", tempfile.mkdtemp(prefix="wbentropy_bench_"))) / folder
-    if not (dest / "DONE").exists():
-        dest.mkdir(parents=True, exist_ok=True)
-        prepare_material(folder=folder, dest=dest)
-        (dest / "DONE").write_text("ok")
+    """Scratch folder holding ``shared_data()/folder`` (files linked, archives unpacked)."""
+    src = shared_data() / folder
+    if not src.is_dir():
+        raise SystemExit(f"shared data {src} not found (set WBENTROPY_SHARED_DATA)")
+    scratch = os.environ.get("WBENTROPY_BENCH_TMP") or tempfile.mkdtemp(prefix="wbentropy_bench_")
+    dest = Path(scratch) / folder
+    if (dest / "DONE").exists():
+        return dest
+    dest.mkdir(parents=True, exist_ok=True)
+    for item in sorted(src.iterdir()):
+        if item.name.endswith(".tar.gz"):
+            with tarfile.open(item, "r:gz") as tar:
+                tar.extractall(dest, members=[m for m in tar.getmembers() if m.isfile()], filter="data")
+        elif not (dest / item.name).exists():
+            (dest / item.name).symlink_to(item.resolve())
+    (dest / "DONE").write_text("ok")
     return dest
+
+
+if __name__ == "__main__":
+    # python benchmarks/_data.py Fe_Wannier90  -> prints the prepared folder (for `wbentropy compute --w90 DIR/Fe`)
+    import sys
+
+    print(material(sys.argv[1] if len(sys.argv) > 1 else "Fe_Wannier90"))

@@ -27,7 +27,7 @@ Everything is printed; nothing is asserted (tests/test_adaptive.py holds the ass
 """
 from __future__ import annotations
 
-import wbentropy  # noqa: F401,I001  (before numpy: the thread pool and single-threaded BLAS)
+import wbentropy  # noqa: F401  (before numpy: the thread pool and single-threaded BLAS)
 
 import argparse
 import json
@@ -347,7 +347,8 @@ def mpi_speedup(seed, args):
         times[n] = best
     logger.info("1 -> 2 rank speed-up, one thread per rank (best of %d): %.2fx (integration alone: %.2fx; the rest, "
                 "start-up and reading the model, %.1f s and %.1f s, does not shrink with ranks)", args.repeats,
-                times[1] / times[2], integration[1] / integration[2], times[1] - integration[1], times[2] - integration[2])
+                times[1] / times[2], integration[1] / integration[2], times[1] - integration[1],
+                times[2] - integration[2])
     logger.info("1 rank x 1 thread -> 1 rank with its thread pool: %.2fx", times[1] / times["pool"])
 
 

@@ -9,7 +9,7 @@ import pytest
 if str(Path(__file__).resolve().parent) not in sys.path:  # any pytest import mode
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from wb_reference import prepare_material, shared_data_dir  # noqa: E402
+from wb_reference import prepare_material, shared_data_dir
 
 
 def _material(tmp_path_factory, folder: str):

@@ -13,23 +13,20 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pytest
 
 from wb_reference import FE_FERMI_EV, shared_data_dir
 from wbentropy.api import compute
 from wbentropy.errors import InputError
 from wbentropy.io.load import load_model
-from wbentropy.io.w90text import write_hr, write_tb
+from wbentropy.io.w90text import write_tb
 from wbentropy.models import random_model
-from wbentropy.results import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 QWZ = ROOT / "data" / "qwz_tb.dat"

@@ -283,7 +283,8 @@ def test_paper_error_grows_like_exp_gap_over_2kT():
     assert np.allclose(slope, gap / 2, rtol=1e-9)  # d ln(ratio * Delta/kT) / d(1/kT) = Delta/2
     # ratio -> 1 at high T (the forms agree only there)
     fh, _ = occupations(E, 0.0, 50 * gap)
-    hi = [interband_integrand(E=E, f=fh, r=r, kT=50 * gap, eta=eta, form=s, mu=0.0)[0, 0, 0] for s in ("paper", "exact")]
+    hi = [interband_integrand(E=E, f=fh, r=r, kT=50 * gap, eta=eta, form=s, mu=0.0)[0, 0, 0]
+          for s in ("paper", "exact")]
     assert hi[0] / hi[1] == pytest.approx(1.0, abs=2e-5)
 
 

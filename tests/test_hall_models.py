@@ -16,7 +16,7 @@ def _chern_fukui_hatsugai(mass, n=40):
     k = 2 * np.pi * np.arange(n) / n
     kx, ky = np.meshgrid(k, k, indexing="ij")
     d = np.stack([np.sin(kx), np.sin(ky), mass + np.cos(kx) + np.cos(ky)], -1)
-    sx = np.array([[0, 1], [1, 0]]); sy = np.array([[0, -1j], [1j, 0]]); sz = np.diag([1, -1])
+    sx, sy, sz = np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.diag([1, -1])
     H = d[..., 0, None, None] * sx + d[..., 1, None, None] * sy + d[..., 2, None, None] * sz
     u = np.linalg.eigh(H)[1][..., 0]
     link = lambda a, b: np.sum(np.conj(a) * b, -1)  # noqa: E731

@@ -24,7 +24,7 @@ from test_w90text import _hr, _tb, edit_line, files, replace_token, write_wsvec_
 from wbentropy.api import compute
 from wbentropy.errors import InputError
 from wbentropy.io.load import load_model
-from wbentropy.io.w90text import read_hr, read_tb, write_hr, write_tb
+from wbentropy.io.w90text import read_hr, read_tb
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"

@@ -317,6 +317,7 @@ def test_checkpoint_size_limit_warns_once_and_the_run_goes_on(model):
         kept_level = int(h.attrs["level"])
     assert 0 < kept_level and (model / "ck.h5").stat().st_size <= limit
     fresh = _cli("compute", "--tb", "m_tb.dat", *RUN, *ADAPTIVE, "--out", "b.h5", cwd=model)
+    assert fresh.returncode == 0, fresh.stderr
     assert np.array_equal(Result.load(model / "a.h5")["ahc"], Result.load(model / "b.h5")["ahc"])
     assert Result.load(model / "a.h5").attrs["refinement_levels"] > kept_level
 

@@ -3,7 +3,6 @@ contents of its inputs, the model's numbers and every option that changes a numb
 foreign checkpoint is refused in one line, the integrator converges when a quantity is identically
 zero, and adaptive results are bit-identical for any number of ranks and threads."""
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -533,7 +532,8 @@ def test_default_batch_size_does_not_depend_on_ranks_or_threads(model):
 @pytest.mark.mpi
 def test_one_rank_checkpoint_resumed_on_two_ranks_is_bit_identical(tmp_path, rounding_model):
     """Killed on 1 rank after level 1, resumed under mpiexec -n 2: the uninterrupted 1-rank result, bit for bit."""
-    args = ["--tb", str(rounding_model), *ADAPTIVE, "--tolerance", "1e-9", "--max-kpoints", "3500", "--batch-size", "52"]
+    args = ["--tb", str(rounding_model), *ADAPTIVE, "--tolerance", "1e-9", "--max-kpoints", "3500",
+            "--batch-size", "52"]
     cli = [sys.executable, "-m", "wbentropy.cli", "compute", *args]
     full, resumed, ckpt = tmp_path / "full.h5", tmp_path / "resumed.h5", tmp_path / "c.h5"
     assert subprocess.run(cli + ["--out", str(full)], capture_output=True, timeout=300).returncode == 0

@@ -87,7 +87,8 @@ def test_thermal_hall_equals_direct_sum_with_quadrature_c2():
 
     model = random_model(num_wann=3, seed=7)
     T, mu, mesh = 900.0, 0.1, (4, 4, 4)
-    kappa = compute(model=model, quantities=["thermal_hall"], temperatures=[T], mus=[mu], kmesh=mesh)["thermal_hall"][0, 0]
+    kappa = compute(model=model, quantities=["thermal_hall"], temperatures=[T], mus=[mu],
+                    kmesh=mesh)["thermal_hall"][0, 0]
     g = np.stack(np.meshgrid(*[np.arange(n) / n for n in mesh], indexing="ij"), -1).reshape(-1, 3)
     geo = band_geometry(Interpolator(model=model)(g))
     kT = kT_eV(T)
@@ -155,7 +156,8 @@ def test_thermal_hall_equals_the_t0_ahc_curve_integral():
     E = mu + kT * np.linspace(-25, 25, 5001)
     sig0 = ahc_curve(model=model, kmesh=mesh, energies=E) * C.S_PER_CM_TO_S_PER_M
     curve = np.trapezoid(REL.thermal_hall_kernel(E=E, mu=mu, kT=kT)[:, None, None] * sig0, E, axis=0)
-    kappa = compute(model=model, quantities=["thermal_hall"], temperatures=[T], mus=[mu], kmesh=mesh)["thermal_hall"][0, 0]
+    kappa = compute(model=model, quantities=["thermal_hall"], temperatures=[T], mus=[mu],
+                    kmesh=mesh)["thermal_hall"][0, 0]
     assert np.max(np.abs(kappa)) > 0
     np.testing.assert_allclose(kappa, curve, rtol=0, atol=1e-3 * np.max(np.abs(kappa)))
 
@@ -207,9 +209,9 @@ def test_thermal_hall_calculator_in_wannierberri_run(tmp_path):
                                                (-1.3, 300.0, 1.0, "PASS"), (-1.3, 300.0, -1.0, "FAIL"),
                                                (-1.3, 3000.0, 1.0, "INFO")])
 def test_verify_wiedemann_franz_row(monkeypatch, mu, T, scale, status):
-    """verify's wf row: PASS in the gap (deviation < 1e-9) and in the band at 300 K (48^2: L/L_0 - 1 = -0.059, Sommerfeld
-    term -0.069); FAIL when kappa is off by 0.1 % in the gap or has the wrong sign in the band; INFO at 3000 K where the
-    Sommerfeld term exceeds 0.2."""
+    """verify's wf row: PASS in the gap (deviation < 1e-9) and in the band at 300 K (48^2: L/L_0 - 1 = -0.059,
+    Sommerfeld term -0.069); FAIL when kappa is off by 0.1 % in the gap or has the wrong sign in the band; INFO at
+    3000 K where the Sommerfeld term exceeds 0.2."""
     from wbentropy import quantities as Q
     from wbentropy.verify import check_wiedemann_franz
 

@@ -82,9 +82,9 @@ def _defaults(env_extra: dict, cpus=None) -> dict:
     """pool size and BLAS thread variable chosen by ``import wbentropy`` in a fresh process."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "WBENTROPY_THREADS",
-                        "PMI_SIZE", "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS", "SLURM_TASKS_PER_NODE",
-                        "SLURM_NTASKS_PER_NODE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_LOCAL_SIZE",
-                        "WBENTROPY_BLAS_THREADS_SET")}
+                        "PMI_SIZE", "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS",
+                        "SLURM_TASKS_PER_NODE", "SLURM_NTASKS_PER_NODE", "OMPI_COMM_WORLD_SIZE",
+                        "MV2_COMM_WORLD_LOCAL_SIZE", "WBENTROPY_BLAS_THREADS_SET")}
     env.update(env_extra)
     code = ("import os, json, wbentropy; from wbentropy import _threads as t; "
             "print(json.dumps({'pool': t.pool_size(), 'blas': os.environ.get('OPENBLAS_NUM_THREADS'), "
