@@ -474,7 +474,8 @@ def _rounds(model_path, round_points, monkeypatch, batch_size=52):
         monkeypatch.setattr(Evaluator, "round_points", lambda self: round_points)
     from wbentropy.errors import ConvergenceWarning
 
-    with pytest.warns(ConvergenceWarning, match="stopped before reaching the tolerance"):  # a budget-cut run, on purpose
+    # a budget-cut run, on purpose
+    with pytest.warns(ConvergenceWarning, match="stopped before reaching the tolerance"):
         res = compute(model=load_model(tb=model_path), quantities=["ahc", "entropy_hall"], temperatures=[300.0],
                       mus=[0.0], kmesh=(3, 3, 3), tolerance=1e-9, max_kpoints=4000, batch_size=batch_size, threads=1)
     monkeypatch.undo()

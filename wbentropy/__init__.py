@@ -3,9 +3,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import _threads  # noqa: E402,F401  (before numpy: BLAS threads per MPI rank)
+from . import _threads  # noqa: F401  (before numpy: BLAS threads per MPI rank)
 
-from .errors import InputError  # noqa: E402
-from .model import TBModel  # noqa: E402
+from .errors import InputError
+from .model import TBModel
 
 __all__ = ["__version__", "InputError", "TBModel"]

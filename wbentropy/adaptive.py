@@ -202,7 +202,8 @@ class _Leaves:
 
     @staticmethod
     def concat(a: "_Leaves", b: "_Leaves") -> "_Leaves":
-        return _Leaves(*(np.concatenate([getattr(a, f), getattr(b, f)]) for f in ("level", "corner", "Q", "err", "ell")))
+        fields = ("level", "corner", "Q", "err", "ell")
+        return _Leaves(*(np.concatenate([getattr(a, f), getattr(b, f)]) for f in fields))
 
 
 class _Geometry:
@@ -650,8 +651,8 @@ def _signature_mismatch(saved: dict, current: dict) -> str | None:
     diffs = _file_differences(saved.get("input_files"), current.get("input_files"))
     if not diffs and saved.get("model_sha256") != current.get("model_sha256"):
         diffs.append(f"a different model (the numbers of H(R), r(R), the R vectors or the lattice differ: "
-                     f"sha256 {_short_hash(saved.get('model_sha256'))} then, {_short_hash(current.get('model_sha256'))} "
-                     "now)")
+                     f"sha256 {_short_hash(saved.get('model_sha256'))} then, "
+                     f"{_short_hash(current.get('model_sha256'))} now)")
     keys = [k for k in sorted(set(saved) | set(current))
             if k not in ("signature_version", "input_files", "model_sha256") and saved.get(k) != current.get(k)]
     if len(keys) > 1 and "n_outputs" in keys:  # follows from the options that differ: say those

@@ -209,7 +209,7 @@ class Interpolator:
     def __call__(self, k: np.ndarray) -> WannierGauge:
         """Evaluate at k-points ``k`` of shape (nk, 3), reduced coordinates."""
         k = np.atleast_2d(np.asarray(k, dtype=float))
-        nk, nw = k.shape[0], self.num_wann
+        nk = k.shape[0]
         theta = 2.0 * np.pi * (k @ self._Rp.T)
         coef = np.concatenate([np.ones((nk, 1)), np.cos(theta), np.sin(theta)], axis=1)
         out = (coef @ self._ops).view(complex)  # (nk, ncomp * nw^2)

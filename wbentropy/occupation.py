@@ -30,8 +30,8 @@ from scipy.special import expit
 
 from .constants import KB_EV
 
-__all__ = ["fermi", "entropy", "minus_dfermi", "minus_dentropy", "grand_potential", "kT_eV", "fermi_shell_length", "box_mean",
-           "OccupationBox", "box_of_linear_band", "c2_of_x", "heat_weight", "minus_dheat_weight"]
+__all__ = ["fermi", "entropy", "minus_dfermi", "minus_dentropy", "grand_potential", "kT_eV", "fermi_shell_length",
+           "box_mean", "OccupationBox", "box_of_linear_band", "c2_of_x", "heat_weight", "minus_dheat_weight"]
 
 
 def kT_eV(temperature: float) -> float:
@@ -106,8 +106,9 @@ def heat_weight(E: np.ndarray, *, mu: float, kT: float) -> np.ndarray:
     """Thermal Hall band weight k_BT c_2(f(E)) in eV (c_2: :func:`c2_of_x`).
 
     kappa = -(k_B^2 T/hbar) sum_n int c_2(f_n) Omega_n = -(k_B/hbar) sum_n int [k_BT c_2(f_n)] Omega_n
-    (SI factor: :data:`wbentropy.constants.THERMAL_HALL_FACTOR_W_PER_MK`).  At T = 0 the weight is 0 (k_BT c_2 -> 0: the thermal Hall
-    conductivity vanishes at T = 0, while kappa/T -> L_0 sigma stays finite).
+    (SI factor: :data:`wbentropy.constants.THERMAL_HALL_FACTOR_W_PER_MK`).  At T = 0 the weight is 0
+    (k_BT c_2 -> 0: the thermal Hall conductivity vanishes at T = 0, while kappa/T -> L_0 sigma stays
+    finite).
     """
     if kT == 0.0:
         return np.zeros(np.broadcast(E, mu).shape)

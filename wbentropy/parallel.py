@@ -199,7 +199,7 @@ class Parallel:
             code = INTERRUPT_EXIT_CODES.get(signum, 130)
             self.comm.Abort(code)
             os._exit(code)
-        except BaseException as exc:  # noqa: BLE001 - we re-raise or abort
+        except BaseException as exc:
             if self.comm is None or self.size == 1:
                 raise
             if isinstance(exc, InputError) and self._side is not None \

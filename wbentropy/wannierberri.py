@@ -301,8 +301,8 @@ class FiniteTemperatureAHC(_HallCalculator):
     WannierBerri's ``AHC`` (a T = 0 step) generalised to T > 0; the charge-current
     counterpart of paper Eq. (28) (the paper's Eq. 27/28 with s_n -> f_n and the electron
     charge).  Sign convention of WannierBerri/postw90 (Omega_n^ab = eps_abc (curl A_n)_c).
-    At T = 0 the occupation is 1 for E <= mu and 0 above, as in WannierBerri's ``AHC``.  f_n is evaluated at the mean energy of each
-    degenerate group.
+    At T = 0 the occupation is 1 for E <= mu and 0 above, as in WannierBerri's ``AHC``.  f_n is evaluated at
+    the mean energy of each degenerate group.
 
     Parameters
     ----------
