@@ -337,6 +337,10 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         energies its band sweeps in the node's box where that spread exceeds k_B T (see
         :mod:`wbentropy.adaptive`); False (default) takes the weights at the node.
 
+    Every tensor counts :attr:`model.spin_degeneracy <wbentropy.model.TBModel.spin_degeneracy>`
+    electrons per band (recorded, with where it came from, as the result's ``spin_degeneracy``
+    and ``spin_degeneracy_source`` attributes); a run whose degeneracy was assumed logs one warning.
+
     Returns
     -------
     Result
@@ -371,7 +375,12 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     parallel.agree(lambda: _check_against_model(evaluator=evaluator, mus=mu, temperatures=T, degen_thresh=degen_thresh,
                                                 coarse_mesh=mesh.shape if adaptive and restart is None else None))
     t0 = time.perf_counter()
+    from .io.load import spin_warning
+
+    if parallel.is_root and spin_warning(model):
+        logger.warning(spin_warning(model))
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
+    attrs.update({"spin_degeneracy": model.spin_degeneracy, "spin_degeneracy_source": model.spin_degeneracy_source})
     errors = None
     warnings_found: list[str] = []
     if not adaptive and evaluator.fermi_weighted and np.any(T > 0):

@@ -103,6 +103,10 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--r", metavar="FILE", help="Wannier90 SEED_r.dat (with --hr)")
     p.add_argument("--wsvec", metavar="FILE", help="Wannier90 SEED_wsvec.dat (MDRS, with --tb/--hr)")
     p.add_argument("--win", metavar="FILE", help="Wannier90 SEED.win (lattice, with --hr)")
+    p.add_argument("--spin-degeneracy", type=int, choices=(1, 2), default=None,
+                   help="electrons per band: 1 for spinor Wannier functions, 2 for spinless ones (default: "
+                        "from 'spinors' in the .win given with --hr or beside SEED_tb.dat / SEED.chk; "
+                        "1 if there is no .win)")
 
 
 def add_ac_arguments(p: argparse.ArgumentParser) -> None:
@@ -150,7 +154,8 @@ def _prepare(args, *, checkpoint: str | None):
     ac = ac_options(args)
     if any(q.omega_axis for q in get_quantities(names)):
         check_omegas(omegas=ac["omegas"], smearing=ac["smearing"], smearing_width=ac["smearing_width"])
-    model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win)
+    model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win,
+                       spin_degeneracy=args.spin_degeneracy)
     return model, mus, names, ac
 
 
