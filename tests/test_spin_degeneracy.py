@@ -237,3 +237,115 @@ def test_api_compute_logs_the_assumption_once(caplog):
     with caplog.at_level(logging.WARNING, logger="wbentropy"):
         compute(model=model, quantities=["ahc"], temperatures=[0.0], mus=[0.0], kmesh=(2, 2, 2), threads=1)
     assert [r.getMessage() for r in caplog.records] == [ASSUMED_1]
+
+
+# ------------------------------------------------------------------ collinear spin-polarised pair
+def test_identical_channels_equal_the_spinless_model_with_two_electrons():
+    from wbentropy.api import compute_collinear
+
+    model = _spinless()
+    pair = compute_collinear(up=model, down=model, quantities=QUANTITIES, **KW)
+    two = compute(model=model.with_spin_degeneracy(2, source="test"), quantities=QUANTITIES, **KW)
+    for name in QUANTITIES:
+        assert np.array_equal(pair[name], two[name]), name
+        assert np.array_equal(pair.quantities[name].channels["up"].value, two[name] / 2)
+        assert np.array_equal(pair.quantities[name].channels["down"].value, two[name] / 2)
+    assert pair.attrs["spin_degeneracy"] == 1 and "collinear" in pair.attrs["spin_degeneracy_source"]
+
+
+def test_different_channels_add_up_and_are_kept_apart(tmp_path):
+    from wbentropy.api import compute_collinear
+    from wbentropy.results import Result
+
+    up, down = random_model(num_wann=3, seed=7), random_model(num_wann=2, seed=8)
+    kw = dict(KW, quantities=["ahc", "drude_conductivity", "optical_conductivity"])
+    pair = compute_collinear(up=up, down=down, **kw)
+    a, b = compute(model=up, **kw), compute(model=down, **kw)
+    pair.save(tmp_path / "p.h5")
+    back = Result.load(tmp_path / "p.h5")
+    for name in kw["quantities"]:
+        assert np.array_equal(pair[name], a[name] + b[name])
+        assert np.array_equal(back[name], a[name] + b[name])
+        assert np.array_equal(back.quantities[name].channels["up"].value, a[name])
+        assert np.array_equal(back.quantities[name].channels["down"].value, b[name])
+    assert not np.allclose(a["ahc"], b["ahc"])
+    with h5py.File(tmp_path / "p.h5") as h:
+        assert sorted(k for k in h["ahc"]) == ["down", "up", "value"]
+
+
+def test_adaptive_pair_adds_errors_and_kpoints():
+    from wbentropy.api import compute_collinear
+
+    up, down = random_model(num_wann=3, seed=7), random_model(num_wann=2, seed=8)
+    kw = dict(quantities=["ahc"], temperatures=[300.0], mus=[0.0], kmesh=(2, 2, 2), max_kpoints=300, threads=1)
+    pair = compute_collinear(up=up, down=down, **kw)
+    a, b = compute(model=up, **kw), compute(model=down, **kw)
+    assert np.array_equal(pair.quantities["ahc"].error, a.quantities["ahc"].error + b.quantities["ahc"].error)
+    assert pair.attrs["num_kpoints"] == a.attrs["num_kpoints"] + b.attrs["num_kpoints"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ("spinless", "the spin-down channel of a collinear pair must hold one electron per band, but its spin "
+                 "degeneracy is 2 (test)"),
+    ("lattice", "the spin-up and spin-down models have different lattices"),
+])
+def test_pair_rejects_inconsistent_channels(change, message):
+    from wbentropy.api import compute_collinear
+
+    up = _spinless()
+    down = up.with_spin_degeneracy(2, source="test") if change == "spinless" else \
+        random_model(num_wann=3, seed=7, lattice=2 * up.lattice)
+    with pytest.raises(InputError) as info:
+        compute_collinear(up=up, down=down, quantities=["ahc"], temperatures=[0.0], mus=[0.0], kmesh=(2, 2, 2))
+    assert message in str(info.value)
+
+
+@pytest.fixture
+def pair_files(tmp_path):
+    model = _spinless()
+    for name in ("m_up_tb.dat", "m_dn_tb.dat", "m_tb.dat"):
+        write_tb(model=model, path=tmp_path / name)
+    return tmp_path
+
+
+def test_cli_pair_equals_spinless_run_with_degeneracy_two(pair_files):
+    run = ["--kmesh", "3", "3", "3", "--temperature", "300", "--mu", "0", "--quantities", "ahc,drude_conductivity",
+           "--tau", "10"]
+    p = _cli(["--tb", "m_up_tb.dat", "--tb-down", "m_dn_tb.dat", *run, "--out", "pair.h5"], pair_files)
+    assert p.returncode == 0 and "assumed" not in p.stderr, p.stderr
+    q = _cli(["--tb", "m_tb.dat", "--spin-degeneracy", "2", *run, "--out", "two.h5"], pair_files)
+    assert q.returncode == 0, q.stderr
+    with h5py.File(pair_files / "pair.h5") as a, h5py.File(pair_files / "two.h5") as b:
+        for name in ("ahc", "drude_conductivity"):
+            assert np.array_equal(a[f"{name}/value"][()], b[f"{name}/value"][()])
+            assert np.array_equal(a[f"{name}/up/value"][()], b[f"{name}/value"][()] / 2)
+            assert np.array_equal(a[f"{name}/down/value"][()], b[f"{name}/value"][()] / 2)
+        assert a.attrs["input_tb"].endswith("m_up_tb.dat") and a.attrs["down_input_tb"].endswith("m_dn_tb.dat")
+    s = subprocess.run([sys.executable, "-m", "wbentropy.cli", "show", "pair.h5"], cwd=pair_files,
+                       capture_output=True, text=True, timeout=60)
+    assert s.returncode == 0 and "## ahc" in s.stdout
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--hr", "m_tb.dat", "--tb-down", "m_dn_tb.dat"],
+     "--tb-down: give the spin-up channel with --tb (a collinear pair is read from two _tb.dat files)"),
+    (["--tb", "m_up_tb.dat", "--wsvec-down", "m_dn_tb.dat"],
+     "--wsvec-down: applies to the spin-down channel given with --tb-down"),
+    (["--tb", "m_up_tb.dat", "--tb-down", "m_dn_tb.dat", "--spin-degeneracy", "2"],
+     "--spin-degeneracy: each channel of a collinear pair (--tb-down) holds one electron per band; drop the option"),
+    (["--tb", "m_up_tb.dat", "--tb-down", "m_dn_tb.dat", "--max-kpoints", "100", "--checkpoint", "c.h5"],
+     "--checkpoint/--restart: not available for a collinear spin-polarised pair (--tb-down); integrate each "
+     "channel in a run of its own to checkpoint it"),
+])
+def test_cli_pair_errors(pair_files, extra, message):
+    p = _cli([*extra, *RUN, "--out", "x.h5"], pair_files)
+    assert (p.returncode, p.stderr) == (2, f"wbentropy: error: {message}\n")
+    assert not (pair_files / "x.h5").exists()
+
+
+def test_cli_pair_refuses_to_overwrite_the_down_file(pair_files):
+    before = (pair_files / "m_dn_tb.dat").read_bytes()
+    p = _cli(["--tb", "m_up_tb.dat", "--tb-down", "m_dn_tb.dat", *RUN, "--out", "m_dn_tb.dat"], pair_files)
+    assert (p.returncode, p.stderr) == (2, "wbentropy: error: --out m_dn_tb.dat: is the input file given with "
+                                           "--tb-down; choose another name\n")
+    assert (pair_files / "m_dn_tb.dat").read_bytes() == before

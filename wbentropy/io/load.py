@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..model import TBModel
 
-__all__ = ["load_model", "input_digests", "INPUT_ROLES", "resolve_spin_degeneracy", "spin_warning"]
+__all__ = ["load_model", "load_collinear_pair", "input_digests", "INPUT_ROLES", "resolve_spin_degeneracy", "spin_warning"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,26 @@ def load_model(*, w90: str | Path | None = None, tb: str | Path | None = None, h
 
         model = read_hr(hr_file=hr, r_file=r, wsvec_file=wsvec, win_file=win)
     return resolve_spin_degeneracy(model, win=win, given=spin_degeneracy)
+
+
+def load_collinear_pair(*, tb_up: str | Path, tb_down: str | Path, wsvec_up: str | Path | None = None,
+                        wsvec_down: str | Path | None = None) -> tuple[TBModel, TBModel]:
+    """The two channels of a collinear spin-polarised run: ``SEED_up_tb.dat`` and ``SEED_dn_tb.dat``.
+
+    Wannier90 is run once per spin channel; each channel's Wannier functions hold one electron
+    per band, whatever the ``.win`` says (its ``spinors`` is ``.false.``: no spinor projections).
+
+    Returns
+    -------
+    (up, down) : TBModel
+        Each with ``spin_degeneracy == 1``; integrate them with :func:`wbentropy.api.compute_collinear`.
+    """
+    models = []
+    for name, tb, wsvec in (("up", tb_up, wsvec_up), ("down", tb_down, wsvec_down)):
+        model = load_model(tb=tb, wsvec=wsvec, spin_degeneracy=1)
+        models.append(model.with_spin_degeneracy(
+            1, source=f"spin-{name} channel of a collinear spin-polarised pair (one electron per band)"))
+    return models[0], models[1]
 
 
 def _beside(path: Path) -> Path | None:
