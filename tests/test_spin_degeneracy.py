@@ -349,3 +349,22 @@ def test_cli_pair_refuses_to_overwrite_the_down_file(pair_files):
     assert (p.returncode, p.stderr) == (2, "wbentropy: error: --out m_dn_tb.dat: is the input file given with "
                                            "--tb-down; choose another name\n")
     assert (pair_files / "m_dn_tb.dat").read_bytes() == before
+
+
+@pytest.mark.parametrize("how", ["option", "win"])
+def test_restart_with_another_spin_degeneracy_is_refused(tmp_path, how):
+    """A checkpoint of a one-electron run must not be finished with two electrons per band (or back)."""
+    (tmp_path / "m_tb.dat").write_bytes((DATA / "qwz_tb.dat").read_bytes())
+    run = ["--tb", "m_tb.dat", "--kmesh", "4", "4", "1", "--temperature", "300", "--mu", "0", "--quantities", "ahc",
+           "--tolerance", "1e-6", "--max-kpoints", "5000", "--no-progress", "--out", "r.h5", "--checkpoint", "c.h5"]
+    first = _cli([*run, "--spin-degeneracy", "1", "--_exit-after-level", "1"], tmp_path)
+    assert first.returncode == 17, first.stderr
+    before = (tmp_path / "c.h5").read_bytes()
+    if how == "win":
+        (tmp_path / "m.win").write_text("spinors = .false.\n")
+        again = _cli([*run, "--restart", "c.h5"], tmp_path)
+    else:
+        again = _cli([*run, "--restart", "c.h5", "--spin-degeneracy", "2"], tmp_path)
+    assert again.returncode == 2 and again.stderr.count("\n") == 1, again.stderr
+    assert again.stderr.startswith("wbentropy: error: c.h5: checkpoint belongs to a different run")
+    assert (tmp_path / "c.h5").read_bytes() == before and not (tmp_path / "r.h5").exists()

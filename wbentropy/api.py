@@ -375,10 +375,6 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     parallel.agree(lambda: _check_against_model(evaluator=evaluator, mus=mu, temperatures=T, degen_thresh=degen_thresh,
                                                 coarse_mesh=mesh.shape if adaptive and restart is None else None))
     t0 = time.perf_counter()
-    from .io.load import spin_warning
-
-    if parallel.is_root and spin_warning(model):
-        logger.warning(spin_warning(model))
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
     attrs.update({"spin_degeneracy": model.spin_degeneracy, "spin_degeneracy_source": model.spin_degeneracy_source})
     errors = None
@@ -426,6 +422,10 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     if parallel.is_root:
         for message in warnings_found:
             warn_unconverged(message)
+        from .io.load import spin_warning
+
+        if spin_warning(model):  # after the integral: a run refused (e.g. a checkpoint mismatch) says only why
+            logger.warning(spin_warning(model))
     if warnings_found:
         attrs["warnings"] = warnings_found
     wall = time.perf_counter() - t0
