@@ -28,7 +28,8 @@ from .model import TBModel
 from .quantities import Options, get_quantities
 from .results import QuantityResult, Result
 
-__all__ = ["compute", "compute_collinear", "check_grid", "check_mu_in_band_range", "band_range", "check_omegas", "check_options",
+__all__ = ["compute", "compute_collinear", "check_grid", "check_mu_in_band_range", "band_range", "check_omegas",
+           "check_options",
            "check_quantity_names", "check_kmesh", "inclusive_range", "MAX_TEMPERATURE_K", "MAX_DEGEN_THRESH_EV",
            "MAX_GRID_POINTS", "MAX_KPOINTS", "MAX_LEVELS", "TAU_RANGE_FS"]
 

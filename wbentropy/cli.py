@@ -172,7 +172,8 @@ def _collinear_pair(args):
     if args.tb_down is None:
         raise InputError("--wsvec-down: applies to the spin-down channel given with --tb-down")
     if args.tb is None:
-        raise InputError("--tb-down: give the spin-up channel with --tb (a collinear pair is read from two _tb.dat files)")
+        raise InputError("--tb-down: give the spin-up channel with --tb "
+                         "(a collinear pair is read from two _tb.dat files)")
     if args.spin_degeneracy is not None:
         raise InputError("--spin-degeneracy: each channel of a collinear pair (--tb-down) holds one electron per "
                          "band; drop the option")

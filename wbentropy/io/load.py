@@ -7,7 +7,8 @@ from pathlib import Path
 from ..errors import InputError
 from ..model import TBModel
 
-__all__ = ["load_model", "load_collinear_pair", "input_digests", "INPUT_ROLES", "resolve_spin_degeneracy", "spin_warning"]
+__all__ = ["load_model", "load_collinear_pair", "input_digests", "INPUT_ROLES", "resolve_spin_degeneracy",
+           "spin_warning"]
 
 logger = logging.getLogger(__name__)
 
@@ -126,14 +127,16 @@ def resolve_spin_degeneracy(model: TBModel, *, win: str | Path | None, given: in
                              f"got {given!r}")
         g, source = int(given), f"given: --spin-degeneracy {int(given)}"
     elif win is None:
-        g, source = 1, ASSUMED + "spinor Wannier functions (no .win file: give --spin-degeneracy 2 for a spinless model)"
+        g, source = 1, ASSUMED + ("spinor Wannier functions (no .win file: give --spin-degeneracy 2 for a "
+                                  "spinless model)")
     else:
         spinors, line = read_win_spinors(win_file=win)
         if spinors is None:
             g, source = 2, (ASSUMED + f"spinless Wannier functions ({Path(win).name} does not set spinors; Wannier90's "
                             "default is .false.)")
         else:
-            g, source = (1 if spinors else 2), f"{Path(win).name}, line {line}: spinors = {'.true.' if spinors else '.false.'}"
+            value = ".true." if spinors else ".false."
+            g, source = (1 if spinors else 2), f"{Path(win).name}, line {line}: spinors = {value}"
     logger.info("spin degeneracy %d (%s)", g, source)
     model = TBModel(lattice=model.lattice, R=model.R, H=model.H, r=model.r, name=model.name, sources=sources,
                     spin_degeneracy=g, spin_degeneracy_source=source)
