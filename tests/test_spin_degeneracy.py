@@ -368,3 +368,25 @@ def test_restart_with_another_spin_degeneracy_is_refused(tmp_path, how):
     assert again.returncode == 2 and again.stderr.count("\n") == 1, again.stderr
     assert again.stderr.startswith("wbentropy: error: c.h5: checkpoint belongs to a different run")
     assert (tmp_path / "c.h5").read_bytes() == before and not (tmp_path / "r.h5").exists()
+
+
+def test_mpi_two_ranks_pair_and_warning_once(pair_files):
+    """mpiexec -n 2: the pair's totals and channels equal one rank's, and an assumed degeneracy is
+    reported once, not once per rank."""
+    from _mpi import mpiexec
+
+    run = ["--kmesh", "3", "3", "3", "--temperature", "300", "--mu", "0", "--quantities", "ahc"]
+    out = {}
+    for n in (1, 2):
+        p = subprocess.run([mpiexec(), "-n", str(n), sys.executable, "-m", "wbentropy.cli", "compute", "--tb",
+                            "m_up_tb.dat", "--tb-down", "m_dn_tb.dat", *run, "--out", f"p{n}.h5"],
+                           cwd=pair_files, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        with h5py.File(pair_files / f"p{n}.h5") as h:
+            assert h.attrs["mpi_ranks"] == n
+            out[n] = [h[k][()] for k in ("ahc/value", "ahc/up/value", "ahc/down/value")]
+    for a, b in zip(out[1], out[2]):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12 * np.max(np.abs(a)))
+    p = subprocess.run([mpiexec(), "-n", "2", sys.executable, "-m", "wbentropy.cli", "compute", "--tb", "m_tb.dat",
+                        *run, "--out", "w.h5"], cwd=pair_files, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stderr.count("assumed spinor") == 1, p.stderr
