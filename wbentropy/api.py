@@ -28,7 +28,8 @@ from .model import TBModel
 from .quantities import Options, get_quantities
 from .results import QuantityResult, Result
 
-__all__ = ["compute", "check_grid", "check_mu_in_band_range", "band_range", "check_omegas", "check_options",
+__all__ = ["compute", "compute_collinear", "check_grid", "check_mu_in_band_range", "band_range", "check_omegas",
+           "check_options",
            "check_quantity_names", "check_kmesh", "inclusive_range", "MAX_TEMPERATURE_K", "MAX_DEGEN_THRESH_EV",
            "MAX_GRID_POINTS", "MAX_KPOINTS", "MAX_LEVELS", "TAU_RANGE_FS"]
 
@@ -337,6 +338,10 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         energies its band sweeps in the node's box where that spread exceeds k_B T (see
         :mod:`wbentropy.adaptive`); False (default) takes the weights at the node.
 
+    Every tensor counts :attr:`model.spin_degeneracy <wbentropy.model.TBModel.spin_degeneracy>`
+    electrons per band (recorded, with where it came from, as the result's ``spin_degeneracy``
+    and ``spin_degeneracy_source`` attributes); a run whose degeneracy was assumed logs one warning.
+
     Returns
     -------
     Result
@@ -372,6 +377,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                                                 coarse_mesh=mesh.shape if adaptive and restart is None else None))
     t0 = time.perf_counter()
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
+    attrs.update({"spin_degeneracy": model.spin_degeneracy, "spin_degeneracy_source": model.spin_degeneracy_source})
     errors = None
     warnings_found: list[str] = []
     if not adaptive and evaluator.fermi_weighted and np.any(T > 0):
@@ -417,6 +423,10 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     if parallel.is_root:
         for message in warnings_found:
             warn_unconverged(message)
+        from .io.load import spin_warning
+
+        if spin_warning(model):  # after the integral: a run refused (e.g. a checkpoint mismatch) says only why
+            logger.warning(spin_warning(model))
     if warnings_found:
         attrs["warnings"] = warnings_found
     wall = time.perf_counter() - t0
@@ -447,6 +457,65 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         if q.name.startswith("entropy_production") and "overflow" not in qattrs:
             check_positive_semidefinite(v, name=q.name)
     return result
+
+
+def compute_collinear(*, up: TBModel, down: TBModel, **kwargs) -> Result:
+    """Integrate both channels of a collinear spin-polarised run (Wannier90 run for spin up and down).
+
+    Each channel is a model of its own with one electron per band; the total is their sum.
+
+    Parameters
+    ----------
+    up, down : TBModel
+        The two channels (each with ``spin_degeneracy == 1``; same lattice).
+    **kwargs
+        As for :func:`compute` (no ``checkpoint``/``restart``: the channels are integrated one
+        after the other).
+
+    Returns
+    -------
+    Result
+        Totals as in :func:`compute`; each quantity's ``channels`` holds the ``"up"`` and ``"down"``
+        parts (HDF5: ``/<quantity>/up/value``, ``/<quantity>/down/value``).  Error estimates add.
+    """
+    from .results import SPIN_CHANNELS
+
+    for name, m in zip(SPIN_CHANNELS, (up, down)):
+        if m.spin_degeneracy != 1:
+            raise InputError(f"the spin-{name} channel of a collinear pair must hold one electron per band, "
+                             f"but its spin degeneracy is {m.spin_degeneracy} ({m.spin_degeneracy_source})")
+    if not np.allclose(up.lattice, down.lattice, rtol=0, atol=1e-6):
+        raise InputError("the spin-up and spin-down models have different lattices: give the two channels "
+                         "of the same Wannier90 calculation", path=down.sources.get("primary"))
+    if kwargs.get("checkpoint") or kwargs.get("restart"):
+        raise InputError("--checkpoint/--restart: not available for a collinear spin-polarised pair; "
+                         "integrate each channel in a run of its own to checkpoint it")
+    parts = [compute(model=m, **kwargs) for m in (up, down)]
+    total = parts[0]
+    attrs = dict(total.attrs)
+    for k, v in parts[1].attrs.items():
+        if k.startswith("input_") or k in ("num_kpoints", "model_name", "num_wann", "spin_degeneracy_source"):
+            attrs[f"down_{k}"] = v
+    for k in ("num_kpoints", "wall_time_s"):
+        if k in attrs and k in parts[1].attrs:
+            attrs[k] = attrs[k] + parts[1].attrs[k]
+    if "converged" in attrs:
+        attrs["converged"] = bool(parts[0].attrs["converged"]) and bool(parts[1].attrs["converged"])
+        attrs["estimated_rel_error"] = max(parts[0].attrs["estimated_rel_error"], parts[1].attrs["estimated_rel_error"])
+    warnings_found = list(parts[0].attrs.get("warnings", [])) + list(parts[1].attrs.get("warnings", []))
+    if warnings_found:
+        attrs["warnings"] = warnings_found
+    attrs.update({"spin_channels": "collinear spin-polarised pair: up (input_*) and down (down_input_*); "
+                                   "values are totals, per channel in <quantity>/up and <quantity>/down",
+                  "spin_degeneracy": 1,
+                  "spin_degeneracy_source": "collinear spin-polarised pair: one electron per band in each channel"})
+    quantities = {}
+    for name, q_up in parts[0].quantities.items():
+        q_down = parts[1].quantities[name]
+        error = None if q_up.error is None else q_up.error + q_down.error
+        quantities[name] = QuantityResult(value=q_up.value + q_down.value, units=q_up.units, attrs=dict(q_up.attrs),
+                                          error=error, channels=dict(zip(SPIN_CHANNELS, (q_up, q_down))))
+    return Result(temperature=total.temperature, mu=total.mu, quantities=quantities, attrs=attrs, omega=total.omega)
 
 
 def run_signature(*, model: TBModel, parallel: Parallel, quantities, temperatures: np.ndarray, mus: np.ndarray,

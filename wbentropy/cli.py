@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="interband kernel: exact (Kubo-Mori, default) or paper (Eq. 18 as printed)")
     add_ac_arguments(c)
     c.add_argument("--out", required=True, metavar="RESULT.h5")
+    c.add_argument("--tb-down", metavar="FILE", default=None,
+                   help="collinear spin-polarised run: the spin-down SEED_tb.dat (--tb is then the spin-up one); "
+                        "both channels are integrated, the result holds the totals and each channel")
+    c.add_argument("--wsvec-down", metavar="FILE", default=None, help="SEED_wsvec.dat of the spin-down channel")
     a = c.add_argument_group("adaptive integration (active with --tolerance, --max-kpoints or --restart; "
                              "--kmesh is then the coarse mesh)")
     a.add_argument("--tolerance", type=float, default=None, metavar="REL",
@@ -103,6 +107,10 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--r", metavar="FILE", help="Wannier90 SEED_r.dat (with --hr)")
     p.add_argument("--wsvec", metavar="FILE", help="Wannier90 SEED_wsvec.dat (MDRS, with --tb/--hr)")
     p.add_argument("--win", metavar="FILE", help="Wannier90 SEED.win (lattice, with --hr)")
+    p.add_argument("--spin-degeneracy", type=int, choices=(1, 2), default=None,
+                   help="electrons per band: 1 for spinor Wannier functions, 2 for spinless ones (default: "
+                        "from 'spinors' in the .win given with --hr or beside SEED_tb.dat / SEED.chk; "
+                        "1 if there is no .win)")
 
 
 def add_ac_arguments(p: argparse.ArgumentParser) -> None:
@@ -150,8 +158,32 @@ def _prepare(args, *, checkpoint: str | None):
     ac = ac_options(args)
     if any(q.omega_axis for q in get_quantities(names)):
         check_omegas(omegas=ac["omegas"], smearing=ac["smearing"], smearing_width=ac["smearing_width"])
-    model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win)
+    if args.tb_down is not None or args.wsvec_down is not None:
+        return _collinear_pair(args), mus, names, ac
+    model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win,
+                       spin_degeneracy=args.spin_degeneracy)
     return model, mus, names, ac
+
+
+def _collinear_pair(args):
+    """The (up, down) models of ``--tb UP --tb-down DOWN``."""
+    from .io.load import load_collinear_pair
+
+    if args.tb_down is None:
+        raise InputError("--wsvec-down: applies to the spin-down channel given with --tb-down")
+    if args.tb is None:
+        raise InputError("--tb-down: give the spin-up channel with --tb "
+                         "(a collinear pair is read from two _tb.dat files)")
+    if args.spin_degeneracy is not None:
+        raise InputError("--spin-degeneracy: each channel of a collinear pair (--tb-down) holds one electron per "
+                         "band; drop the option")
+    if args.checkpoint is not None or args.restart is not None:
+        raise InputError("--checkpoint/--restart: not available for a collinear spin-polarised pair (--tb-down); "
+                         "integrate each channel in a run of its own to checkpoint it")
+    for opt, path in (("--out", args.out), ("--checkpoint", args.checkpoint)):
+        if path is not None and Path(path).resolve() == Path(args.tb_down).resolve():
+            raise InputError(f"{opt} {path}: is the input file given with --tb-down; choose another name")
+    return load_collinear_pair(tb_up=args.tb, tb_down=args.tb_down, wsvec_up=args.wsvec, wsvec_down=args.wsvec_down)
 
 
 def interrupt_message(signum: int, *, checkpoint: str | None, restart: str | None, since: float) -> str:
@@ -198,7 +230,14 @@ def _compute(args) -> int:
     try:
         with parallel.stop_all_on_error():
             model, mus, names, ac = parallel.agree(lambda: _prepare(args, checkpoint=checkpoint))
-            result = compute(model=model, quantities=names, temperatures=args.temperature, mus=mus,
+            if isinstance(model, tuple):  # a collinear spin-polarised pair: both channels, no checkpoint
+                from .api import compute_collinear
+
+                checkpoint = None
+                run = lambda model, **kw: compute_collinear(up=model[0], down=model[1], **kw)  # noqa: E731
+            else:
+                run = compute
+            result = run(model=model, quantities=names, temperatures=args.temperature, mus=mus,
                              kmesh=args.kmesh,
                              degen_thresh=DEFAULT_DEGEN_THRESH if args.degen_thresh is None else args.degen_thresh,
                              batch_size=args.batch_size, parallel=parallel, max_memory_mb=args.max_memory,
@@ -214,7 +253,7 @@ def _compute(args) -> int:
                 sys.stdout.flush()
                 path = save_with_fallback(result.save, args.out)
                 logger.info("wrote %s", path)
-                if adaptive and args.checkpoint is None and result.attrs.get("converged"):
+                if adaptive and checkpoint and args.checkpoint is None and result.attrs.get("converged"):
                     Path(checkpoint).unlink(missing_ok=True)  # default checkpoint of a finished run
     except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM (Interrupted); every rank is here
         ignore_signals()  # a second Ctrl-C must not interrupt the report (main() restores the handlers)

@@ -436,11 +436,14 @@ class Evaluator:
             if q.complex_valued:
                 v = np.stack([v.real, v.imag], axis=-1)
             parts.append(v.reshape(nk, -1))
+        out = np.concatenate(parts, axis=1)
+        if self.model.spin_degeneracy != 1:  # the one place: every BZ integral counts g electrons per band
+            out *= self.model.spin_degeneracy
         ell = None
         if radius is not None:
             ell = fermi_shell_length(E=geom.E_group, speed=np.linalg.norm(geom.velocity, axis=-1),
                                      temperatures=self.temperatures, mus=self.mus, radius=radius)
-        return np.concatenate(parts, axis=1), ell
+        return out, ell
 
     def _count(self, geom) -> None:
         """Update :attr:`stats` for a batch (no physics: counts of band spacings and energies)."""

@@ -72,6 +72,13 @@ class TBModel:
         A label (the seed name).
     sources : dict
         Provenance: input file paths and reading options.
+    spin_degeneracy : {1, 2}
+        Electrons per band: 1 for spinor Wannier functions (spin-orbit coupling, or one channel of
+        a collinear spin-polarised run), 2 for spinless ones (each band holds spin up and down).
+        Every Brillouin-zone integral is multiplied by it.  The readers set it from ``spinors`` in
+        ``SEED.win`` (:func:`wbentropy.io.load.load_model`); default 1.
+    spin_degeneracy_source : str
+        Where :attr:`spin_degeneracy` came from (recorded in the result file).
     """
 
     lattice: np.ndarray
@@ -80,6 +87,8 @@ class TBModel:
     r: np.ndarray | None = None
     name: str = "model"
     sources: dict = field(default_factory=dict)
+    spin_degeneracy: int = 1
+    spin_degeneracy_source: str = "default: spinor Wannier functions (one electron per band)"
 
     def __post_init__(self) -> None:
         lattice = np.asarray(self.lattice, dtype=float)
@@ -97,6 +106,10 @@ class TBModel:
                              path=where)
         if not np.all(np.isfinite(H)):
             raise InputError("H(R) contains NaN or Inf", path=where)
+        if self.spin_degeneracy not in (1, 2) or isinstance(self.spin_degeneracy, bool):
+            raise InputError(f"the spin degeneracy must be 1 (spinor Wannier functions) or 2 (spinless), "
+                             f"got {self.spin_degeneracy!r}", path=where)
+        object.__setattr__(self, "spin_degeneracy", int(self.spin_degeneracy))
         object.__setattr__(self, "lattice", lattice)
         object.__setattr__(self, "R", R)
         object.__setattr__(self, "H", H)
@@ -149,7 +162,9 @@ class TBModel:
         """sha256 (hex) of every number the model holds: lattice, R vectors, H(R) and r(R).
 
         Two models with the same digest give the same results to the last bit; any change of
-        a number (H(0), a Wigner-Seitz degeneracy or MDRS image, a lattice vector) changes it.
+        a number (H(0), a Wigner-Seitz degeneracy or MDRS image, a lattice vector, the spin
+        degeneracy) changes it.  A spin degeneracy of 1 adds nothing to the hash, so the digests
+        of spinor models are those of earlier versions.
         """
         import hashlib
 
@@ -161,6 +176,8 @@ class TBModel:
             a = np.ascontiguousarray(a)
             h.update(f"{name}:{a.dtype.str}:{a.shape};".encode())
             h.update(a.tobytes())
+        if self.spin_degeneracy != 1:
+            h.update(f"spin_degeneracy:{self.spin_degeneracy};".encode())
         return h.hexdigest()
 
     def hermiticity_error(self) -> float:
@@ -184,4 +201,11 @@ class TBModel:
         if self.r is not None:
             r = np.einsum("im,Rija,jn->Rmna", U.conj(), self.r, U, optimize=True)
         return TBModel(lattice=self.lattice, R=self.R, H=H, r=r, name=self.name,
-                       sources=dict(self.sources, rotated=True))
+                       sources=dict(self.sources, rotated=True), spin_degeneracy=self.spin_degeneracy,
+                       spin_degeneracy_source=self.spin_degeneracy_source)
+
+    def with_spin_degeneracy(self, spin_degeneracy: int, *, source: str) -> "TBModel":
+        """The same model with ``spin_degeneracy`` electrons per band (1 or 2), recorded as from ``source``."""
+        import dataclasses
+
+        return dataclasses.replace(self, spin_degeneracy=spin_degeneracy, spin_degeneracy_source=source)

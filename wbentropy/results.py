@@ -6,6 +6,9 @@ HDF5 layout (the contract used by external checks)::
     /mu                     (nmu,) eV
     /<quantity>/value       (nT, nmu, 3, 3), attribute ``units``
     /<quantity>/error       (nT, nmu, 3, 3), optional error estimate, same units
+    /<quantity>/up/value, /<quantity>/down/value (and .../error)
+                            the two channels of a collinear spin-polarised pair; then
+                            /<quantity>/value is their sum (the total)
     /omega                  (nomega,) eV, only with AC quantities, whose values are
                             (nT, nmu, nomega, 3, 3) complex (attribute ``axes``)
     root attributes: input files, mesh, package version, options.
@@ -38,6 +41,12 @@ class QuantityResult:
     units: str
     error: np.ndarray | None = None
     attrs: dict = field(default_factory=dict)
+    #: per-channel parts of a collinear spin-polarised run ("up", "down"), whose sum is ``value``
+    channels: dict[str, "QuantityResult"] = field(default_factory=dict)
+
+
+#: the channels of a collinear spin-polarised pair, in the order of the files given
+SPIN_CHANNELS = ("up", "down")
 
 
 @dataclass
@@ -86,14 +95,9 @@ class Result:
                 h["omega"].attrs["units"] = "eV"
             for name, q in self.quantities.items():
                 g = h.create_group(name)
-                g.create_dataset("value", data=q.value)
-                g["value"].attrs["units"] = q.units
-                g.attrs["units"] = q.units
-                if q.error is not None:
-                    g.create_dataset("error", data=q.error)
-                    g["error"].attrs["units"] = q.units
-                for k, v in q.attrs.items():
-                    g.attrs[k] = _attr(v)
+                _write_quantity(g, q)
+                for channel, part in q.channels.items():
+                    _write_quantity(g.create_group(channel), part)
             for k, v in self.attrs.items():
                 h.attrs[k] = _attr(v)
         return path
@@ -259,8 +263,20 @@ def _read_quantity(g, grid: tuple, omega) -> QuantityResult:
         error = _numeric(g["error"], f"{name}/error", "fiuc")
         if error.shape != value.shape:
             raise _LayoutError(f"/{name}/error has shape {error.shape}, /{name}/value {value.shape}")
+    channels = {c: _read_quantity(g[c], grid, omega) for c in SPIN_CHANNELS if c in g}
     return QuantityResult(value=value, units=str(_unattr(g["value"].attrs.get("units", ""))), error=error,
-                          attrs={k: _unattr(v) for k, v in g.attrs.items() if k != "units"})
+                          attrs={k: _unattr(v) for k, v in g.attrs.items() if k != "units"}, channels=channels)
+
+
+def _write_quantity(g, q: QuantityResult) -> None:
+    g.create_dataset("value", data=q.value)
+    g["value"].attrs["units"] = q.units
+    g.attrs["units"] = q.units
+    if q.error is not None:
+        g.create_dataset("error", data=q.error)
+        g["error"].attrs["units"] = q.units
+    for k, v in q.attrs.items():
+        g.attrs[k] = _attr(v)
 
 
 def _attr(v):

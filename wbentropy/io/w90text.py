@@ -65,6 +65,7 @@ __all__ = [
     "read_hr",
     "read_tb",
     "read_win_lattice",
+    "read_win_spinors",
     "read_wsvec",
     "write_hr",
     "write_tb",
@@ -666,6 +667,37 @@ def read_win_lattice(*, win_file: str | Path) -> np.ndarray:
     return _parse_win(win_file)[0]
 
 
+def read_win_spinors(*, win_file: str | Path) -> tuple[bool | None, int | None]:
+    """The ``spinors`` keyword of a Wannier90 ``.win`` file.
+
+    Parameters
+    ----------
+    win_file : str or Path
+        ``SEED.win``; keywords are case-insensitive, ``=``, ``:`` or blanks separate a keyword
+        from its value, ``!`` and ``#`` start comments.  Fortran logicals: ``T``, ``.true.``,
+        ``true`` (any word starting with ``t`` or ``.t``) and likewise ``F``, ``.false.``.
+
+    Returns
+    -------
+    (value, line)
+        True or False and its 1-based line number; ``(None, None)`` if the keyword is absent
+        (Wannier90's default is ``.false.``).
+    """
+    path = str(win_file)
+    for i, line in enumerate(_read_lines(path, lenient_encoding=True)):
+        clean = re.split(r"[!#]", line, maxsplit=1)[0].strip().lower()
+        if re.fullmatch(r"spinors\s*[=:]?", clean):
+            raise InputError("spinors has no value (expected .true. or .false.)", path=path, line=i + 1)
+        m = re.fullmatch(r"spinors\s*(?:[=:]\s*|\s+)(\S+)", clean)
+        if m is None:
+            continue
+        word = m.group(1).removeprefix(".")
+        if word[:1] in ("t", "f"):
+            return word[0] == "t", i + 1
+        raise InputError(f"spinors must be .true. or .false., found {m.group(1)!r}", path=path, line=i + 1)
+    return None, None
+
+
 # --------------------------------------------------------------------------- MDRS
 @dataclass(frozen=True, eq=False)
 class WSVec:
@@ -1161,7 +1193,8 @@ def write_hr(*, model: TBModel, hr_path: str | Path, r_path: str | Path | None =
     r_path : str or Path, optional
         Output ``_r.dat`` (requires ``model.r``).
     win_path : str or Path, optional
-        Output ``.win`` holding only ``num_wann`` and the ``unit_cell_cart`` block (Angstrom).
+        Output ``.win`` holding only ``num_wann``, ``spinors`` (``.true.`` for a spin degeneracy of
+        1, ``.false.`` for 2) and the ``unit_cell_cart`` block (Angstrom).
     ndegen : (nR,) int array, optional
         Wigner-Seitz degeneracies (default all 1).
     header : str
@@ -1182,6 +1215,8 @@ def write_hr(*, model: TBModel, hr_path: str | Path, r_path: str | Path | None =
         Path(r_path).write_text("\n".join(out) + "\n")
     if win_path is not None:
         rows = ["".join(f" {x: .16e}" for x in row) for row in model.lattice]
-        text = ["! written by wbentropy (lattice only)", f"num_wann = {nw}", "", "begin unit_cell_cart", "ang",
+        spinors = ".true." if model.spin_degeneracy == 1 else ".false."
+        text = ["! written by wbentropy (lattice and spinors only)", f"num_wann = {nw}", f"spinors = {spinors}", "",
+                "begin unit_cell_cart", "ang",
                 *rows, "end unit_cell_cart"]
         Path(win_path).write_text("\n".join(text) + "\n")
