@@ -161,7 +161,7 @@ class Quantity:
 #: ahc: F = f, factor -(e^2/hbar) [S/cm with Omega in Angstrom^2, V in Angstrom^3];
 #: entropy_hall: F = s, factor +(e k_B/hbar) [A/(m K)] (paper Eq. 28, electrons q = -e);
 #: thermal_hall: F = k_BT c_2(f) [eV], factor -(e k_B/hbar) [W/(m K)] (Qin, Niu & Shi 2011; kappa = L_0 T sigma^e at low T).
-#: The per-k integrands below and the tetrahedron route (:mod:`wbentropy.tetrahedron`) both use it.
+#: The per-k integrands below use it.
 HALL_WEIGHTS = {"ahc": (fermi, minus_dfermi, C.AHC_FACTOR_S_PER_CM),
                 "entropy_hall": (entropy, minus_dentropy, C.ENTROPY_HALL_FACTOR_A_PER_MK),
                 "thermal_hall": (heat_weight, minus_dheat_weight, C.THERMAL_HALL_FACTOR_W_PER_MK)}
