@@ -623,3 +623,19 @@ def test_plot_outputs_are_checked_before_plotting(model, case):
     proc = _cli(*argv, cwd=model, timeout=60)
     assert _one_error(proc) == f"wbentropy: error: {expected}"
     assert _snapshot(model) == before and sorted(model.glob("p_*")) == figures
+
+
+def test_out_naming_the_win_read_beside_a_tb_file_is_refused(tmp_path):
+    """A ``SEED.win`` beside ``SEED_tb.dat`` is read (for ``spinors``): it is an input, never overwritten."""
+    root = Path(__file__).resolve().parents[1] / "data"
+    (tmp_path / "m_tb.dat").write_bytes((root / "qwz_tb.dat").read_bytes())
+    win = tmp_path / "m.win"
+    win.write_bytes((root / "qwz.win").read_bytes())
+    before = win.read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "wbentropy.cli", "compute", "--tb", "m_tb.dat", "--kmesh", "4", "4",
+                           "1", "--temperature", "300", "--mu", "0", "--out", "m.win"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == ("wbentropy: error: --out m.win: is the input file given with --tb (its SEED.win); "
+                           "choose another name\n")
+    assert win.read_bytes() == before

@@ -248,6 +248,12 @@ def _paths(given) -> list:
 def input_files(args) -> dict:
     """Option -> input path(s) of parsed command-line ``args`` (the model files and ``--restart``)."""
     inputs = {opt: getattr(args, opt[2:], None) for opt in ("--tb", "--hr", "--r", "--wsvec", "--win", "--restart")}
+    for tb_option in ("--tb", "--tb-down"):  # the SEED.win read beside a _tb.dat for its spinors
+        tb = getattr(args, tb_option[2:].replace("-", "_"), None)
+        if tb is not None:
+            from .io.load import win_beside_tb
+
+            inputs[f"{tb_option} (its SEED.win)"] = win_beside_tb(tb)
     seed = getattr(args, "w90", None)
     if seed is not None:
         seed = Path(seed)

@@ -59,8 +59,7 @@ def load_model(*, w90: str | Path | None = None, tb: str | Path | None = None, h
         from .w90text import read_tb
 
         model = read_tb(tb_file=tb, wsvec_file=wsvec)
-        name = Path(tb).name.removesuffix(".gz")
-        win = _beside(Path(tb).with_name(name.removesuffix("_tb.dat") + ".win")) if name.endswith("_tb.dat") else None
+        win = win_beside_tb(tb)
     else:
         from .w90text import read_hr
 
@@ -86,6 +85,12 @@ def load_collinear_pair(*, tb_up: str | Path, tb_down: str | Path, wsvec_up: str
         models.append(model.with_spin_degeneracy(
             1, source=f"spin-{name} channel of a collinear spin-polarised pair (one electron per band)"))
     return models[0], models[1]
+
+
+def win_beside_tb(tb: str | Path) -> Path | None:
+    """The ``SEED.win`` beside ``SEED_tb.dat`` (or ``SEED_tb.dat.gz``), if it exists (read for ``spinors``)."""
+    name = Path(tb).name.removesuffix(".gz")
+    return _beside(Path(tb).with_name(name.removesuffix("_tb.dat") + ".win")) if name.endswith("_tb.dat") else None
 
 
 def _beside(path: Path) -> Path | None:
