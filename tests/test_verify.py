@@ -138,8 +138,10 @@ def test_verify_input_errors_exit_2(extra, msg, capsys):
 
 
 def test_thermal_shell_resolution_from_the_analytic_qwz_velocities():
-    """(2 pi/a/N) <|v_x|>_FS/k_BT with v from the analytic H(k) = d(k).sigma of the 2D QWZ model (t = 1 eV)."""
-    from wbentropy.occupation import kT_eV, minus_dfermi
+    """(2 pi/a/N) <|v_x|>_FS/k_BT with v from the analytic H(k) = d(k).sigma of the 2D QWZ model (t = 1 eV),
+    <.>_FS over the states whose mesh cell reaches the thermal shell (issue 25: was a -df/dE weight, which
+    a mesh that steps over the Fermi surface does not see)."""
+    from wbentropy.occupation import kT_eV
 
     N, T, mu, a = 40, 2000.0, -1.3, 3.0
     k = 2 * np.pi * np.arange(N) / N
@@ -149,7 +151,10 @@ def test_thermal_shell_resolution_from_the_analytic_qwz_velocities():
     norm = np.linalg.norm(d, axis=0)
     vx = a * np.sum(d * dd_x, axis=0) / norm  # d|d|/dk_x, eV A; same for both bands up to sign
     kT = kT_eV(T)
-    w = minus_dfermi(norm, mu=mu, kT=kT) + minus_dfermi(-norm, mu=mu, kT=kT)
-    expected = 2 * np.pi / a / N * np.sum(w * np.abs(vx)) / np.sum(w) / kT
+    vy = a * np.sum(d * np.stack([0 * ky, np.cos(ky), -np.sin(ky)]), axis=0) / norm
+    dk = 2 * np.pi / a / N
+    reach = 0.5 * dk * (np.abs(vx) + np.abs(vy)) + 3 * kT
+    w = (np.abs(norm - mu) <= reach).astype(float) + (np.abs(-norm - mu) <= reach)
+    expected = dk * np.sum(w * np.abs(vx)) / np.sum(w) / kT
     got = V.thermal_shell_resolution(model=QWZ2D, temperature=T, mu=mu, kmesh=(N, N, 1))
     assert got == pytest.approx(expected, rel=1e-10)
