@@ -7,12 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_docs import commands, localise
 
 from wbentropy import verify as V
 from wbentropy.io.load import load_model
 from wbentropy.models import qwz_chern_model
-
-from test_docs import commands, localise
 
 REPO = Path(__file__).resolve().parents[1]
 QWZ2D = qwz_chern_model(mass=-1.0, tz=0.0, a=3.0, c=5.0)
@@ -39,7 +38,7 @@ def violated(monkeypatch, name, factor=1.0, offset=0.0):
 
 def readme_verify_command():
     """The README's verify example: the fenced block whose command is ``wbentropy verify``."""
-    blocks = re.findall(r"^```\n(wbentropy verify .*?)```", (REPO / "README.md").read_text(), flags=re.S | re.M)
+    blocks = re.findall(r"^```\n(wbentropy verify .*?)```", (REPO / "README.md").read_text(), flags=re.DOTALL | re.MULTILINE)
     assert len(blocks) == 1, blocks
     (argv,) = commands(blocks[0])
     return argv
@@ -96,7 +95,7 @@ def test_maxwell_fails_when_sigma_s_is_off(monkeypatch, factor):
 
 def test_mott_fails_when_sigma_s_is_off(monkeypatch):
     violated(monkeypatch, "entropy_hall", 1.01)
-    one, two = V.check_mott(model=QWZ2D, temperature=300.0, mu=-1.3, kmesh=(400, 400, 1))
+    _, two = V.check_mott(model=QWZ2D, temperature=300.0, mu=-1.3, kmesh=(400, 400, 1))
     assert two.status == "FAIL"
 
 

@@ -1,19 +1,24 @@
 """``wbentropy verify``: the paper's relations checked on the user's own system.
 
 At one (T, mu) and k-mesh, every check computes both sides of a relation by independent
-routes and reports PASS/FAIL with the numbers (INFO where a relation's own condition of
-validity is not met by the system; INFO rows never fail the run):
+routes and reports PASS/FAIL with the numbers.  A row FAILs only when its relation is violated
+by more than a tolerance derived from the run's own error estimates (quadrature, finite
+differences, omitted Sommerfeld terms, mesh or adaptive integration error); where the relation
+cannot be tested at this T and mesh (its condition of validity is not met, the Sommerfeld series
+does not converge, or the mesh does not resolve the thermal shell and adaptive refinement within
+its budget does not either) the row is INFO, without a deviation, saying why and what would
+resolve it.  INFO rows never fail the run.
 
 ===============  ==========================================================================
 onsager          sigma^s_ab (Eq. 28) = anomalous Nernst alpha_ab from the T = 0 AHC curve
-mott-1, mott-2   Eq. (31) with one and two Sommerfeld terms (sigma^e at the same T); the
-                 tolerance is the size of the first omitted term
+mott-1, mott-2   Eq. (31) with one and two Sommerfeld terms (sigma^e at the same T); tolerance:
+                 the omitted terms; INFO if the terms do not decrease
 maxwell          d_T sigma^e = -e d_mu sigma^s (finite differences); the paper's Eq. (30),
                  with an extra 1/T, is reported beside it
-wf               Wiedemann-Franz: kappa_ab/(L_0 T sigma^e_ab) = 1 + (8 pi^2/15)(k_BT)^2 sigma''/sigma + O(T^4);
-                 the tolerance is 3x that Sommerfeld term (sigma'' from the data on the mesh)
-eq34             two-band ratio sigma^s(w)/sigma^e(w) = -(k_B/e)(s_- - s_+)/(f_- - f_+), with the
-                 spread of eps_+ + eps_- over the resonant pairs (the condition of Eq. 34)
+wf               Wiedemann-Franz: kappa_ab/(L_0 T sigma^e_ab) - 1 = (8 pi^2/15)(k_BT)^2 sigma''/sigma + O(T^4);
+                 tolerance: the O(T^4) term; INFO if the terms do not decrease
+eq34             two-band ratio sigma^s(w)/sigma^e(w) = -(k_B/e)(s_- - s_+)/(f_- - f_+) where the
+                 spread of eps_+ + eps_- over the resonant pairs is <= k_BT (INFO "not applicable" otherwise)
 js0              zero-field entropy current (Eq. 24) vanishes
 pi>=0            entropy production tensor positive semi-definite at sampled k and on the mesh
 eq20-k           d_a d_b eps_n (finite differences of the bands) = v^ab_n + 2 sum_m eps_nm g_nm
@@ -40,7 +45,7 @@ from .geometry import DEFAULT_DEGEN_THRESH, band_geometry, quantum_metric_pairs
 from .integrate import Evaluator, UniformMesh
 from .interpolation import Interpolator
 from .model import TBModel
-from .occupation import entropy, fermi, kT_eV, minus_dfermi
+from .occupation import entropy, fermi, kT_eV
 from .physics import optical as OPT
 from .physics import relations as REL
 from .quantities import Options, get_quantities
