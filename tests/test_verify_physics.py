@@ -38,7 +38,8 @@ def violated(monkeypatch, name, factor=1.0, offset=0.0):
 
 def readme_verify_command():
     """The README's verify example: the fenced block whose command is ``wbentropy verify``."""
-    blocks = re.findall(r"^```\n(wbentropy verify .*?)```", (REPO / "README.md").read_text(), flags=re.DOTALL | re.MULTILINE)
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"^```\n(wbentropy verify .*?)```", readme, flags=re.DOTALL | re.MULTILINE)
     assert len(blocks) == 1, blocks
     (argv,) = commands(blocks[0])
     return argv

@@ -261,9 +261,9 @@ def check_mott(*, model: TBModel, temperature: float, mu: float, kmesh, **kw) ->
     |t_j/t_(j-1)| < 1, j >= n); its remainder is then of the size of the omitted computed terms
     plus the geometric tail of the last (the series is asymptotic: on QWZ at 300 K the remainder
     after two terms is 1.3 times that), and the tolerance is twice that plus the
-    finite-difference errors of the terms used (+ round-off).  If a term is not smaller than the one before, the series does not
-    converge at this T (sigma^e has structure on the scale k_BT, e.g. the staircase of a coarse mesh):
-    INFO.
+    finite-difference errors of the terms used (+ round-off).  If a term is not smaller than the one
+    before, the series does not converge at this T (sigma^e has structure on the scale k_BT, e.g. the
+    staircase of a coarse mesh): INFO.
     """
     kT = kT_eV(temperature)
     h = kT / 4
@@ -461,8 +461,8 @@ def _vanishing_sum(*, value_of, uniform, scale: float, res: float, model, temper
     the user's mesh: PASS.  If the mesh resolves the thermal shell (``res`` <= 1: the periodic integrand is
     smooth on the mesh scale, so its mesh sums converge exponentially), the error of the mesh sum is
     estimated as its difference from the sum on the mesh N_i // 2; if that is below :data:`RESOLVE` x scale,
-    PASS if the residual is within it (+ round-off), FAIL if not.  Otherwise the integral is refined adaptively (coarse mesh N_i // 3: as many
-    Gauss nodes as the user's mesh has points; error below
+    PASS if the residual is within it (+ round-off), FAIL if not.  Otherwise the integral is refined adaptively
+    (coarse mesh N_i // 3: as many Gauss nodes as the user's mesh has points; error below
     :data:`RESOLVE` x scale, at most :data:`ADAPTIVE_BUDGET` x its k-points): converged, PASS if the residual
     is within its error estimate (+ round-off), FAIL if not; not converged, INFO "unresolved".
     """
@@ -636,7 +636,8 @@ def check_band_hessian_identity(*, model: TBModel, n_samples: int = 16, seed: in
     return Check(name="eq20-k", relation="d_a d_b eps_n = v^ab_n + 2 sum_m eps_nm g^ab_nm (behind Eq. 20), sampled k",
                  status=_status(dev, rtol), lhs=float(lhs[i]), rhs=float(rhs[i]), deviation=dev, tolerance=rtol,
                  units="eV A^2", note=f"{int(ok.sum())} band states at {n_samples} random k (gap > {min_gap:g} eV); "
-                                      f"finite-difference step {step:g} 1/A; tolerance = its error estimated from step {2 * step:g} 1/A")
+                                      f"finite-difference step {step:g} 1/A; tolerance = its error estimated from step "
+                                      f"{2 * step:g} 1/A")
 
 
 def check_drude_sum_rule(*, model: TBModel, temperature: float, mu: float, kmesh, tau_fs: float, **kw) -> Check:
@@ -760,7 +761,7 @@ def _check_inputs(*, temperature, mu, tau_fs, omegas, smearing, smearing_width, 
     if not np.isfinite(mu):
         raise InputError(f"verify needs a finite chemical potential, got {mu}")
     check_grid(temperatures=[temperature], mus=[mu])
-    Options(tau_fs=tau_fs).eta  # noqa: B018  (raises on a missing or non-positive tau)
+    Options(tau_fs=tau_fs).eta
     check_options(degen_thresh=degen_thresh, tau_fs=tau_fs)
     if kmesh is not None:
         check_kmesh(kmesh)
