@@ -110,3 +110,17 @@ def test_mpiexec_two_ranks_equals_one_rank(tmp_path):
         assert proc.returncode == 0, proc.stderr
         results[n] = rank_results(out, n)
     assert_same_results(results[1], results[2])
+
+
+def test_python_dash_m_wbentropy_is_the_command():
+    """``python -m wbentropy`` runs the command line (``--version``, and a one-line error with exit 2)."""
+    import subprocess
+    import sys
+
+    from wbentropy import __version__
+
+    proc = subprocess.run([sys.executable, "-m", "wbentropy", "--version"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"wbentropy {__version__}"
+    proc = subprocess.run([sys.executable, "-m", "wbentropy", "compute", "--kmesh", "8.5"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and proc.stderr.startswith("wbentropy: error:")

@@ -343,7 +343,7 @@ def atomic_hdf5(path: str | Path, *, on_write_error: str = "warn"):
 
     path = Path(path)
     with h5py.File(f"{path.name}.{secrets.token_hex(8)}.mem", "w", driver="core", backing_store=False,
-                   block_size=_HDF5_BLOCK) as h:
+                   block_size=_HDF5_BLOCK, track_order=True) as h:  # attributes read back in written order
         yield h
         h.flush()
         image = h.id.get_file_image()

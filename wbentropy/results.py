@@ -138,7 +138,8 @@ class Result:
         """Readable table: one block per quantity, one row per (T, mu)."""
         lines = []
         for k, v in self.attrs.items():
-            lines.append(f"# {k}: {v}")
+            if _header_value(v):
+                lines.append(f"# {k}: {_header_value(v)}")
         for name, q in self.quantities.items():
             lines.append("")
             lines.append(f"## {name}  [{q.units}]")
@@ -277,6 +278,14 @@ def _write_quantity(g, q: QuantityResult) -> None:
         g["error"].attrs["units"] = q.units
     for k, v in q.attrs.items():
         g.attrs[k] = _attr(v)
+
+
+def _header_value(v) -> str:
+    """A root attribute as ``show`` prints it: lists and dicts as JSON (as stored in the file, so that a
+    result prints the same before and after a save), empty values as ''."""
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v) if len(v) else ""
+    return "" if v is None or v == "" else str(v)
 
 
 def _attr(v):
