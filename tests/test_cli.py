@@ -93,6 +93,19 @@ def test_warns_when_wsvec_beside_tb_not_given(tmp_path):
         load_model(tb=tmp_path / "qwz_tb.dat")
 
 
+def test_missing_wsvec_warning_once_in_the_callers_words(tmp_path):
+    """On the command line the missing-_wsvec warning is printed once and names the option --wsvec."""
+    for name in ("Fe_hr.dat.gz", "Fe_r.dat.gz", "Fe_wsvec.dat.gz", "Fe.win"):
+        shutil.copy(DATA / name, tmp_path / name)
+    proc = subprocess.run([sys.executable, "-m", "wbentropy.cli", "compute", "--hr", "Fe_hr.dat.gz", "--r",
+                           "Fe_r.dat.gz", "--win", "Fe.win", "--kmesh", "2", "2", "2", "--temperature", "300",
+                           "--mu", "17.38", "--quantities", "ahc", "--out", "w.h5"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("Fe_wsvec.dat.gz exists but was not given") == 1, proc.stderr
+    assert "--wsvec Fe_wsvec.dat.gz" in proc.stderr and "wsvec_file" not in proc.stderr
+
+
 
 
 @pytest.mark.mpi

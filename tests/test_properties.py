@@ -76,7 +76,7 @@ def _only_input_errors(call):
 
 
 @FAST
-@pytest.mark.filterwarnings("ignore:.*_wsvec.dat exists but wsvec_file was not given")  # it does: the noise
+@pytest.mark.filterwarnings("ignore:.*_wsvec.dat exists but was not given")  # it does: the noise
 @given(st.binary(max_size=3000))
 def test_random_bytes_give_input_error(tmp_path_factory, data):
     d = tmp_path_factory.mktemp("bytes")

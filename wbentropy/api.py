@@ -206,8 +206,10 @@ def check_mu_in_band_range(*, interpolator: Interpolator, mus: np.ndarray, tempe
 
         msg = (f"chemical potentials {_short(mus[outside])} eV lie outside the bands of the model "
                f"({lo:.4f} .. {hi:.4f} eV); results there are trivially zero")
+        from .errors import InputWarning
+
         logger.warning(msg)
-        warnings.warn(msg, UserWarning, stacklevel=3)
+        warnings.warn(msg, InputWarning, stacklevel=3)
 
 
 def _check_against_model(*, evaluator: Evaluator, mus: np.ndarray, temperatures: np.ndarray, degen_thresh: float,

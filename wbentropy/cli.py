@@ -279,9 +279,10 @@ def main(argv=None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     import warnings
 
-    from .errors import ConvergenceWarning
+    from .errors import ConvergenceWarning, InputWarning
 
     warnings.simplefilter("ignore", ConvergenceWarning)  # already logged once as WARNING
+    warnings.simplefilter("ignore", InputWarning)  # likewise
     import signal
     import threading
 

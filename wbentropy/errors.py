@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["InputError", "ConvergenceWarning", "warn_unconverged"]
+__all__ = ["InputError", "ConvergenceWarning", "InputWarning", "warn_unconverged"]
 
 
 class InputError(ValueError):
@@ -38,6 +38,10 @@ class InputError(ValueError):
 
 class ConvergenceWarning(UserWarning):
     """A result is likely unconverged (error above tolerance, under-sampled Fermi surface, ...)."""
+
+
+class InputWarning(UserWarning):
+    """An input is used, but probably not as meant (a ``_wsvec.dat`` beside the input not given, mu outside the bands)."""
 
 
 def warn_unconverged(message: str) -> None:

@@ -985,11 +985,13 @@ def _warn_missing_wsvec(path: str | Path, suffix: str) -> None:
         return
     candidate = p.with_name(base[: -len(suffix)] + "_wsvec.dat" + (".gz" if gz else ""))
     if candidate.exists():
-        msg = (f"{candidate} exists but wsvec_file was not given: the MDRS (use_ws_distance) correction is "
-               f"NOT applied to {p.name}; on coarse ab-initio k grids interpolated quantities can then be "
-               f"very wrong. Pass wsvec_file={str(candidate)!r} to apply it.")
+        from ..errors import InputWarning
+
+        msg = (f"{candidate} exists but was not given: the MDRS (use_ws_distance) correction is NOT applied to "
+               f"{p.name}; on coarse ab-initio k grids interpolated quantities can then be very wrong. Give it "
+               f"with --wsvec {candidate} (Python: load_model(..., wsvec=...)) to apply it.")
         logger.warning(msg)
-        warnings.warn(msg, UserWarning, stacklevel=3)
+        warnings.warn(msg, InputWarning, stacklevel=3)
 
 
 def _finish(raw: _Raw, *, r: np.ndarray | None, wsvec_file: str | Path | None, name: str,
