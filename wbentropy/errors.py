@@ -41,7 +41,7 @@ class ConvergenceWarning(UserWarning):
 
 
 class InputWarning(UserWarning):
-    """An input is used, but probably not as meant (a ``_wsvec.dat`` beside the input not given, mu outside the bands)."""
+    """An input is used, but probably not as meant (a ``_wsvec.dat`` beside it not given, mu outside the bands)."""
 
 
 def warn_unconverged(message: str) -> None:
