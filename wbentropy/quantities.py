@@ -116,7 +116,7 @@ class Options:
 
 @dataclass(frozen=True)
 class Quantity:
-    """One BZ-integrated response tensor.
+    r"""One BZ-integrated response tensor.
 
     Attributes
     ----------
@@ -141,7 +141,32 @@ class Quantity:
     complex_valued : bool
         True for complex tensors (e.g. the Hermitian absorptive optical conductivity).
     rank : int
-        Number of Cartesian indices (2; 3 for second-order conductivities sigma_abc).
+        Number of Cartesian indices (2; 3 for second-order conductivities sigma_abc; 1 with ``vector``).
+    symbol : str
+        LaTeX symbol (without indices) for labels, e.g. ``r"\sigma^e"``.
+    parity : {"polar", "axial"}
+        How the tensor transforms under an improper rotation R: "polar" (true tensor, T_a.. -> R_aa' ... T_a'..)
+        or "axial" (pseudotensor: an extra det R).  Every response here relates polar currents to polar fields,
+        hence "polar"; so a rank-2 tensor is even and a rank-3 tensor or a vector odd under inversion
+        (:attr:`inversion`).  The antisymmetric (Hall) tensors are the duals t_ab = eps_abc p_c of axial vectors p.
+    time_reversal : {"even", "odd", "mixed"}
+        Parity under time reversal of the tensor (as WannierBerri's ``transformTR``): "odd" tensors vanish in a
+        non-magnetic crystal; "mixed" has both parts (the Hermitian optical tensor: Re even, Im odd).
+    operators : tuple of str
+        Tight-binding operators the integrand needs: "H" (Hamiltonian) and "AA" (position matrix elements, the
+        external part of the Berry connection r_nm).
+    positive_semidefinite : bool
+        The symmetric part must have no negative eigenvalue (second law, Pi >= 0): checked on every result
+        (:func:`wbentropy.physics.entropy_production.check_positive_semidefinite`).
+    thermal_shell : bool
+        The band weight lives in the thermal shell |E - mu| <~ k_BT (the entropy weight s_n) although the
+        integrand itself is finite at T = 0: sampling near the Fermi surface is tracked and the adaptive
+        integrator forces the shell, as for ``fermi_surface`` quantities (see :attr:`fermi_weighted`).
+    form_dependent : bool
+        The value depends on ``Options.entropy_production_form`` (exact Kubo-Mori or paper Eq. 18 kernel):
+        the result records the form used.
+    plot_units : str
+        Units as printed on figures, if not :attr:`units` with ``*`` written as a middle dot.
     """
 
     name: str
@@ -155,6 +180,30 @@ class Quantity:
     omega_axis: bool = False
     complex_valued: bool = False
     rank: int = 2
+    symbol: str = ""
+    parity: str = "polar"
+    time_reversal: str = "even"
+    operators: tuple[str, ...] = ("H",)
+    positive_semidefinite: bool = False
+    thermal_shell: bool = False
+    form_dependent: bool = False
+    plot_units: str = ""
+
+    @property
+    def fermi_weighted(self) -> bool:
+        """True if the integrand lives near the Fermi surface at T > 0 (-df/dE, 1/T, or the entropy weight)."""
+        return self.fermi_surface or self.thermal_shell
+
+    @property
+    def inversion(self) -> str:
+        """Parity under inversion, "even" or "odd", from :attr:`rank` and :attr:`parity`."""
+        odd = (self.rank % 2 == 1) != (self.parity == "axial")
+        return "odd" if odd else "even"
+
+    @property
+    def label_units(self) -> str:
+        """Units for figure labels."""
+        return self.plot_units or self.units.replace("*", "·")
 
 
 #: The two Hall tensors as sigma_ab = factor/V sum_n <F(E_n) Omega_n^ab>_BZ: name -> (F, -dF/dE, factor).
@@ -436,109 +485,139 @@ def _qm_batch(index):
     return on_grid
 
 
+# Families: how each tensor transforms under time reversal (parity: all "polar", see Quantity) and what it needs.
+# Anomalous Hall (sigma^e, sigma^s, kappa): a sum of Omega_n(k) = -Omega_n(-k) under T, so odd (needs magnetism);
+# antisymmetric, the dual of an axial vector (WannierBerri AHC: transformTR = transform_odd).
+_HALL = dict(time_reversal="odd", operators=("H", "AA"))
+# Entropy production Pi = J.E/T and its parts: dissipative, symmetric, even under T (nonzero in every crystal).
+_EP = dict(time_reversal="even", needs_tau=True, fermi_surface=True, plot_units="S/(m·K)")
+# Drude conductivities (charge and entropy): tau v v (-f'), symmetric and dissipative, even under T.
+_DISSIPATIVE = dict(time_reversal="even", needs_tau=True, fermi_surface=True)
+# Absorptive optical tensor (Hermitian): Re symmetric (even under T), Im antisymmetric (odd: the optical Hall part).
+_OPTICAL = dict(time_reversal="mixed", operators=("H", "AA"), omega_axis=True, complex_valued=True)
+# Berry curvature dipole v^b Omega^d: product of two T-odd fields, even under T (Sodemann & Fu 2015, T-symmetric).
+_BCD = dict(time_reversal="even", operators=("H", "AA"), needs_tau=True, fermi_surface=True)
+# Nonlinear Drude d_a d_b E v^c: one velocity, odd under T (WannierBerri NLDrude: transform_odd; needs magnetism).
+_NL_DRUDE = dict(time_reversal="odd", needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3)
+# Intrinsic nonlinear Hall v G: G is T-even, v odd, so odd under T (Gao, Yang & Niu 2014; PT antiferromagnets).
+_INTRINSIC_NLH = dict(time_reversal="odd", operators=("H", "AA"), fermi_surface=True, rank=3)
+# Zero-field entropy current v s: a current of a T-even density, odd under T (and zero by periodicity).
+_ZERO_FIELD = dict(time_reversal="odd", vector=True)
+
 _EP_UNITS = "W/(K*m^3)/(V/m)^2"
 QUANTITIES: dict[str, Quantity] = {
     q.name: q
     for q in [
-        Quantity(name="ahc", units=C.UNITS["ahc"],
+        Quantity(name="ahc", **_HALL, symbol=r"\sigma^e",
+                 units=C.UNITS["ahc"],
                  formula="sigma^e_ab = -(e^2/hbar) sum_n int d3k/(2pi)^3 f_n Omega_n^ab",
                  per_k=_ahc_per_k),
-        Quantity(name="entropy_hall", units=C.UNITS["entropy_hall"],
+        Quantity(name="entropy_hall", **_HALL, symbol=r"\sigma^s", thermal_shell=True,
+                 units=C.UNITS["entropy_hall"],
                  formula="sigma^s_ab = +(e k_B/hbar) sum_n int d3k/(2pi)^3 s_n Omega_n^ab (paper Eq. 28)",
                  per_k=_entropy_hall_per_k),
-        Quantity(name="thermal_hall", units=C.UNITS["thermal_hall"],
+        Quantity(name="thermal_hall", **_HALL, symbol=r"\kappa",
+                 units=C.UNITS["thermal_hall"],
                  formula="kappa_ab = -(k_B^2 T/hbar) sum_n int d3k/(2pi)^3 c_2(f_n) Omega_n^ab, "
                          "c_2(f) = int_0^f ln^2((1-t)/t) dt (Qin, Niu & Shi 2011); kappa = L_0 T sigma^e at low T",
                  per_k=_thermal_hall_per_k),
-        Quantity(name="entropy_production", units=_EP_UNITS,
+        Quantity(name="entropy_production", **_EP, operators=("H", "AA"), symbol=r"\Pi", form_dependent=True,
+                 positive_semidefinite=True,
+                 units=_EP_UNITS,
                  formula="Pi_ab/E^2 = Drude (Eq. 19) + interband (exact Kubo-Mori or paper Eq. 18)",
-                 per_k=_on_grid(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production"),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="entropy_production_drude", units=_EP_UNITS,
+                 per_k=_on_grid(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production")),
+        Quantity(name="entropy_production_drude", **_EP, symbol=r"\Pi^{D}", positive_semidefinite=True,
+                 units=_EP_UNITS,
                  formula="Pi^D_ab/E^2 = (e^2 tau/(hbar^2 T)) sum_n int v^a_n v^b_n (-df/dE) = sigma_D/T (Eq. 19)",
                  per_k=_on_grid(_ep_drude_per_k, C.ENTROPY_PRODUCTION_FACTOR,
-                                            name="entropy_production_drude", nb_pairs=False),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="entropy_production_interband", units=_EP_UNITS,
+                                            name="entropy_production_drude", nb_pairs=False)),
+        Quantity(name="entropy_production_interband", **_EP, operators=("H", "AA"), symbol=r"\Pi^{inter}",
+                 form_dependent=True,                 positive_semidefinite=True,
+                 units=_EP_UNITS,
                  formula="Pi^inter_ab/E^2 = (k_B/tau) sum_{n!=m} int f_nm^2 K_nm g^ab_nm/(eps_nm^2+eta^2), "
                          "K = Kubo-Mori kernel (exact) or 1/(f_n(1-f_n)) (paper Eq. 18)",
                  per_k=_on_grid(_ep_interband_per_k, C.ENTROPY_PRODUCTION_FACTOR,
-                                            name="entropy_production_interband"),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="entropy_production_qm", units=_EP_UNITS,
+                                            name="entropy_production_interband")),
+        Quantity(name="entropy_production_qm", **_EP, operators=("H", "AA"), symbol=r"\Pi^{QM}",
+                 form_dependent=True,
+                 units=_EP_UNITS,
                  formula="sum_nm int lambda_nm g^ab_nm, lambda_nm = 2 tau eps_nm f_n/T + f_nm^2 K_nm/(tau(eps^2+eta^2)) "
                          "(Eq. 21 with tau restored)",
-                 per_k=_qm_batch(0), needs_tau=True, needs_second_derivatives=True, fermi_surface=True),
-        Quantity(name="entropy_production_nonqm", units=_EP_UNITS,
+                 per_k=_qm_batch(0), needs_second_derivatives=True),
+        Quantity(name="entropy_production_nonqm", **_EP, operators=("H", "AA"), symbol=r"\Pi^{nonQM}",
+                 form_dependent=True,
+                 units=_EP_UNITS,
                  formula="(tau/T) sum_n int v^ab_n f_n (the part Eq. 21 drops)",
-                 per_k=_qm_batch(1), needs_tau=True, needs_second_derivatives=True, fermi_surface=True),
-        Quantity(name="drude_conductivity", units="S/m",
+                 per_k=_qm_batch(1), needs_second_derivatives=True),
+        Quantity(name="drude_conductivity", **_DISSIPATIVE, symbol=r"\sigma^{D}",
+                 units="S/m",
                  formula="sigma^D_ab = (e^2 tau/hbar^2) sum_n int v^a_n v^b_n (-df/dE)",
                  per_k=_on_grid(_drude_sigma_per_k, C.DRUDE_FACTOR_S_PER_M, name="drude_conductivity",
-                                            nb_pairs=False),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="entropy_drude", units=C.UNITS["entropy_hall"],
+                                            nb_pairs=False)),
+        Quantity(name="entropy_drude", **_DISSIPATIVE, symbol=r"\sigma^{sD}",
+                 units=C.UNITS["entropy_hall"],
                  formula="sigma^sD_ab = -(e k_B tau/hbar^2) sum_n int s_n d_a d_b E_n (Eq. 27, first term)",
                  per_k=_on_grid(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
-                                            name="entropy_drude", nb_pairs=False),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="optical_conductivity", units=C.UNITS["ahc"],
+                                            name="entropy_drude", nb_pairs=False)),
+        Quantity(name="optical_conductivity", **_OPTICAL, symbol=r"\sigma^e(\omega)",
+                 units=C.UNITS["ahc"],
                  formula="sigma^e_ab(w) = (e^2/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn f_nm delta(eps_mn - w) "
                          "(paper Eq. 32, absorptive = Hermitian part; delta broadened)",
-                 per_k=_optical(fermi, C.OPTICAL_FACTOR_S_PER_CM), omega_axis=True, complex_valued=True),
-        Quantity(name="optical_entropy_conductivity", units=C.UNITS["entropy_hall"],
+                 per_k=_optical(fermi, C.OPTICAL_FACTOR_S_PER_CM)),
+        Quantity(name="optical_entropy_conductivity", **_OPTICAL, symbol=r"\sigma^s(\omega)",
+                 units=C.UNITS["entropy_hall"],
                  formula="sigma^s_ab(w) = -(e k_B/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn (s_n - s_m) "
                          "delta(eps_mn - w) (paper Eq. 33, electrons; absorptive part)",
-                 per_k=_optical(entropy, C.OPTICAL_ENTROPY_FACTOR_A_PER_MK), omega_axis=True,
-                 complex_valued=True),
-        Quantity(name="nonlinear_hall_bcd", units="A/V^2",
+                 per_k=_optical(entropy, C.OPTICAL_ENTROPY_FACTOR_A_PER_MK)),
+        Quantity(name="nonlinear_hall_bcd", **_BCD, symbol=r"\chi",
+                 units="A/V^2",
                  formula="chi_bd = (e^3 tau/hbar^2) D_bd, D_bd = -sum_n int v^b_n Omega^d_n df/dE (Berry curvature "
                          "dipole, WannierBerri NLAHC_FermiSurf); j_a = -eps_adc chi_bd E_b E_c for electrons (the displaced "
                          "Fermi sea f0(k + e tau E/hbar) in -(e^2/hbar) E x int f Omega)",
                  per_k=_scaled_by_tau(_on_grid(_bcd_per_k("charge"), C.NL_HALL_FACTOR_PER_FS,
-                                               name="nonlinear_hall_bcd", nb_pairs=False), 1),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="entropy_nonlinear_hall_bcd", units="A/(V*K)",
+                                               name="nonlinear_hall_bcd", nb_pairs=False), 1)),
+        Quantity(name="entropy_nonlinear_hall_bcd", **_BCD, symbol=r"\chi^s",
+                 units="A/(V*K)",
                  formula="chi^s_bd = -(k_B/e)(e^3 tau/hbar^2) D^s_bd, D^s_bd = -sum_n int v^b_n Omega^d_n ds/dE "
                          "(f -> s, exact at this order); j^s_a = -eps_adc chi^s_bd E_b E_c",
                  per_k=_scaled_by_tau(_on_grid(_bcd_per_k("entropy"), C.ENTROPY_NL_HALL_FACTOR_PER_FS,
-                                               name="entropy_nonlinear_hall_bcd", nb_pairs=False), 1),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="nonlinear_drude", units="A/V^2",
+                                               name="entropy_nonlinear_hall_bcd", nb_pairs=False), 1)),
+        Quantity(name="nonlinear_drude", **_NL_DRUDE, symbol=r"\sigma",
+                 units="A/V^2",
                  formula="sigma_abc = (e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n df/dE; j_a = sigma_abc E_b E_c "
                          "(WannierBerri NLDrude_FermiSurf convention)",
                  per_k=_scaled_by_tau(_on_grid(_nl_drude_per_k("charge"), C.NL_DRUDE_FACTOR_PER_FS2,
-                                               name="nonlinear_drude", nb_pairs=False, rank=3), 2),
-                 needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
-        Quantity(name="entropy_nonlinear_drude", units="A/(V*K)",
+                                               name="nonlinear_drude", nb_pairs=False, rank=3), 2)),
+        Quantity(name="entropy_nonlinear_drude", **_NL_DRUDE, symbol=r"\sigma^s",
+                 units="A/(V*K)",
                  formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int [d_a d_b E_n v^c_n ds/dE "
                          "- v^a_n v^b_n v^c_n (-df/dE)/(2 k_BT)] (exact: Tr[v S(rho)] to O(E^2), relaxation on rho); "
                          "j^s_a = sigma^s_abc E_b E_c",
                  per_k=_scaled_by_tau(_on_grid(_entropy_nl_drude_exact_per_k, C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
-                                               name="entropy_nonlinear_drude", nb_pairs=False, rank=3), 2),
-                 needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
-        Quantity(name="entropy_nonlinear_drude_fs", units="A/(V*K)",
+                                               name="entropy_nonlinear_drude", nb_pairs=False, rank=3), 2)),
+        Quantity(name="entropy_nonlinear_drude_fs", **_NL_DRUDE, symbol=r"\sigma^s_{fs}",
+                 units="A/(V*K)",
                  formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n ds/dE (the paper's "
                          "f -> s rule, relaxation applied to s; not the entropy of the steady state); "
                          "j^s_a = sigma^s_abc E_b E_c",
                  per_k=_scaled_by_tau(_on_grid(_nl_drude_per_k("entropy"), C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
-                                               name="entropy_nonlinear_drude_fs", nb_pairs=False, rank=3), 2),
-                 needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
-        Quantity(name="intrinsic_nonlinear_hall", units="A/V^2",
+                                               name="entropy_nonlinear_drude_fs", nb_pairs=False, rank=3), 2)),
+        Quantity(name="intrinsic_nonlinear_hall", **_INTRINSIC_NLH, symbol=r"\chi^{int}",
+                 units="A/V^2",
                  formula="chi_abc = (e^3/hbar) sum_n int [v^a G^bc - (v^b G^ac + v^c G^ab)/2]_n df/dE, "
                          "G^ab_n = 2 Re sum_m r^a_nm r^b_mn/(E_n - E_m); j_a = chi_abc E_b E_c (Hall current "
                          "-(e^2/hbar) E x int f curl(e G E) of the field-induced Berry curvature, electrons)",
                  per_k=_on_grid(_intrinsic_nlh_per_k("charge"), C.INTRINSIC_NL_HALL_FACTOR,
-                                name="intrinsic_nonlinear_hall", nb_pairs=False, rank=3),
-                 fermi_surface=True, rank=3),
-        Quantity(name="entropy_intrinsic_nonlinear_hall", units="A/(V*K)",
+                                name="intrinsic_nonlinear_hall", nb_pairs=False, rank=3)),
+        Quantity(name="entropy_intrinsic_nonlinear_hall", **_INTRINSIC_NLH, symbol=r"\chi^{s,int}",
+                 units="A/(V*K)",
                  formula="chi^s_abc = -(k_B/e) chi_abc[f -> s]; j^s_a = chi^s_abc E_b E_c",
                  per_k=_on_grid(_intrinsic_nlh_per_k("entropy"), C.ENTROPY_INTRINSIC_NL_HALL_FACTOR,
-                                name="entropy_intrinsic_nonlinear_hall", nb_pairs=False, rank=3),
-                 fermi_surface=True, rank=3),
-        Quantity(name="entropy_current_zero_field", units="W/(K*m^2)",
+                                name="entropy_intrinsic_nonlinear_hall", nb_pairs=False, rank=3)),
+        Quantity(name="entropy_current_zero_field", **_ZERO_FIELD, symbol=r"j^s(0)", thermal_shell=True, rank=1,
+                 units="W/(K*m^2)",
                  formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
-                 per_k=_entropy_current_zero_field_per_k, vector=True),
+                 per_k=_entropy_current_zero_field_per_k),
     ]
 }
 
