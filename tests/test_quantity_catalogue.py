@@ -78,7 +78,8 @@ def test_fermi_weighting_selects_the_quantities_it_selected_by_name():
     selected = {q.name for q in Q.QUANTITIES.values() if q.fermi_weighted}
     assert selected == {n for n in NAMES if Q.QUANTITIES[n].fermi_surface or n.startswith("entropy")}
     assert "thermal_hall" not in selected and "optical_entropy_conductivity" not in selected
-    assert {n for n in NAMES if Q.QUANTITIES[n].thermal_shell} == {"entropy_hall", "entropy_current_zero_field"}
+    shell_only = {n for n in NAMES if Q.QUANTITIES[n].thermal_shell and not Q.QUANTITIES[n].fermi_surface}
+    assert shell_only == {"entropy_hall", "entropy_current_zero_field"}
 
 
 def test_the_second_law_and_the_kernel_form_are_record_fields():
@@ -121,3 +122,30 @@ def test_the_kernel_form_is_recorded_for_form_dependent_records(qwz):
                   mus=[0.5], kmesh=[4, 4, 1], tau_fs=10.0)
     assert "form" not in res.quantities["entropy_production_drude"].attrs
     assert res.quantities["entropy_production_qm"].attrs["form"].startswith("exact: Kubo-Mori")
+
+
+TWINS = {"ahc": "entropy_hall", "nonlinear_hall_bcd": "entropy_nonlinear_hall_bcd",
+         "nonlinear_drude": "entropy_nonlinear_drude_fs",
+         "intrinsic_nonlinear_hall": "entropy_intrinsic_nonlinear_hall",
+         "optical_conductivity": "optical_entropy_conductivity"}
+
+
+@pytest.mark.parametrize("charge, twin", TWINS.items())
+def test_entropy_twins_come_from_the_factory(charge, twin):
+    """f -> s and the factor -(k_B/e) (per m for a charge quantity per cm); everything else is the charge one's."""
+    c, s = Q.QUANTITIES[charge], Q.QUANTITIES[twin]
+    assert (c.weight, s.weight) == ("f", "s") and s.family is c.family
+    per_m = 100.0 if c.units == "S/cm" else 1.0
+    assert s.factor == pytest.approx(-1.380649e-23 / 1.602176634e-19 * c.factor * per_m, rel=1e-12)
+    same = ("rank", "vector", "parity", "time_reversal", "operators", "needs_tau", "needs_second_derivatives",
+            "fermi_surface", "omega_axis", "complex_valued")
+    assert [getattr(s, f) for f in same] == [getattr(c, f) for f in same]
+
+
+def test_the_exact_entropy_nonlinear_drude_is_not_a_twin():
+    assert Q.QUANTITIES["entropy_nonlinear_drude"].family is None
+
+
+def test_the_factory_refuses_a_factor_that_is_not_minus_kB_over_e():
+    with pytest.raises(ValueError, match="is not -\\(k_B/e\\) x the factor of ahc"):
+        Q.entropy_twin(Q.QUANTITIES["ahc"], name="x", factor=1.0, units="A/(m*K)", formula="x", symbol="x")

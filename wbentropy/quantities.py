@@ -8,6 +8,7 @@ k-point is computed once and reused for all (T, mu) and all quantities.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -20,7 +21,7 @@ from .occupation import (OccupationBox, box_mean, entropy, fermi, heat_weight, k
 from .physics import entropy_production as EP
 from .physics import optical as OPT
 
-__all__ = ["Quantity", "QUANTITIES", "get_quantities", "pseudovector_to_tensor", "occupation_weighted", "Options",
+__all__ = ["Quantity", "QUANTITIES", "charge_quantity", "entropy_twin", "get_quantities", "pseudovector_to_tensor", "occupation_weighted", "Options",
            "HALL_WEIGHTS"]
 
 #: Upper bound on the number of floats in one (T, mu, k, band) weight block.
@@ -167,6 +168,13 @@ class Quantity:
         the result records the form used.
     plot_units : str
         Units as printed on figures, if not :attr:`units` with ``*`` written as a middle dot.
+    weight : str
+        The band weight: "f" (charge) or "s" (entropy) for the quantities that come in f -> s pairs.
+    factor : float or None
+        The SI factor of the integrand (a constant of :mod:`wbentropy.constants`), where it is one number.
+    family : callable(kind, factor, name) -> per_k, or None
+        Builds the integrand of the quantity with band weight ``kind`` ("charge": f, "entropy": s); what
+        :func:`entropy_twin` uses to make the entropy version of a charge quantity.
     """
 
     name: str
@@ -188,6 +196,9 @@ class Quantity:
     thermal_shell: bool = False
     form_dependent: bool = False
     plot_units: str = ""
+    weight: str = ""
+    factor: float | None = None
+    family: Callable[..., Callable] | None = None
 
     @property
     def fermi_weighted(self) -> bool:
@@ -216,12 +227,21 @@ HALL_WEIGHTS = {"ahc": (fermi, minus_dfermi, C.AHC_FACTOR_S_PER_CM),
                 "thermal_hall": (heat_weight, minus_dheat_weight, C.THERMAL_HALL_FACTOR_W_PER_MK)}
 
 
-def _ahc_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
-    """sigma^e_ab = -(e^2/hbar) sum_n int d^3k/(2pi)^3 f_n Omega_n^ab  [S/cm]."""
-    weight, _, factor = HALL_WEIGHTS["ahc"]
-    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=weight, temperatures=temperatures, mus=mus,
-                             block=options.block_floats, box=geom.occupation_box)
-    return pseudovector_to_tensor(p) * (factor / volume)
+#: Band weight of a charge quantity and of its entropy twin (f -> s).
+_BAND_WEIGHTS = {"charge": fermi, "entropy": entropy}
+
+
+def _berry_sea(kind, factor, name=None):
+    """Quantity.per_k of factor/V sum_n w_n Omega_n^ab with w = f (charge: ahc, S/cm) or s (entropy: entropy_hall,
+    A/(m K), paper Eq. 28, electrons q = -e)."""
+    weight = _BAND_WEIGHTS[kind]
+
+    def per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
+        p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=weight, temperatures=temperatures,
+                                 mus=mus, block=options.block_floats, box=geom.occupation_box)
+        return pseudovector_to_tensor(p) * (factor / volume)
+
+    return per_k
 
 
 def ahc_curve_sum(geom: BandGeometry, *, energies: np.ndarray, volume: float) -> np.ndarray:
@@ -239,14 +259,6 @@ def ahc_curve_sum(geom: BandGeometry, *, energies: np.ndarray, volume: float) ->
         occ = (E[None, :] <= np.asarray(energies[i0:i0 + chunk])[:, None]).astype(float)
         out[i0:i0 + chunk] = occ @ X
     return pseudovector_to_tensor(out) * (C.AHC_FACTOR_S_PER_CM / volume)
-
-
-def _entropy_hall_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
-    """sigma^s_ab = +(e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab  [A/(m K)] (paper Eq. 28, electrons q = -e)."""
-    weight, _, factor = HALL_WEIGHTS["entropy_hall"]
-    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=weight, temperatures=temperatures, mus=mus,
-                             block=options.block_floats, box=geom.occupation_box)
-    return pseudovector_to_tensor(p) * (factor / volume)
 
 
 def _thermal_hall_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
@@ -440,6 +452,56 @@ def _scaled_by_tau(per_k_grid, power):
     return on_grid
 
 
+def _bcd_family(kind, factor, name):
+    return _scaled_by_tau(_on_grid(_bcd_per_k(kind), factor, name=name, nb_pairs=False), 1)
+
+
+def _nl_drude_family(kind, factor, name):
+    return _scaled_by_tau(_on_grid(_nl_drude_per_k(kind), factor, name=name, nb_pairs=False, rank=3), 2)
+
+
+def _intrinsic_nlh_family(kind, factor, name):
+    return _on_grid(_intrinsic_nlh_per_k(kind), factor, name=name, nb_pairs=False, rank=3)
+
+
+def _optical_family(kind, factor, name=None):
+    return _optical(_BAND_WEIGHTS[kind], factor)
+
+
+def charge_quantity(*, family, factor, **fields) -> Quantity:
+    """A quantity with band weight f built by ``family`` (see :attr:`Quantity.family`), ready for :func:`entropy_twin`."""
+    return Quantity(per_k=family("charge", factor, fields["name"]), family=family, factor=factor, weight="f",
+                    **fields)
+
+
+def entropy_twin(charge: Quantity, *, name: str, factor: float, units: str, formula: str, symbol: str,
+                 thermal_shell: bool = True) -> Quantity:
+    """The entropy version of a charge quantity: band weight f -> s, SI factor -(k_B/e) times the charge one.
+
+    Everything else (shape, how it transforms, operators, needs) is the charge quantity's: s, like f, is
+    a scalar even under time reversal.
+
+    Parameters
+    ----------
+    charge : Quantity
+        Made by :func:`charge_quantity` (it has a ``family`` and a ``factor``).
+    name, units, formula, symbol
+        The twin's.
+    factor : float
+        Its SI factor, a constant of :mod:`wbentropy.constants` (so that values stay those of its
+        derivation); checked against -(k_B/e) times the charge factor (per metre if that one is per cm).
+    thermal_shell : bool
+        See :attr:`Quantity.thermal_shell`.
+    """
+    per_cm = C.PER_ANGSTROM_TO_PER_M / C.PER_ANGSTROM_TO_PER_CM if charge.units.endswith("/cm") else 1.0
+    expected = -C.KB_EV * charge.factor * per_cm
+    if not np.isclose(factor, expected, rtol=1e-12, atol=0.0):
+        raise ValueError(f"{name}: factor {factor!r} is not -(k_B/e) x the factor of {charge.name} ({expected!r})")
+    return dataclasses.replace(charge, name=name, units=units, formula=formula, symbol=symbol, factor=factor,
+                               weight="s", per_k=charge.family("entropy", factor, name), thermal_shell=thermal_shell,
+                               plot_units="")
+
+
 def _rr(geom):
     """r^a_nm r^b_mn, (nk, nb, nb, 9) complex, shared by the AC quantities of a batch."""
     if "rr" not in geom.cache:
@@ -505,17 +567,13 @@ _INTRINSIC_NLH = dict(time_reversal="odd", operators=("H", "AA"), fermi_surface=
 _ZERO_FIELD = dict(time_reversal="odd", vector=True)
 
 _EP_UNITS = "W/(K*m^3)/(V/m)^2"
-QUANTITIES: dict[str, Quantity] = {
-    q.name: q
-    for q in [
-        Quantity(name="ahc", **_HALL, symbol=r"\sigma^e",
-                 units=C.UNITS["ahc"],
-                 formula="sigma^e_ab = -(e^2/hbar) sum_n int d3k/(2pi)^3 f_n Omega_n^ab",
-                 per_k=_ahc_per_k),
-        Quantity(name="entropy_hall", **_HALL, symbol=r"\sigma^s", thermal_shell=True,
-                 units=C.UNITS["entropy_hall"],
+_CATALOGUE: list[Quantity] = [
+    (ahc := charge_quantity(name="ahc", **_HALL, symbol=r"\sigma^e", units=C.UNITS["ahc"],
+                            formula="sigma^e_ab = -(e^2/hbar) sum_n int d3k/(2pi)^3 f_n Omega_n^ab",
+                            family=_berry_sea, factor=C.AHC_FACTOR_S_PER_CM)),
+    entropy_twin(ahc, name="entropy_hall", symbol=r"\sigma^s", units=C.UNITS["entropy_hall"],
                  formula="sigma^s_ab = +(e k_B/hbar) sum_n int d3k/(2pi)^3 s_n Omega_n^ab (paper Eq. 28)",
-                 per_k=_entropy_hall_per_k),
+                 factor=C.ENTROPY_HALL_FACTOR_A_PER_MK),
         Quantity(name="thermal_hall", **_HALL, symbol=r"\kappa",
                  units=C.UNITS["thermal_hall"],
                  formula="kappa_ab = -(k_B^2 T/hbar) sum_n int d3k/(2pi)^3 c_2(f_n) Omega_n^ab, "
@@ -559,35 +617,32 @@ QUANTITIES: dict[str, Quantity] = {
                  formula="sigma^sD_ab = -(e k_B tau/hbar^2) sum_n int s_n d_a d_b E_n (Eq. 27, first term)",
                  per_k=_on_grid(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
                                             name="entropy_drude", nb_pairs=False)),
-        Quantity(name="optical_conductivity", **_OPTICAL, symbol=r"\sigma^e(\omega)",
-                 units=C.UNITS["ahc"],
-                 formula="sigma^e_ab(w) = (e^2/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn f_nm delta(eps_mn - w) "
-                         "(paper Eq. 32, absorptive = Hermitian part; delta broadened)",
-                 per_k=_optical(fermi, C.OPTICAL_FACTOR_S_PER_CM)),
-        Quantity(name="optical_entropy_conductivity", **_OPTICAL, symbol=r"\sigma^s(\omega)",
-                 units=C.UNITS["entropy_hall"],
+    (optical := charge_quantity(
+        name="optical_conductivity", **_OPTICAL, symbol=r"\sigma^e(\omega)", units=C.UNITS["ahc"],
+        formula="sigma^e_ab(w) = (e^2/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn f_nm delta(eps_mn - w) "
+                "(paper Eq. 32, absorptive = Hermitian part; delta broadened)",
+        family=_optical_family, factor=C.OPTICAL_FACTOR_S_PER_CM)),
+    # thermal_shell=False: the optical tensors are integrated as Fermi-sea quantities (no shell forcing)
+    entropy_twin(optical, name="optical_entropy_conductivity", symbol=r"\sigma^s(\omega)",
+                 units=C.UNITS["entropy_hall"], thermal_shell=False,
                  formula="sigma^s_ab(w) = -(e k_B/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn (s_n - s_m) "
                          "delta(eps_mn - w) (paper Eq. 33, electrons; absorptive part)",
-                 per_k=_optical(entropy, C.OPTICAL_ENTROPY_FACTOR_A_PER_MK)),
-        Quantity(name="nonlinear_hall_bcd", **_BCD, symbol=r"\chi",
-                 units="A/V^2",
+                 factor=C.OPTICAL_ENTROPY_FACTOR_A_PER_MK),
+    (bcd := charge_quantity(
+        name="nonlinear_hall_bcd", **_BCD, symbol=r"\chi", units="A/V^2", family=_bcd_family,
+        factor=C.NL_HALL_FACTOR_PER_FS,
                  formula="chi_bd = (e^3 tau/hbar^2) D_bd, D_bd = -sum_n int v^b_n Omega^d_n df/dE (Berry curvature "
                          "dipole, WannierBerri NLAHC_FermiSurf); j_a = -eps_adc chi_bd E_b E_c for electrons (the displaced "
-                         "Fermi sea f0(k + e tau E/hbar) in -(e^2/hbar) E x int f Omega)",
-                 per_k=_scaled_by_tau(_on_grid(_bcd_per_k("charge"), C.NL_HALL_FACTOR_PER_FS,
-                                               name="nonlinear_hall_bcd", nb_pairs=False), 1)),
-        Quantity(name="entropy_nonlinear_hall_bcd", **_BCD, symbol=r"\chi^s",
-                 units="A/(V*K)",
+                         "Fermi sea f0(k + e tau E/hbar) in -(e^2/hbar) E x int f Omega)")),
+    entropy_twin(bcd, name="entropy_nonlinear_hall_bcd", symbol=r"\chi^s", units="A/(V*K)",
+                 factor=C.ENTROPY_NL_HALL_FACTOR_PER_FS,
                  formula="chi^s_bd = -(k_B/e)(e^3 tau/hbar^2) D^s_bd, D^s_bd = -sum_n int v^b_n Omega^d_n ds/dE "
-                         "(f -> s, exact at this order); j^s_a = -eps_adc chi^s_bd E_b E_c",
-                 per_k=_scaled_by_tau(_on_grid(_bcd_per_k("entropy"), C.ENTROPY_NL_HALL_FACTOR_PER_FS,
-                                               name="entropy_nonlinear_hall_bcd", nb_pairs=False), 1)),
-        Quantity(name="nonlinear_drude", **_NL_DRUDE, symbol=r"\sigma",
-                 units="A/V^2",
+                         "(f -> s, exact at this order); j^s_a = -eps_adc chi^s_bd E_b E_c"),
+    (nl_drude := charge_quantity(
+        name="nonlinear_drude", **_NL_DRUDE, symbol=r"\sigma", units="A/V^2", family=_nl_drude_family,
+        factor=C.NL_DRUDE_FACTOR_PER_FS2,
                  formula="sigma_abc = (e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n df/dE; j_a = sigma_abc E_b E_c "
-                         "(WannierBerri NLDrude_FermiSurf convention)",
-                 per_k=_scaled_by_tau(_on_grid(_nl_drude_per_k("charge"), C.NL_DRUDE_FACTOR_PER_FS2,
-                                               name="nonlinear_drude", nb_pairs=False, rank=3), 2)),
+                         "(WannierBerri NLDrude_FermiSurf convention)")),
         Quantity(name="entropy_nonlinear_drude", **_NL_DRUDE, symbol=r"\sigma^s",
                  units="A/(V*K)",
                  formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int [d_a d_b E_n v^c_n ds/dE "
@@ -595,31 +650,26 @@ QUANTITIES: dict[str, Quantity] = {
                          "j^s_a = sigma^s_abc E_b E_c",
                  per_k=_scaled_by_tau(_on_grid(_entropy_nl_drude_exact_per_k, C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
                                                name="entropy_nonlinear_drude", nb_pairs=False, rank=3), 2)),
-        Quantity(name="entropy_nonlinear_drude_fs", **_NL_DRUDE, symbol=r"\sigma^s_{fs}",
-                 units="A/(V*K)",
+    entropy_twin(nl_drude, name="entropy_nonlinear_drude_fs", symbol=r"\sigma^s_{fs}", units="A/(V*K)",
+                 factor=C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
                  formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n ds/dE (the paper's "
                          "f -> s rule, relaxation applied to s; not the entropy of the steady state); "
-                         "j^s_a = sigma^s_abc E_b E_c",
-                 per_k=_scaled_by_tau(_on_grid(_nl_drude_per_k("entropy"), C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
-                                               name="entropy_nonlinear_drude_fs", nb_pairs=False, rank=3), 2)),
-        Quantity(name="intrinsic_nonlinear_hall", **_INTRINSIC_NLH, symbol=r"\chi^{int}",
-                 units="A/V^2",
+                         "j^s_a = sigma^s_abc E_b E_c"),
+    (inlh := charge_quantity(
+        name="intrinsic_nonlinear_hall", **_INTRINSIC_NLH, symbol=r"\chi^{int}", units="A/V^2",
+        family=_intrinsic_nlh_family, factor=C.INTRINSIC_NL_HALL_FACTOR,
                  formula="chi_abc = (e^3/hbar) sum_n int [v^a G^bc - (v^b G^ac + v^c G^ab)/2]_n df/dE, "
                          "G^ab_n = 2 Re sum_m r^a_nm r^b_mn/(E_n - E_m); j_a = chi_abc E_b E_c (Hall current "
-                         "-(e^2/hbar) E x int f curl(e G E) of the field-induced Berry curvature, electrons)",
-                 per_k=_on_grid(_intrinsic_nlh_per_k("charge"), C.INTRINSIC_NL_HALL_FACTOR,
-                                name="intrinsic_nonlinear_hall", nb_pairs=False, rank=3)),
-        Quantity(name="entropy_intrinsic_nonlinear_hall", **_INTRINSIC_NLH, symbol=r"\chi^{s,int}",
-                 units="A/(V*K)",
-                 formula="chi^s_abc = -(k_B/e) chi_abc[f -> s]; j^s_a = chi^s_abc E_b E_c",
-                 per_k=_on_grid(_intrinsic_nlh_per_k("entropy"), C.ENTROPY_INTRINSIC_NL_HALL_FACTOR,
-                                name="entropy_intrinsic_nonlinear_hall", nb_pairs=False, rank=3)),
+                         "-(e^2/hbar) E x int f curl(e G E) of the field-induced Berry curvature, electrons)")),
+    entropy_twin(inlh, name="entropy_intrinsic_nonlinear_hall", symbol=r"\chi^{s,int}", units="A/(V*K)",
+                 factor=C.ENTROPY_INTRINSIC_NL_HALL_FACTOR,
+                 formula="chi^s_abc = -(k_B/e) chi_abc[f -> s]; j^s_a = chi^s_abc E_b E_c"),
         Quantity(name="entropy_current_zero_field", **_ZERO_FIELD, symbol=r"j^s(0)", thermal_shell=True, rank=1,
                  units="W/(K*m^2)",
                  formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
                  per_k=_entropy_current_zero_field_per_k),
-    ]
-}
+]
+QUANTITIES: dict[str, Quantity] = {q.name: q for q in _CATALOGUE}
 
 
 def get_quantities(names) -> list[Quantity]:
