@@ -21,8 +21,8 @@ from .occupation import (OccupationBox, box_mean, entropy, fermi, heat_weight, k
 from .physics import entropy_production as EP
 from .physics import optical as OPT
 
-__all__ = ["Quantity", "QUANTITIES", "charge_quantity", "entropy_twin", "get_quantities", "pseudovector_to_tensor", "occupation_weighted", "Options",
-           "HALL_WEIGHTS"]
+__all__ = ["Quantity", "QUANTITIES", "charge_quantity", "entropy_twin", "register", "unregister", "get_quantities",
+           "pseudovector_to_tensor", "occupation_weighted", "Options", "HALL_WEIGHTS"]
 
 #: Upper bound on the number of floats in one (T, mu, k, band) weight block.
 _WEIGHT_BLOCK = 4_000_000
@@ -144,7 +144,8 @@ class Quantity:
     rank : int
         Number of Cartesian indices (2; 3 for second-order conductivities sigma_abc; 1 with ``vector``).
     symbol : str
-        LaTeX symbol (without indices) for labels, e.g. ``r"\sigma^e"``.
+        LaTeX symbol for labels, e.g. ``r"\sigma^e"``; the tensor indices go where ``%s`` is, else they are
+        appended as a subscript (:meth:`label`).
     parity : {"polar", "axial"}
         How the tensor transforms under an improper rotation R: "polar" (true tensor, T_a.. -> R_aa' ... T_a'..)
         or "axial" (pseudotensor: an extra det R).  Every response here relates polar currents to polar fields,
@@ -168,6 +169,9 @@ class Quantity:
         the result records the form used.
     plot_units : str
         Units as printed on figures, if not :attr:`units` with ``*`` written as a middle dot.
+    figure, figure_part : str
+        Which figure of ``wbentropy plot`` shows the quantity ("hall": against mu, one panel each;
+        "dissipation": Pi_aa/E^2 and its shares) and its part there ("total", "drude", "interband").
     weight : str
         The band weight: "f" (charge) or "s" (entropy) for the quantities that come in f -> s pairs.
     factor : float or None
@@ -196,6 +200,8 @@ class Quantity:
     thermal_shell: bool = False
     form_dependent: bool = False
     plot_units: str = ""
+    figure: str = ""
+    figure_part: str = ""
     weight: str = ""
     factor: float | None = None
     family: Callable[..., Callable] | None = None
@@ -211,6 +217,11 @@ class Quantity:
         odd = (self.rank % 2 == 1) != (self.parity == "axial")
         return "odd" if odd else "even"
 
+    def label(self, indices: str) -> str:
+        """LaTeX label (math mode) of the components ``indices``, e.g. ``"xy"`` or ``"ab"``."""
+        symbol = self.symbol if "%s" in self.symbol else self.symbol + "_{%s}"
+        return f"${symbol % indices}$"
+
     @property
     def label_units(self) -> str:
         """Units for figure labels."""
@@ -220,8 +231,8 @@ class Quantity:
 #: The two Hall tensors as sigma_ab = factor/V sum_n <F(E_n) Omega_n^ab>_BZ: name -> (F, -dF/dE, factor).
 #: ahc: F = f, factor -(e^2/hbar) [S/cm with Omega in Angstrom^2, V in Angstrom^3];
 #: entropy_hall: F = s, factor +(e k_B/hbar) [A/(m K)] (paper Eq. 28, electrons q = -e);
-#: thermal_hall: F = k_BT c_2(f) [eV], factor -(e k_B/hbar) [W/(m K)] (Qin, Niu & Shi 2011; kappa = L_0 T sigma^e at low T).
-#: The per-k integrands below use it.
+#: thermal_hall: F = k_BT c_2(f) [eV], factor -(e k_B/hbar) [W/(m K)] (Qin, Niu & Shi 2011; kappa = L_0 T sigma^e at
+#: low T).  The thermal_hall integrand reads it (ahc and entropy_hall: :func:`_berry_sea` with the same constants).
 HALL_WEIGHTS = {"ahc": (fermi, minus_dfermi, C.AHC_FACTOR_S_PER_CM),
                 "entropy_hall": (entropy, minus_dentropy, C.ENTROPY_HALL_FACTOR_A_PER_MK),
                 "thermal_hall": (heat_weight, minus_dheat_weight, C.THERMAL_HALL_FACTOR_W_PER_MK)}
@@ -469,7 +480,7 @@ def _optical_family(kind, factor, name=None):
 
 
 def charge_quantity(*, family, factor, **fields) -> Quantity:
-    """A quantity with band weight f built by ``family`` (see :attr:`Quantity.family`), ready for :func:`entropy_twin`."""
+    """A quantity with band weight f built by ``family`` (see :attr:`Quantity.family`), for :func:`entropy_twin`."""
     return Quantity(per_k=family("charge", factor, fields["name"]), family=family, factor=factor, weight="f",
                     **fields)
 
@@ -568,62 +579,65 @@ _ZERO_FIELD = dict(time_reversal="odd", vector=True)
 
 _EP_UNITS = "W/(K*m^3)/(V/m)^2"
 _CATALOGUE: list[Quantity] = [
-    (ahc := charge_quantity(name="ahc", **_HALL, symbol=r"\sigma^e", units=C.UNITS["ahc"],
+    (ahc := charge_quantity(name="ahc", **_HALL, symbol=r"\sigma^e", figure="hall", units=C.UNITS["ahc"],
                             formula="sigma^e_ab = -(e^2/hbar) sum_n int d3k/(2pi)^3 f_n Omega_n^ab",
                             family=_berry_sea, factor=C.AHC_FACTOR_S_PER_CM)),
     entropy_twin(ahc, name="entropy_hall", symbol=r"\sigma^s", units=C.UNITS["entropy_hall"],
                  formula="sigma^s_ab = +(e k_B/hbar) sum_n int d3k/(2pi)^3 s_n Omega_n^ab (paper Eq. 28)",
                  factor=C.ENTROPY_HALL_FACTOR_A_PER_MK),
-        Quantity(name="thermal_hall", **_HALL, symbol=r"\kappa",
-                 units=C.UNITS["thermal_hall"],
-                 formula="kappa_ab = -(k_B^2 T/hbar) sum_n int d3k/(2pi)^3 c_2(f_n) Omega_n^ab, "
-                         "c_2(f) = int_0^f ln^2((1-t)/t) dt (Qin, Niu & Shi 2011); kappa = L_0 T sigma^e at low T",
-                 per_k=_thermal_hall_per_k),
-        Quantity(name="entropy_production", **_EP, operators=("H", "AA"), symbol=r"\Pi", form_dependent=True,
-                 positive_semidefinite=True,
-                 units=_EP_UNITS,
-                 formula="Pi_ab/E^2 = Drude (Eq. 19) + interband (exact Kubo-Mori or paper Eq. 18)",
-                 per_k=_on_grid(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production")),
-        Quantity(name="entropy_production_drude", **_EP, symbol=r"\Pi^{D}", positive_semidefinite=True,
-                 units=_EP_UNITS,
-                 formula="Pi^D_ab/E^2 = (e^2 tau/(hbar^2 T)) sum_n int v^a_n v^b_n (-df/dE) = sigma_D/T (Eq. 19)",
-                 per_k=_on_grid(_ep_drude_per_k, C.ENTROPY_PRODUCTION_FACTOR,
-                                            name="entropy_production_drude", nb_pairs=False)),
-        Quantity(name="entropy_production_interband", **_EP, operators=("H", "AA"), symbol=r"\Pi^{inter}",
-                 form_dependent=True,                 positive_semidefinite=True,
-                 units=_EP_UNITS,
-                 formula="Pi^inter_ab/E^2 = (k_B/tau) sum_{n!=m} int f_nm^2 K_nm g^ab_nm/(eps_nm^2+eta^2), "
-                         "K = Kubo-Mori kernel (exact) or 1/(f_n(1-f_n)) (paper Eq. 18)",
-                 per_k=_on_grid(_ep_interband_per_k, C.ENTROPY_PRODUCTION_FACTOR,
-                                            name="entropy_production_interband")),
-        Quantity(name="entropy_production_qm", **_EP, operators=("H", "AA"), symbol=r"\Pi^{QM}",
-                 form_dependent=True,
-                 units=_EP_UNITS,
-                 formula="sum_nm int lambda_nm g^ab_nm, lambda_nm = 2 tau eps_nm f_n/T + f_nm^2 K_nm/(tau(eps^2+eta^2)) "
-                         "(Eq. 21 with tau restored)",
-                 per_k=_qm_batch(0), needs_second_derivatives=True),
-        Quantity(name="entropy_production_nonqm", **_EP, operators=("H", "AA"), symbol=r"\Pi^{nonQM}",
-                 form_dependent=True,
-                 units=_EP_UNITS,
-                 formula="(tau/T) sum_n int v^ab_n f_n (the part Eq. 21 drops)",
-                 per_k=_qm_batch(1), needs_second_derivatives=True),
-        Quantity(name="drude_conductivity", **_DISSIPATIVE, symbol=r"\sigma^{D}",
-                 units="S/m",
-                 formula="sigma^D_ab = (e^2 tau/hbar^2) sum_n int v^a_n v^b_n (-df/dE)",
-                 per_k=_on_grid(_drude_sigma_per_k, C.DRUDE_FACTOR_S_PER_M, name="drude_conductivity",
-                                            nb_pairs=False)),
-        Quantity(name="entropy_drude", **_DISSIPATIVE, symbol=r"\sigma^{sD}",
-                 units=C.UNITS["entropy_hall"],
-                 formula="sigma^sD_ab = -(e k_B tau/hbar^2) sum_n int s_n d_a d_b E_n (Eq. 27, first term)",
-                 per_k=_on_grid(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
-                                            name="entropy_drude", nb_pairs=False)),
+    Quantity(name="thermal_hall", **_HALL, symbol=r"\kappa",
+             units=C.UNITS["thermal_hall"],
+             formula="kappa_ab = -(k_B^2 T/hbar) sum_n int d3k/(2pi)^3 c_2(f_n) Omega_n^ab, "
+                     "c_2(f) = int_0^f ln^2((1-t)/t) dt (Qin, Niu & Shi 2011); kappa = L_0 T sigma^e at low T",
+             per_k=_thermal_hall_per_k),
+    Quantity(name="entropy_production", **_EP, operators=("H", "AA"), symbol=r"\Pi_{%s}/E^2", form_dependent=True,
+             figure="dissipation", figure_part="total",
+             positive_semidefinite=True,
+             units=_EP_UNITS,
+             formula="Pi_ab/E^2 = Drude (Eq. 19) + interband (exact Kubo-Mori or paper Eq. 18)",
+             per_k=_on_grid(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production")),
+    Quantity(name="entropy_production_drude", **_EP, symbol=r"\Pi^{D}_{%s}/E^2", positive_semidefinite=True,
+             figure="dissipation", figure_part="drude",
+             units=_EP_UNITS,
+             formula="Pi^D_ab/E^2 = (e^2 tau/(hbar^2 T)) sum_n int v^a_n v^b_n (-df/dE) = sigma_D/T (Eq. 19)",
+             per_k=_on_grid(_ep_drude_per_k, C.ENTROPY_PRODUCTION_FACTOR,
+                            name="entropy_production_drude", nb_pairs=False)),
+    Quantity(name="entropy_production_interband", **_EP, operators=("H", "AA"), symbol=r"\Pi^{inter}_{%s}/E^2",
+             form_dependent=True, positive_semidefinite=True, figure="dissipation", figure_part="interband",
+             units=_EP_UNITS,
+             formula="Pi^inter_ab/E^2 = (k_B/tau) sum_{n!=m} int f_nm^2 K_nm g^ab_nm/(eps_nm^2+eta^2), "
+                     "K = Kubo-Mori kernel (exact) or 1/(f_n(1-f_n)) (paper Eq. 18)",
+             per_k=_on_grid(_ep_interband_per_k, C.ENTROPY_PRODUCTION_FACTOR,
+                            name="entropy_production_interband")),
+    Quantity(name="entropy_production_qm", **_EP, operators=("H", "AA"), symbol=r"\Pi^{QM}_{%s}/E^2",
+             form_dependent=True,
+             units=_EP_UNITS,
+             formula="sum_nm int lambda_nm g^ab_nm, "
+                     "lambda_nm = 2 tau eps_nm f_n/T + f_nm^2 K_nm/(tau(eps^2+eta^2)) "
+                     "(Eq. 21 with tau restored)",
+             per_k=_qm_batch(0), needs_second_derivatives=True),
+    Quantity(name="entropy_production_nonqm", **_EP, operators=("H", "AA"), symbol=r"\Pi^{nonQM}_{%s}/E^2",
+             form_dependent=True,
+             units=_EP_UNITS,
+             formula="(tau/T) sum_n int v^ab_n f_n (the part Eq. 21 drops)",
+             per_k=_qm_batch(1), needs_second_derivatives=True),
+    Quantity(name="drude_conductivity", **_DISSIPATIVE, symbol=r"\sigma^{D}",
+             units="S/m",
+             formula="sigma^D_ab = (e^2 tau/hbar^2) sum_n int v^a_n v^b_n (-df/dE)",
+             per_k=_on_grid(_drude_sigma_per_k, C.DRUDE_FACTOR_S_PER_M, name="drude_conductivity",
+                            nb_pairs=False)),
+    Quantity(name="entropy_drude", **_DISSIPATIVE, symbol=r"\sigma^{sD}",
+             units=C.UNITS["entropy_hall"],
+             formula="sigma^sD_ab = -(e k_B tau/hbar^2) sum_n int s_n d_a d_b E_n (Eq. 27, first term)",
+             per_k=_on_grid(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
+                            name="entropy_drude", nb_pairs=False)),
     (optical := charge_quantity(
-        name="optical_conductivity", **_OPTICAL, symbol=r"\sigma^e(\omega)", units=C.UNITS["ahc"],
+        name="optical_conductivity", **_OPTICAL, symbol=r"\sigma^e_{%s}(\omega)", units=C.UNITS["ahc"],
         formula="sigma^e_ab(w) = (e^2/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn f_nm delta(eps_mn - w) "
                 "(paper Eq. 32, absorptive = Hermitian part; delta broadened)",
         family=_optical_family, factor=C.OPTICAL_FACTOR_S_PER_CM)),
     # thermal_shell=False: the optical tensors are integrated as Fermi-sea quantities (no shell forcing)
-    entropy_twin(optical, name="optical_entropy_conductivity", symbol=r"\sigma^s(\omega)",
+    entropy_twin(optical, name="optical_entropy_conductivity", symbol=r"\sigma^s_{%s}(\omega)",
                  units=C.UNITS["entropy_hall"], thermal_shell=False,
                  formula="sigma^s_ab(w) = -(e k_B/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn (s_n - s_m) "
                          "delta(eps_mn - w) (paper Eq. 33, electrons; absorptive part)",
@@ -631,9 +645,9 @@ _CATALOGUE: list[Quantity] = [
     (bcd := charge_quantity(
         name="nonlinear_hall_bcd", **_BCD, symbol=r"\chi", units="A/V^2", family=_bcd_family,
         factor=C.NL_HALL_FACTOR_PER_FS,
-                 formula="chi_bd = (e^3 tau/hbar^2) D_bd, D_bd = -sum_n int v^b_n Omega^d_n df/dE (Berry curvature "
-                         "dipole, WannierBerri NLAHC_FermiSurf); j_a = -eps_adc chi_bd E_b E_c for electrons (the displaced "
-                         "Fermi sea f0(k + e tau E/hbar) in -(e^2/hbar) E x int f Omega)")),
+        formula="chi_bd = (e^3 tau/hbar^2) D_bd, D_bd = -sum_n int v^b_n Omega^d_n df/dE (Berry curvature "
+                "dipole, WannierBerri NLAHC_FermiSurf); j_a = -eps_adc chi_bd E_b E_c for electrons (the displaced "
+                "Fermi sea f0(k + e tau E/hbar) in -(e^2/hbar) E x int f Omega)")),
     entropy_twin(bcd, name="entropy_nonlinear_hall_bcd", symbol=r"\chi^s", units="A/(V*K)",
                  factor=C.ENTROPY_NL_HALL_FACTOR_PER_FS,
                  formula="chi^s_bd = -(k_B/e)(e^3 tau/hbar^2) D^s_bd, D^s_bd = -sum_n int v^b_n Omega^d_n ds/dE "
@@ -641,16 +655,16 @@ _CATALOGUE: list[Quantity] = [
     (nl_drude := charge_quantity(
         name="nonlinear_drude", **_NL_DRUDE, symbol=r"\sigma", units="A/V^2", family=_nl_drude_family,
         factor=C.NL_DRUDE_FACTOR_PER_FS2,
-                 formula="sigma_abc = (e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n df/dE; j_a = sigma_abc E_b E_c "
-                         "(WannierBerri NLDrude_FermiSurf convention)")),
-        Quantity(name="entropy_nonlinear_drude", **_NL_DRUDE, symbol=r"\sigma^s",
-                 units="A/(V*K)",
-                 formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int [d_a d_b E_n v^c_n ds/dE "
-                         "- v^a_n v^b_n v^c_n (-df/dE)/(2 k_BT)] (exact: Tr[v S(rho)] to O(E^2), relaxation on rho); "
-                         "j^s_a = sigma^s_abc E_b E_c",
-                 per_k=_scaled_by_tau(_on_grid(_entropy_nl_drude_exact_per_k, C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
-                                               name="entropy_nonlinear_drude", nb_pairs=False, rank=3), 2)),
-    entropy_twin(nl_drude, name="entropy_nonlinear_drude_fs", symbol=r"\sigma^s_{fs}", units="A/(V*K)",
+        formula="sigma_abc = (e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n df/dE; j_a = sigma_abc E_b E_c "
+                "(WannierBerri NLDrude_FermiSurf convention)")),
+    Quantity(name="entropy_nonlinear_drude", **_NL_DRUDE, symbol=r"\sigma^s",
+             units="A/(V*K)",
+             formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int [d_a d_b E_n v^c_n ds/dE "
+                     "- v^a_n v^b_n v^c_n (-df/dE)/(2 k_BT)] (exact: Tr[v S(rho)] to O(E^2), relaxation on rho); "
+                     "j^s_a = sigma^s_abc E_b E_c",
+             per_k=_scaled_by_tau(_on_grid(_entropy_nl_drude_exact_per_k, C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
+                                       name="entropy_nonlinear_drude", nb_pairs=False, rank=3), 2)),
+    entropy_twin(nl_drude, name="entropy_nonlinear_drude_fs", symbol=r"\sigma^{s,fs}", units="A/(V*K)",
                  factor=C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
                  formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n ds/dE (the paper's "
                          "f -> s rule, relaxation applied to s; not the entropy of the steady state); "
@@ -658,16 +672,16 @@ _CATALOGUE: list[Quantity] = [
     (inlh := charge_quantity(
         name="intrinsic_nonlinear_hall", **_INTRINSIC_NLH, symbol=r"\chi^{int}", units="A/V^2",
         family=_intrinsic_nlh_family, factor=C.INTRINSIC_NL_HALL_FACTOR,
-                 formula="chi_abc = (e^3/hbar) sum_n int [v^a G^bc - (v^b G^ac + v^c G^ab)/2]_n df/dE, "
-                         "G^ab_n = 2 Re sum_m r^a_nm r^b_mn/(E_n - E_m); j_a = chi_abc E_b E_c (Hall current "
-                         "-(e^2/hbar) E x int f curl(e G E) of the field-induced Berry curvature, electrons)")),
+        formula="chi_abc = (e^3/hbar) sum_n int [v^a G^bc - (v^b G^ac + v^c G^ab)/2]_n df/dE, "
+                "G^ab_n = 2 Re sum_m r^a_nm r^b_mn/(E_n - E_m); j_a = chi_abc E_b E_c (Hall current "
+                "-(e^2/hbar) E x int f curl(e G E) of the field-induced Berry curvature, electrons)")),
     entropy_twin(inlh, name="entropy_intrinsic_nonlinear_hall", symbol=r"\chi^{s,int}", units="A/(V*K)",
                  factor=C.ENTROPY_INTRINSIC_NL_HALL_FACTOR,
                  formula="chi^s_abc = -(k_B/e) chi_abc[f -> s]; j^s_a = chi^s_abc E_b E_c"),
-        Quantity(name="entropy_current_zero_field", **_ZERO_FIELD, symbol=r"j^s(0)", thermal_shell=True, rank=1,
-                 units="W/(K*m^2)",
-                 formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
-                 per_k=_entropy_current_zero_field_per_k),
+    Quantity(name="entropy_current_zero_field", **_ZERO_FIELD, symbol=r"j^s_{%s}(0)", thermal_shell=True, rank=1,
+             units="W/(K*m^2)",
+             formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
+             per_k=_entropy_current_zero_field_per_k),
 ]
 QUANTITIES: dict[str, Quantity] = {q.name: q for q in _CATALOGUE}
 
@@ -682,3 +696,29 @@ def get_quantities(names) -> list[Quantity]:
             raise InputError(f"unknown quantity {n!r}; known quantities: {', '.join(sorted(QUANTITIES))}")
         out.append(QUANTITIES[n])
     return out
+
+
+def register(quantity: Quantity) -> Quantity:
+    """Add a quantity to the catalogue: ``wbentropy compute`` and :func:`wbentropy.api.compute` then know its name.
+
+    Parameters
+    ----------
+    quantity : Quantity
+        A new record (see docs/adding_a_quantity.md); its name must not be taken.
+
+    Returns
+    -------
+    Quantity
+        The record, so that ``register`` can be used where it is defined.
+    """
+    if not isinstance(quantity, Quantity):
+        raise TypeError(f"register() takes a Quantity, got {type(quantity).__name__}")
+    if quantity.name in QUANTITIES:
+        raise ValueError(f"a quantity named {quantity.name!r} is already in the catalogue")
+    QUANTITIES[quantity.name] = quantity
+    return quantity
+
+
+def unregister(name: str) -> Quantity:
+    """Remove a quantity added by :func:`register` (e.g. at the end of a test); returns its record."""
+    return QUANTITIES.pop(name)
