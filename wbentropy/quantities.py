@@ -151,6 +151,8 @@ class Quantity:
         or "axial" (pseudotensor: an extra det R).  Every response here relates polar currents to polar fields,
         hence "polar"; so a rank-2 tensor is even and a rank-3 tensor or a vector odd under inversion
         (:attr:`inversion`).  The antisymmetric (Hall) tensors are the duals t_ab = eps_abc p_c of axial vectors p.
+    antisymmetric : bool
+        t_ab = -t_ba: the tensor is the dual t_ab = eps_abc p_c of a pseudovector p (the Hall tensors).
     time_reversal : {"even", "odd", "mixed"}
         Parity under time reversal of the tensor (as WannierBerri's ``transformTR``): "odd" tensors vanish in a
         non-magnetic crystal; "mixed" has both parts (the Hermitian optical tensor: Re even, Im odd).
@@ -194,6 +196,7 @@ class Quantity:
     rank: int = 2
     symbol: str = ""
     parity: str = "polar"
+    antisymmetric: bool = False
     time_reversal: str = "even"
     operators: tuple[str, ...] = ("H",)
     positive_semidefinite: bool = False
@@ -561,7 +564,7 @@ def _qm_batch(index):
 # Families: how each tensor transforms under time reversal (parity: all "polar", see Quantity) and what it needs.
 # Anomalous Hall (sigma^e, sigma^s, kappa): a sum of Omega_n(k) = -Omega_n(-k) under T, so odd (needs magnetism);
 # antisymmetric, the dual of an axial vector (WannierBerri AHC: transformTR = transform_odd).
-_HALL = dict(time_reversal="odd", operators=("H", "AA"))
+_HALL = dict(time_reversal="odd", antisymmetric=True, operators=("H", "AA"))
 # Entropy production Pi = J.E/T and its parts: dissipative, symmetric, even under T (nonzero in every crystal).
 _EP = dict(time_reversal="even", needs_tau=True, fermi_surface=True, plot_units="S/(m·K)")
 # Drude conductivities (charge and entropy): tau v v (-f'), symmetric and dissipative, even under T.
