@@ -67,7 +67,7 @@ def test_every_record_says_how_it_transforms_and_what_it_needs(q):
     assert q.time_reversal in ("even", "odd", "mixed")
     assert q.inversion == ("odd" if q.rank % 2 else "even")  # every response here is a polar tensor
     assert q.operators[0] == "H" and set(q.operators) <= {"H", "AA"}
-    assert q.units and q.formula and q.symbol
+    assert q.units and q.formula and q.symbol and q.weight
     assert (q.rank == 1) == q.vector
     assert not (q.positive_semidefinite and q.rank != 2)
 

@@ -175,7 +175,7 @@ class Quantity:
         Which figure of ``wbentropy plot`` shows the quantity ("hall": against mu, one panel each;
         "dissipation": Pi_aa/E^2 and its shares) and its part there ("total", "drude", "interband").
     weight : str
-        The band weight: "f" (charge) or "s" (entropy) for the quantities that come in f -> s pairs.
+        The band (or band-pair) weight, e.g. "f", "s", "-df/dE"; "f" and "s" for the f -> s pairs.
     factor : float or None
         The SI factor of the integrand (a constant of :mod:`wbentropy.constants`), where it is one number.
     family : callable(kind, factor, name) -> per_k, or None
@@ -588,48 +588,53 @@ _CATALOGUE: list[Quantity] = [
     entropy_twin(ahc, name="entropy_hall", symbol=r"\sigma^s", units=C.UNITS["entropy_hall"],
                  formula="sigma^s_ab = +(e k_B/hbar) sum_n int d3k/(2pi)^3 s_n Omega_n^ab (paper Eq. 28)",
                  factor=C.ENTROPY_HALL_FACTOR_A_PER_MK),
-    Quantity(name="thermal_hall", **_HALL, symbol=r"\kappa",
+    Quantity(name="thermal_hall", weight="k_BT c_2(f)", **_HALL, symbol=r"\kappa",
              units=C.UNITS["thermal_hall"],
              formula="kappa_ab = -(k_B^2 T/hbar) sum_n int d3k/(2pi)^3 c_2(f_n) Omega_n^ab, "
                      "c_2(f) = int_0^f ln^2((1-t)/t) dt (Qin, Niu & Shi 2011); kappa = L_0 T sigma^e at low T",
              per_k=_thermal_hall_per_k),
-    Quantity(name="entropy_production", **_EP, operators=("H", "AA"), symbol=r"\Pi_{%s}/E^2", form_dependent=True,
+    Quantity(name="entropy_production", weight="-df/dE (Drude) and f_n, f_m (interband pairs)",
+             **_EP, operators=("H", "AA"), symbol=r"\Pi_{%s}/E^2", form_dependent=True,
              figure="dissipation", figure_part="total",
              positive_semidefinite=True,
              units=_EP_UNITS,
              formula="Pi_ab/E^2 = Drude (Eq. 19) + interband (exact Kubo-Mori or paper Eq. 18)",
              per_k=_on_grid(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production")),
-    Quantity(name="entropy_production_drude", **_EP, symbol=r"\Pi^{D}_{%s}/E^2", positive_semidefinite=True,
+    Quantity(name="entropy_production_drude", weight="-df/dE",
+             **_EP, symbol=r"\Pi^{D}_{%s}/E^2", positive_semidefinite=True,
              figure="dissipation", figure_part="drude",
              units=_EP_UNITS,
              formula="Pi^D_ab/E^2 = (e^2 tau/(hbar^2 T)) sum_n int v^a_n v^b_n (-df/dE) = sigma_D/T (Eq. 19)",
              per_k=_on_grid(_ep_drude_per_k, C.ENTROPY_PRODUCTION_FACTOR,
                             name="entropy_production_drude", nb_pairs=False)),
-    Quantity(name="entropy_production_interband", **_EP, operators=("H", "AA"), symbol=r"\Pi^{inter}_{%s}/E^2",
+    Quantity(name="entropy_production_interband", weight="f_n, f_m (pairs)",
+             **_EP, operators=("H", "AA"), symbol=r"\Pi^{inter}_{%s}/E^2",
              form_dependent=True, positive_semidefinite=True, figure="dissipation", figure_part="interband",
              units=_EP_UNITS,
              formula="Pi^inter_ab/E^2 = (k_B/tau) sum_{n!=m} int f_nm^2 K_nm g^ab_nm/(eps_nm^2+eta^2), "
                      "K = Kubo-Mori kernel (exact) or 1/(f_n(1-f_n)) (paper Eq. 18)",
              per_k=_on_grid(_ep_interband_per_k, C.ENTROPY_PRODUCTION_FACTOR,
                             name="entropy_production_interband")),
-    Quantity(name="entropy_production_qm", **_EP, operators=("H", "AA"), symbol=r"\Pi^{QM}_{%s}/E^2",
+    Quantity(name="entropy_production_qm", weight="f_n, f_m (pairs)",
+             **_EP, operators=("H", "AA"), symbol=r"\Pi^{QM}_{%s}/E^2",
              form_dependent=True,
              units=_EP_UNITS,
              formula="sum_nm int lambda_nm g^ab_nm, "
                      "lambda_nm = 2 tau eps_nm f_n/T + f_nm^2 K_nm/(tau(eps^2+eta^2)) "
                      "(Eq. 21 with tau restored)",
              per_k=_qm_batch(0), needs_second_derivatives=True),
-    Quantity(name="entropy_production_nonqm", **_EP, operators=("H", "AA"), symbol=r"\Pi^{nonQM}_{%s}/E^2",
+    Quantity(name="entropy_production_nonqm", weight="f_n, f_m (pairs)",
+             **_EP, operators=("H", "AA"), symbol=r"\Pi^{nonQM}_{%s}/E^2",
              form_dependent=True,
              units=_EP_UNITS,
              formula="(tau/T) sum_n int v^ab_n f_n (the part Eq. 21 drops)",
              per_k=_qm_batch(1), needs_second_derivatives=True),
-    Quantity(name="drude_conductivity", **_DISSIPATIVE, symbol=r"\sigma^{D}",
+    Quantity(name="drude_conductivity", weight="-df/dE", **_DISSIPATIVE, symbol=r"\sigma^{D}",
              units="S/m",
              formula="sigma^D_ab = (e^2 tau/hbar^2) sum_n int v^a_n v^b_n (-df/dE)",
              per_k=_on_grid(_drude_sigma_per_k, C.DRUDE_FACTOR_S_PER_M, name="drude_conductivity",
                             nb_pairs=False)),
-    Quantity(name="entropy_drude", **_DISSIPATIVE, symbol=r"\sigma^{sD}",
+    Quantity(name="entropy_drude", weight="-ds/dE = ((E - mu)/k_BT) (-df/dE)", **_DISSIPATIVE, symbol=r"\sigma^{sD}",
              units=C.UNITS["entropy_hall"],
              formula="sigma^sD_ab = -(e k_B tau/hbar^2) sum_n int s_n d_a d_b E_n (Eq. 27, first term)",
              per_k=_on_grid(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
@@ -660,7 +665,7 @@ _CATALOGUE: list[Quantity] = [
         factor=C.NL_DRUDE_FACTOR_PER_FS2,
         formula="sigma_abc = (e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n df/dE; j_a = sigma_abc E_b E_c "
                 "(WannierBerri NLDrude_FermiSurf convention)")),
-    Quantity(name="entropy_nonlinear_drude", **_NL_DRUDE, symbol=r"\sigma^s",
+    Quantity(name="entropy_nonlinear_drude", weight="ds/dE and (-df/dE)/k_BT", **_NL_DRUDE, symbol=r"\sigma^s",
              units="A/(V*K)",
              formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int [d_a d_b E_n v^c_n ds/dE "
                      "- v^a_n v^b_n v^c_n (-df/dE)/(2 k_BT)] (exact: Tr[v S(rho)] to O(E^2), relaxation on rho); "
@@ -681,7 +686,8 @@ _CATALOGUE: list[Quantity] = [
     entropy_twin(inlh, name="entropy_intrinsic_nonlinear_hall", symbol=r"\chi^{s,int}", units="A/(V*K)",
                  factor=C.ENTROPY_INTRINSIC_NL_HALL_FACTOR,
                  formula="chi^s_abc = -(k_B/e) chi_abc[f -> s]; j^s_a = chi^s_abc E_b E_c"),
-    Quantity(name="entropy_current_zero_field", **_ZERO_FIELD, symbol=r"j^s_{%s}(0)", thermal_shell=True, rank=1,
+    Quantity(name="entropy_current_zero_field", weight="s",
+             **_ZERO_FIELD, symbol=r"j^s_{%s}(0)", thermal_shell=True, rank=1,
              units="W/(K*m^2)",
              formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
              per_k=_entropy_current_zero_field_per_k),
