@@ -26,6 +26,7 @@ from .parallel import Parallel
 from .interpolation import Interpolator
 from .model import TBModel
 from .quantities import Options, get_quantities
+from .physics.entropy_production import check_positive_semidefinite
 from .results import QuantityResult, Result
 
 __all__ = ["compute", "compute_collinear", "check_grid", "check_mu_in_band_range", "band_range", "check_omegas",
@@ -447,7 +448,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             qattrs.update({"axes": "temperature, mu, omega, a, b", "smearing": smearing,
                            "smearing_width_eV": float(smearing_width),
                            "part": "absorptive (Hermitian): Re symmetric, Im antisymmetric"})
-        if q.name.startswith("entropy_production") and q.name != "entropy_production_drude":
+        if q.form_dependent:
             qattrs["form"] = _FORM_LABELS[entropy_production_form]
         if entropy_production_form == "paper" and np.max(np.abs(v)) > _PAPER_OVERFLOW:
             qattrs["overflow"] = ("the paper's 1/(f_n(1-f_n)) weight ~ exp(|E_n-mu|/kT) exceeds double precision "
@@ -456,7 +457,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             logger.warning("%s (paper form): %s", q.name, qattrs["overflow"])
         result.quantities[q.name] = QuantityResult(value=v, units=q.units, attrs=qattrs,
                                                    error=None if errors is None else errors[i])
-        if q.name.startswith("entropy_production") and "overflow" not in qattrs:
+        if q.positive_semidefinite and "overflow" not in qattrs:
             check_positive_semidefinite(v, name=q.name)
     return result
 
@@ -556,21 +557,3 @@ _FORM_LABELS = {
     "exact": "exact: Kubo-Mori (Daleckii-Krein) kernel, second-order expansion of Eq. (9)",
     "paper": "paper: Eq. (18) as printed, kernel 1/(f_n(1-f_n)) for interband pairs (overestimates)",
 }
-
-
-def check_positive_semidefinite(value: np.ndarray, *, name: str, rtol: float = 1e-10) -> None:
-    """Raise if an entropy-production tensor has a negative eigenvalue beyond round-off.
-
-    Pi >= 0 is the second law (paper, below Eq. 9); a violation is a bug, reported loudly,
-    never clipped.  The non-quantum-metric and quantum-metric parts of Eq. (21) are not
-    separately positive and are not checked.
-    """
-    if name in ("entropy_production_qm", "entropy_production_nonqm"):
-        return
-    sym = 0.5 * (value + np.swapaxes(value, -1, -2))
-    eig = np.linalg.eigvalsh(sym)
-    scale = np.max(np.abs(eig), axis=-1, keepdims=True)
-    bad = eig < -rtol * np.maximum(scale, np.finfo(float).tiny)
-    if np.any(bad):
-        raise RuntimeError(f"BUG: {name} has a negative eigenvalue {eig[bad].min():.3e} "
-                           f"(largest {scale.max():.3e}): entropy production must be >= 0")

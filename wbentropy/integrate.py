@@ -364,7 +364,7 @@ class Evaluator:
     @property
     def fermi_weighted(self) -> bool:
         """True if a quantity lives near the Fermi surface at T > 0 (-df/dE, 1/T, or the entropy weight s_n)."""
-        return any(q.fermi_surface or q.name.startswith("entropy") for q in self.quantities)
+        return any(q.fermi_weighted for q in self.quantities)
 
     @property
     def fermi_tracked(self) -> bool:

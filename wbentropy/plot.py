@@ -36,13 +36,25 @@ __all__ = ["KSlice", "parse_plane", "kslice_map", "plot_result", "add_parser", "
 logger = logging.getLogger(__name__)
 
 _AXES = "xyz"
-_LABELS = {
-    "ahc": (r"$\sigma^e_{%s}$", "S/cm"),
-    "entropy_hall": (r"$\sigma^s_{%s}$", "A/(m·K)"),
-    "entropy_production": (r"$\Pi_{%s}/E^2$", "S/(m·K)"),
-    "entropy_production_drude": (r"$\Pi^{D}_{%s}/E^2$", "S/(m·K)"),
-    "entropy_production_interband": (r"$\Pi^{inter}_{%s}/E^2$", "S/(m·K)"),
-}
+#: The k-slice maps: the entropy-Hall integrand (always) and the entropy-production density (with tau), with the
+#: titles of their panels (the integrands of these two quantities).
+_KSLICE_HALL, _KSLICE_EP = "entropy_hall", "entropy_production"
+_KSLICE_TITLES = {_KSLICE_HALL: r"$(ek_B/\hbar V)\sum_n s_n\Omega_n^{%s}$",
+                  _KSLICE_EP: r"entropy production density $\Pi_{%s}/E^2$"}
+
+
+def _record(name: str):
+    """The catalogue record of a result's quantity, or None (a file may hold quantities this version lacks)."""
+    from .quantities import QUANTITIES
+
+    return QUANTITIES.get(name)
+
+
+def _on_figure(result, figure: str) -> list[str]:
+    """Names of the result's quantities that the catalogue puts on ``figure``, in catalogue order."""
+    from .quantities import QUANTITIES
+
+    return [n for n, q in QUANTITIES.items() if q.figure == figure and n in result.quantities]
 
 
 # --------------------------------------------------------------------------- k-plane
@@ -168,7 +180,7 @@ def kslice_map(*, model, plane: str, mesh: int, temperature: float, mu: float, t
     check_options(tau_fs=tau_fs, **({} if degen_thresh is None else {"degen_thresh": degen_thresh}))
     hc, ec = _component(hall_component), _component(ep_component)
     u, v, k, labels = _plane_points(model=model, plane=plane, mesh=mesh, extent=extent)
-    names = ["entropy_hall"] + (["entropy_production"] if tau_fs is not None else [])
+    names = [_KSLICE_HALL] + ([_KSLICE_EP] if tau_fs is not None else [])
     options = Options(tau_fs=tau_fs, entropy_production_form=entropy_production_form)
     ev = Evaluator(model=model, quantities=get_quantities(names), temperatures=[temperature], mus=[mu],
                    options=options, degen_thresh=DEFAULT_DEGEN_THRESH if degen_thresh is None else degen_thresh,
@@ -206,19 +218,19 @@ def _lines(ax, mu, ys, label):
 
 
 def plot_hall(result, path: Path) -> Path | None:
-    names = [n for n in ("ahc", "entropy_hall") if n in result.quantities]
+    names = _on_figure(result, "hall")
     if not names:
         return None
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4), squeeze=False)
     for ax, name in zip(axes[0], names):
         val = result[name]
-        sym, units = _LABELS[name]
+        q = _record(name)
         for a, b in _antisym_components(val):
             for iT, T in enumerate(result.temperature):
                 _lines(ax, result.mu, val[iT, :, a, b], f"{_AXES[a]}{_AXES[b]}, T = {T:g} K")
         ax.set_xlabel(r"$\mu$ (eV)")
-        ax.set_ylabel(f"{sym % 'ab'} ({units})")
+        ax.set_ylabel(f"{q.label('ab')} ({q.label_units})")
         ax.axhline(0, color="0.7", lw=0.5)
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -228,10 +240,8 @@ def plot_hall(result, path: Path) -> Path | None:
 
 
 def _ep_parts(result):
-    q = result.quantities
-    total = q["entropy_production"].value if "entropy_production" in q else None
-    drude = q["entropy_production_drude"].value if "entropy_production_drude" in q else None
-    inter = q["entropy_production_interband"].value if "entropy_production_interband" in q else None
+    parts = {_record(n).figure_part: result[n] for n in _on_figure(result, "dissipation")}
+    total, drude, inter = (parts.get(p) for p in ("total", "drude", "interband"))
     if total is None and drude is not None and inter is not None:
         total = drude + inter
     if drude is None and total is not None and inter is not None:
@@ -309,9 +319,7 @@ def plot_convergence(result, others: list, path: Path, *, iT: int, imu: int) -> 
         runs = sorted([result] + others, key=_num_kpoints)
         nk = [_num_kpoints(r) for r in runs]
         T, mu = result.temperature[iT], result.mu[imu]
-        for name in ("ahc", "entropy_hall"):
-            if name not in result.quantities:
-                continue
+        for name in _on_figure(result, "hall"):
             comps = _antisym_components(result[name][iT, imu])
             for a, b in comps:
                 ys = []
@@ -321,8 +329,8 @@ def plot_convergence(result, others: list, path: Path, *, iT: int, imu: int) -> 
                     ys.append(r[name][jT, jm, a, b])
                 ys = np.array(ys)
                 ref = ys[-1] if ys[-1] != 0 else 1.0
-                sym, units = _LABELS[name]
-                ax.semilogx(nk, ys / ref, "o-", label=f"{sym % (_AXES[a] + _AXES[b])} / last ({units} / {units})")
+                sym, units = _record(name).label(_AXES[a] + _AXES[b]), _record(name).label_units
+                ax.semilogx(nk, ys / ref, "o-", label=f"{sym} / last ({units} / {units})")
         ax.set_xlabel("k-points")
         ax.set_ylabel("value / value of the largest run (dimensionless)")
         ax.set_title(f"T = {T:g} K, μ = {mu:g} eV")
@@ -337,22 +345,20 @@ def plot_kslice(ks: KSlice, path: Path) -> Path:
     plt = _pyplot()
     names = list(ks.maps)
     fig, axes = plt.subplots(1, len(names), figsize=(5.4 * len(names), 4.6), squeeze=False)
-    titles = {"entropy_hall": (r"$(ek_B/\hbar V)\sum_n s_n\Omega_n^{%s}$", "A/(m·K)"),
-              "entropy_production": (r"entropy production density $\Pi_{%s}/E^2$", "S/(m·K)")}
     for ax, name in zip(axes[0], names):
         m = ks.maps[name]
         from matplotlib import colors
 
         lim = float(np.max(np.abs(m))) or 1.0
         # hot spots span decades: symmetric-log (sigma^s integrand) / power-law (Pi >= 0) colour scales
-        if name == "entropy_hall":
-            cmap, norm = "RdBu_r", colors.SymLogNorm(linthresh=1e-3 * lim, vmin=-lim, vmax=lim)
-        else:
+        if _record(name).positive_semidefinite:
             cmap, norm = "inferno", colors.PowerNorm(gamma=0.3, vmin=0.0, vmax=lim)
+        else:
+            cmap, norm = "RdBu_r", colors.SymLogNorm(linthresh=1e-3 * lim, vmin=-lim, vmax=lim)
         extent = (ks.u[0], ks.u[-1], ks.v[0], ks.v[-1])
         im = ax.imshow(m, origin="lower", extent=extent, cmap=cmap, norm=norm, aspect="equal",
                        interpolation="nearest")
-        t, units = titles[name]
+        t, units = _KSLICE_TITLES[name], _record(name).label_units
         cb = fig.colorbar(im, ax=ax)
         cb.set_label(f"per-k integrand ({units})")
         ax.set_title(f"{t % ks.component[name]}\n{ks.plane}, T = {ks.temperature:g} K, μ = {ks.mu:g} eV",

@@ -8,6 +8,7 @@ k-point is computed once and reused for all (T, mu) and all quantities.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -20,8 +21,8 @@ from .occupation import (OccupationBox, box_mean, entropy, fermi, heat_weight, k
 from .physics import entropy_production as EP
 from .physics import optical as OPT
 
-__all__ = ["Quantity", "QUANTITIES", "get_quantities", "pseudovector_to_tensor", "occupation_weighted", "Options",
-           "HALL_WEIGHTS"]
+__all__ = ["Quantity", "QUANTITIES", "charge_quantity", "entropy_twin", "register", "unregister", "get_quantities",
+           "pseudovector_to_tensor", "occupation_weighted", "Options", "HALL_WEIGHTS"]
 
 #: Upper bound on the number of floats in one (T, mu, k, band) weight block.
 _WEIGHT_BLOCK = 4_000_000
@@ -116,7 +117,7 @@ class Options:
 
 @dataclass(frozen=True)
 class Quantity:
-    """One BZ-integrated response tensor.
+    r"""One BZ-integrated response tensor.
 
     Attributes
     ----------
@@ -141,7 +142,45 @@ class Quantity:
     complex_valued : bool
         True for complex tensors (e.g. the Hermitian absorptive optical conductivity).
     rank : int
-        Number of Cartesian indices (2; 3 for second-order conductivities sigma_abc).
+        Number of Cartesian indices (2; 3 for second-order conductivities sigma_abc; 1 with ``vector``).
+    symbol : str
+        LaTeX symbol for labels, e.g. ``r"\sigma^e"``; the tensor indices go where ``%s`` is, else they are
+        appended as a subscript (:meth:`label`).
+    parity : {"polar", "axial"}
+        How the tensor transforms under an improper rotation R: "polar" (true tensor, T_a.. -> R_aa' ... T_a'..)
+        or "axial" (pseudotensor: an extra det R).  Every response here relates polar currents to polar fields,
+        hence "polar"; so a rank-2 tensor is even and a rank-3 tensor or a vector odd under inversion
+        (:attr:`inversion`).  The antisymmetric (Hall) tensors are the duals t_ab = eps_abc p_c of axial vectors p.
+    antisymmetric : bool
+        t_ab = -t_ba: the tensor is the dual t_ab = eps_abc p_c of a pseudovector p (the Hall tensors).
+    time_reversal : {"even", "odd", "mixed"}
+        Parity under time reversal of the tensor (as WannierBerri's ``transformTR``): "odd" tensors vanish in a
+        non-magnetic crystal; "mixed" has both parts (the Hermitian optical tensor: Re even, Im odd).
+    operators : tuple of str
+        Tight-binding operators the integrand needs: "H" (Hamiltonian) and "AA" (position matrix elements, the
+        external part of the Berry connection r_nm).
+    positive_semidefinite : bool
+        The symmetric part must have no negative eigenvalue (second law, Pi >= 0): checked on every result
+        (:func:`wbentropy.physics.entropy_production.check_positive_semidefinite`).
+    thermal_shell : bool
+        The band weight lives in the thermal shell |E - mu| <~ k_BT (the entropy weight s_n) although the
+        integrand itself is finite at T = 0: sampling near the Fermi surface is tracked and the adaptive
+        integrator forces the shell, as for ``fermi_surface`` quantities (see :attr:`fermi_weighted`).
+    form_dependent : bool
+        The value depends on ``Options.entropy_production_form`` (exact Kubo-Mori or paper Eq. 18 kernel):
+        the result records the form used.
+    plot_units : str
+        Units as printed on figures, if not :attr:`units` with ``*`` written as a middle dot.
+    figure, figure_part : str
+        Which figure of ``wbentropy plot`` shows the quantity ("hall": against mu, one panel each;
+        "dissipation": Pi_aa/E^2 and its shares) and its part there ("total", "drude", "interband").
+    weight : str
+        The band (or band-pair) weight, e.g. "f", "s", "-df/dE"; "f" and "s" for the f -> s pairs.
+    factor : float or None
+        The SI factor of the integrand (a constant of :mod:`wbentropy.constants`), where it is one number.
+    family : callable(kind, factor, name) -> per_k, or None
+        Builds the integrand of the quantity with band weight ``kind`` ("charge": f, "entropy": s); what
+        :func:`entropy_twin` uses to make the entropy version of a charge quantity.
     """
 
     name: str
@@ -155,24 +194,68 @@ class Quantity:
     omega_axis: bool = False
     complex_valued: bool = False
     rank: int = 2
+    symbol: str = ""
+    parity: str = "polar"
+    antisymmetric: bool = False
+    time_reversal: str = "even"
+    operators: tuple[str, ...] = ("H",)
+    positive_semidefinite: bool = False
+    thermal_shell: bool = False
+    form_dependent: bool = False
+    plot_units: str = ""
+    figure: str = ""
+    figure_part: str = ""
+    weight: str = ""
+    factor: float | None = None
+    family: Callable[..., Callable] | None = None
+
+    @property
+    def fermi_weighted(self) -> bool:
+        """True if the integrand lives near the Fermi surface at T > 0 (-df/dE, 1/T, or the entropy weight)."""
+        return self.fermi_surface or self.thermal_shell
+
+    @property
+    def inversion(self) -> str:
+        """Parity under inversion, "even" or "odd", from :attr:`rank` and :attr:`parity`."""
+        odd = (self.rank % 2 == 1) != (self.parity == "axial")
+        return "odd" if odd else "even"
+
+    def label(self, indices: str) -> str:
+        """LaTeX label (math mode) of the components ``indices``, e.g. ``"xy"`` or ``"ab"``."""
+        symbol = self.symbol if "%s" in self.symbol else self.symbol + "_{%s}"
+        return f"${symbol % indices}$"
+
+    @property
+    def label_units(self) -> str:
+        """Units for figure labels."""
+        return self.plot_units or self.units.replace("*", "·")
 
 
 #: The two Hall tensors as sigma_ab = factor/V sum_n <F(E_n) Omega_n^ab>_BZ: name -> (F, -dF/dE, factor).
 #: ahc: F = f, factor -(e^2/hbar) [S/cm with Omega in Angstrom^2, V in Angstrom^3];
 #: entropy_hall: F = s, factor +(e k_B/hbar) [A/(m K)] (paper Eq. 28, electrons q = -e);
-#: thermal_hall: F = k_BT c_2(f) [eV], factor -(e k_B/hbar) [W/(m K)] (Qin, Niu & Shi 2011; kappa = L_0 T sigma^e at low T).
-#: The per-k integrands below use it.
+#: thermal_hall: F = k_BT c_2(f) [eV], factor -(e k_B/hbar) [W/(m K)] (Qin, Niu & Shi 2011; kappa = L_0 T sigma^e at
+#: low T).  The thermal_hall integrand reads it (ahc and entropy_hall: :func:`_berry_sea` with the same constants).
 HALL_WEIGHTS = {"ahc": (fermi, minus_dfermi, C.AHC_FACTOR_S_PER_CM),
                 "entropy_hall": (entropy, minus_dentropy, C.ENTROPY_HALL_FACTOR_A_PER_MK),
                 "thermal_hall": (heat_weight, minus_dheat_weight, C.THERMAL_HALL_FACTOR_W_PER_MK)}
 
 
-def _ahc_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
-    """sigma^e_ab = -(e^2/hbar) sum_n int d^3k/(2pi)^3 f_n Omega_n^ab  [S/cm]."""
-    weight, _, factor = HALL_WEIGHTS["ahc"]
-    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=weight, temperatures=temperatures, mus=mus,
-                             block=options.block_floats, box=geom.occupation_box)
-    return pseudovector_to_tensor(p) * (factor / volume)
+#: Band weight of a charge quantity and of its entropy twin (f -> s).
+_BAND_WEIGHTS = {"charge": fermi, "entropy": entropy}
+
+
+def _berry_sea(kind, factor, name=None):
+    """Quantity.per_k of factor/V sum_n w_n Omega_n^ab with w = f (charge: ahc, S/cm) or s (entropy: entropy_hall,
+    A/(m K), paper Eq. 28, electrons q = -e)."""
+    weight = _BAND_WEIGHTS[kind]
+
+    def per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
+        p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=weight, temperatures=temperatures,
+                                 mus=mus, block=options.block_floats, box=geom.occupation_box)
+        return pseudovector_to_tensor(p) * (factor / volume)
+
+    return per_k
 
 
 def ahc_curve_sum(geom: BandGeometry, *, energies: np.ndarray, volume: float) -> np.ndarray:
@@ -190,14 +273,6 @@ def ahc_curve_sum(geom: BandGeometry, *, energies: np.ndarray, volume: float) ->
         occ = (E[None, :] <= np.asarray(energies[i0:i0 + chunk])[:, None]).astype(float)
         out[i0:i0 + chunk] = occ @ X
     return pseudovector_to_tensor(out) * (C.AHC_FACTOR_S_PER_CM / volume)
-
-
-def _entropy_hall_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
-    """sigma^s_ab = +(e k_B/hbar) sum_n int d^3k/(2pi)^3 s_n Omega_n^ab  [A/(m K)] (paper Eq. 28, electrons q = -e)."""
-    weight, _, factor = HALL_WEIGHTS["entropy_hall"]
-    p = occupation_weighted(geom.E_group, geom.berry_curvature, weight=weight, temperatures=temperatures, mus=mus,
-                             block=options.block_floats, box=geom.occupation_box)
-    return pseudovector_to_tensor(p) * (factor / volume)
 
 
 def _thermal_hall_per_k(geom: BandGeometry, *, temperatures, mus, volume, options) -> np.ndarray:
@@ -391,6 +466,56 @@ def _scaled_by_tau(per_k_grid, power):
     return on_grid
 
 
+def _bcd_family(kind, factor, name):
+    return _scaled_by_tau(_on_grid(_bcd_per_k(kind), factor, name=name, nb_pairs=False), 1)
+
+
+def _nl_drude_family(kind, factor, name):
+    return _scaled_by_tau(_on_grid(_nl_drude_per_k(kind), factor, name=name, nb_pairs=False, rank=3), 2)
+
+
+def _intrinsic_nlh_family(kind, factor, name):
+    return _on_grid(_intrinsic_nlh_per_k(kind), factor, name=name, nb_pairs=False, rank=3)
+
+
+def _optical_family(kind, factor, name=None):
+    return _optical(_BAND_WEIGHTS[kind], factor)
+
+
+def charge_quantity(*, family, factor, **fields) -> Quantity:
+    """A quantity with band weight f built by ``family`` (see :attr:`Quantity.family`), for :func:`entropy_twin`."""
+    return Quantity(per_k=family("charge", factor, fields["name"]), family=family, factor=factor, weight="f",
+                    **fields)
+
+
+def entropy_twin(charge: Quantity, *, name: str, factor: float, units: str, formula: str, symbol: str,
+                 thermal_shell: bool = True) -> Quantity:
+    """The entropy version of a charge quantity: band weight f -> s, SI factor -(k_B/e) times the charge one.
+
+    Everything else (shape, how it transforms, operators, needs) is the charge quantity's: s, like f, is
+    a scalar even under time reversal.
+
+    Parameters
+    ----------
+    charge : Quantity
+        Made by :func:`charge_quantity` (it has a ``family`` and a ``factor``).
+    name, units, formula, symbol
+        The twin's.
+    factor : float
+        Its SI factor, a constant of :mod:`wbentropy.constants` (so that values stay those of its
+        derivation); checked against -(k_B/e) times the charge factor (per metre if that one is per cm).
+    thermal_shell : bool
+        See :attr:`Quantity.thermal_shell`.
+    """
+    per_cm = C.PER_ANGSTROM_TO_PER_M / C.PER_ANGSTROM_TO_PER_CM if charge.units.endswith("/cm") else 1.0
+    expected = -C.KB_EV * charge.factor * per_cm
+    if not np.isclose(factor, expected, rtol=1e-12, atol=0.0):
+        raise ValueError(f"{name}: factor {factor!r} is not -(k_B/e) x the factor of {charge.name} ({expected!r})")
+    return dataclasses.replace(charge, name=name, units=units, formula=formula, symbol=symbol, factor=factor,
+                               weight="s", per_k=charge.family("entropy", factor, name), thermal_shell=thermal_shell,
+                               plot_units="")
+
+
 def _rr(geom):
     """r^a_nm r^b_mn, (nk, nb, nb, 9) complex, shared by the AC quantities of a batch."""
     if "rr" not in geom.cache:
@@ -436,111 +561,138 @@ def _qm_batch(index):
     return on_grid
 
 
+# Families: how each tensor transforms under time reversal (parity: all "polar", see Quantity) and what it needs.
+# Anomalous Hall (sigma^e, sigma^s, kappa): a sum of Omega_n(k) = -Omega_n(-k) under T, so odd (needs magnetism);
+# antisymmetric, the dual of an axial vector (WannierBerri AHC: transformTR = transform_odd).
+_HALL = dict(time_reversal="odd", antisymmetric=True, operators=("H", "AA"))
+# Entropy production Pi = J.E/T and its parts: dissipative, symmetric, even under T (nonzero in every crystal).
+_EP = dict(time_reversal="even", needs_tau=True, fermi_surface=True, plot_units="S/(m·K)")
+# Drude conductivities (charge and entropy): tau v v (-f'), symmetric and dissipative, even under T.
+_DISSIPATIVE = dict(time_reversal="even", needs_tau=True, fermi_surface=True)
+# Absorptive optical tensor (Hermitian): Re symmetric (even under T), Im antisymmetric (odd: the optical Hall part).
+_OPTICAL = dict(time_reversal="mixed", operators=("H", "AA"), omega_axis=True, complex_valued=True)
+# Berry curvature dipole v^b Omega^d: product of two T-odd fields, even under T (Sodemann & Fu 2015, T-symmetric).
+_BCD = dict(time_reversal="even", operators=("H", "AA"), needs_tau=True, fermi_surface=True)
+# Nonlinear Drude d_a d_b E v^c: one velocity, odd under T (WannierBerri NLDrude: transform_odd; needs magnetism).
+_NL_DRUDE = dict(time_reversal="odd", needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3)
+# Intrinsic nonlinear Hall v G: G is T-even, v odd, so odd under T (Gao, Yang & Niu 2014; PT antiferromagnets).
+_INTRINSIC_NLH = dict(time_reversal="odd", operators=("H", "AA"), fermi_surface=True, rank=3)
+# Zero-field entropy current v s: a current of a T-even density, odd under T (and zero by periodicity).
+_ZERO_FIELD = dict(time_reversal="odd", vector=True)
+
 _EP_UNITS = "W/(K*m^3)/(V/m)^2"
-QUANTITIES: dict[str, Quantity] = {
-    q.name: q
-    for q in [
-        Quantity(name="ahc", units=C.UNITS["ahc"],
-                 formula="sigma^e_ab = -(e^2/hbar) sum_n int d3k/(2pi)^3 f_n Omega_n^ab",
-                 per_k=_ahc_per_k),
-        Quantity(name="entropy_hall", units=C.UNITS["entropy_hall"],
+_CATALOGUE: list[Quantity] = [
+    (ahc := charge_quantity(name="ahc", **_HALL, symbol=r"\sigma^e", figure="hall", units=C.UNITS["ahc"],
+                            formula="sigma^e_ab = -(e^2/hbar) sum_n int d3k/(2pi)^3 f_n Omega_n^ab",
+                            family=_berry_sea, factor=C.AHC_FACTOR_S_PER_CM)),
+    entropy_twin(ahc, name="entropy_hall", symbol=r"\sigma^s", units=C.UNITS["entropy_hall"],
                  formula="sigma^s_ab = +(e k_B/hbar) sum_n int d3k/(2pi)^3 s_n Omega_n^ab (paper Eq. 28)",
-                 per_k=_entropy_hall_per_k),
-        Quantity(name="thermal_hall", units=C.UNITS["thermal_hall"],
-                 formula="kappa_ab = -(k_B^2 T/hbar) sum_n int d3k/(2pi)^3 c_2(f_n) Omega_n^ab, "
-                         "c_2(f) = int_0^f ln^2((1-t)/t) dt (Qin, Niu & Shi 2011); kappa = L_0 T sigma^e at low T",
-                 per_k=_thermal_hall_per_k),
-        Quantity(name="entropy_production", units=_EP_UNITS,
-                 formula="Pi_ab/E^2 = Drude (Eq. 19) + interband (exact Kubo-Mori or paper Eq. 18)",
-                 per_k=_on_grid(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production"),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="entropy_production_drude", units=_EP_UNITS,
-                 formula="Pi^D_ab/E^2 = (e^2 tau/(hbar^2 T)) sum_n int v^a_n v^b_n (-df/dE) = sigma_D/T (Eq. 19)",
-                 per_k=_on_grid(_ep_drude_per_k, C.ENTROPY_PRODUCTION_FACTOR,
-                                            name="entropy_production_drude", nb_pairs=False),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="entropy_production_interband", units=_EP_UNITS,
-                 formula="Pi^inter_ab/E^2 = (k_B/tau) sum_{n!=m} int f_nm^2 K_nm g^ab_nm/(eps_nm^2+eta^2), "
-                         "K = Kubo-Mori kernel (exact) or 1/(f_n(1-f_n)) (paper Eq. 18)",
-                 per_k=_on_grid(_ep_interband_per_k, C.ENTROPY_PRODUCTION_FACTOR,
-                                            name="entropy_production_interband"),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="entropy_production_qm", units=_EP_UNITS,
-                 formula="sum_nm int lambda_nm g^ab_nm, lambda_nm = 2 tau eps_nm f_n/T + f_nm^2 K_nm/(tau(eps^2+eta^2)) "
-                         "(Eq. 21 with tau restored)",
-                 per_k=_qm_batch(0), needs_tau=True, needs_second_derivatives=True, fermi_surface=True),
-        Quantity(name="entropy_production_nonqm", units=_EP_UNITS,
-                 formula="(tau/T) sum_n int v^ab_n f_n (the part Eq. 21 drops)",
-                 per_k=_qm_batch(1), needs_tau=True, needs_second_derivatives=True, fermi_surface=True),
-        Quantity(name="drude_conductivity", units="S/m",
-                 formula="sigma^D_ab = (e^2 tau/hbar^2) sum_n int v^a_n v^b_n (-df/dE)",
-                 per_k=_on_grid(_drude_sigma_per_k, C.DRUDE_FACTOR_S_PER_M, name="drude_conductivity",
-                                            nb_pairs=False),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="entropy_drude", units=C.UNITS["entropy_hall"],
-                 formula="sigma^sD_ab = -(e k_B tau/hbar^2) sum_n int s_n d_a d_b E_n (Eq. 27, first term)",
-                 per_k=_on_grid(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
-                                            name="entropy_drude", nb_pairs=False),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="optical_conductivity", units=C.UNITS["ahc"],
-                 formula="sigma^e_ab(w) = (e^2/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn f_nm delta(eps_mn - w) "
-                         "(paper Eq. 32, absorptive = Hermitian part; delta broadened)",
-                 per_k=_optical(fermi, C.OPTICAL_FACTOR_S_PER_CM), omega_axis=True, complex_valued=True),
-        Quantity(name="optical_entropy_conductivity", units=C.UNITS["entropy_hall"],
+                 factor=C.ENTROPY_HALL_FACTOR_A_PER_MK),
+    Quantity(name="thermal_hall", weight="k_BT c_2(f)", **_HALL, symbol=r"\kappa",
+             units=C.UNITS["thermal_hall"],
+             formula="kappa_ab = -(k_B^2 T/hbar) sum_n int d3k/(2pi)^3 c_2(f_n) Omega_n^ab, "
+                     "c_2(f) = int_0^f ln^2((1-t)/t) dt (Qin, Niu & Shi 2011); kappa = L_0 T sigma^e at low T",
+             per_k=_thermal_hall_per_k),
+    Quantity(name="entropy_production", weight="-df/dE (Drude) and f_n, f_m (interband pairs)",
+             **_EP, operators=("H", "AA"), symbol=r"\Pi_{%s}/E^2", form_dependent=True,
+             figure="dissipation", figure_part="total",
+             positive_semidefinite=True,
+             units=_EP_UNITS,
+             formula="Pi_ab/E^2 = Drude (Eq. 19) + interband (exact Kubo-Mori or paper Eq. 18)",
+             per_k=_on_grid(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production")),
+    Quantity(name="entropy_production_drude", weight="-df/dE",
+             **_EP, symbol=r"\Pi^{D}_{%s}/E^2", positive_semidefinite=True,
+             figure="dissipation", figure_part="drude",
+             units=_EP_UNITS,
+             formula="Pi^D_ab/E^2 = (e^2 tau/(hbar^2 T)) sum_n int v^a_n v^b_n (-df/dE) = sigma_D/T (Eq. 19)",
+             per_k=_on_grid(_ep_drude_per_k, C.ENTROPY_PRODUCTION_FACTOR,
+                            name="entropy_production_drude", nb_pairs=False)),
+    Quantity(name="entropy_production_interband", weight="f_n, f_m (pairs)",
+             **_EP, operators=("H", "AA"), symbol=r"\Pi^{inter}_{%s}/E^2",
+             form_dependent=True, positive_semidefinite=True, figure="dissipation", figure_part="interband",
+             units=_EP_UNITS,
+             formula="Pi^inter_ab/E^2 = (k_B/tau) sum_{n!=m} int f_nm^2 K_nm g^ab_nm/(eps_nm^2+eta^2), "
+                     "K = Kubo-Mori kernel (exact) or 1/(f_n(1-f_n)) (paper Eq. 18)",
+             per_k=_on_grid(_ep_interband_per_k, C.ENTROPY_PRODUCTION_FACTOR,
+                            name="entropy_production_interband")),
+    Quantity(name="entropy_production_qm", weight="f_n, f_m (pairs)",
+             **_EP, operators=("H", "AA"), symbol=r"\Pi^{QM}_{%s}/E^2",
+             form_dependent=True,
+             units=_EP_UNITS,
+             formula="sum_nm int lambda_nm g^ab_nm, "
+                     "lambda_nm = 2 tau eps_nm f_n/T + f_nm^2 K_nm/(tau(eps^2+eta^2)) "
+                     "(Eq. 21 with tau restored)",
+             per_k=_qm_batch(0), needs_second_derivatives=True),
+    Quantity(name="entropy_production_nonqm", weight="f_n, f_m (pairs)",
+             **_EP, operators=("H", "AA"), symbol=r"\Pi^{nonQM}_{%s}/E^2",
+             form_dependent=True,
+             units=_EP_UNITS,
+             formula="(tau/T) sum_n int v^ab_n f_n (the part Eq. 21 drops)",
+             per_k=_qm_batch(1), needs_second_derivatives=True),
+    Quantity(name="drude_conductivity", weight="-df/dE", **_DISSIPATIVE, symbol=r"\sigma^{D}",
+             units="S/m",
+             formula="sigma^D_ab = (e^2 tau/hbar^2) sum_n int v^a_n v^b_n (-df/dE)",
+             per_k=_on_grid(_drude_sigma_per_k, C.DRUDE_FACTOR_S_PER_M, name="drude_conductivity",
+                            nb_pairs=False)),
+    Quantity(name="entropy_drude", weight="-ds/dE = ((E - mu)/k_BT) (-df/dE)", **_DISSIPATIVE, symbol=r"\sigma^{sD}",
+             units=C.UNITS["entropy_hall"],
+             formula="sigma^sD_ab = -(e k_B tau/hbar^2) sum_n int s_n d_a d_b E_n (Eq. 27, first term)",
+             per_k=_on_grid(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
+                            name="entropy_drude", nb_pairs=False)),
+    (optical := charge_quantity(
+        name="optical_conductivity", **_OPTICAL, symbol=r"\sigma^e_{%s}(\omega)", units=C.UNITS["ahc"],
+        formula="sigma^e_ab(w) = (e^2/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn f_nm delta(eps_mn - w) "
+                "(paper Eq. 32, absorptive = Hermitian part; delta broadened)",
+        family=_optical_family, factor=C.OPTICAL_FACTOR_S_PER_CM)),
+    # thermal_shell=False: the optical tensors are integrated as Fermi-sea quantities (no shell forcing)
+    entropy_twin(optical, name="optical_entropy_conductivity", symbol=r"\sigma^s_{%s}(\omega)",
+                 units=C.UNITS["entropy_hall"], thermal_shell=False,
                  formula="sigma^s_ab(w) = -(e k_B/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn (s_n - s_m) "
                          "delta(eps_mn - w) (paper Eq. 33, electrons; absorptive part)",
-                 per_k=_optical(entropy, C.OPTICAL_ENTROPY_FACTOR_A_PER_MK), omega_axis=True,
-                 complex_valued=True),
-        Quantity(name="nonlinear_hall_bcd", units="A/V^2",
-                 formula="chi_bd = (e^3 tau/hbar^2) D_bd, D_bd = -sum_n int v^b_n Omega^d_n df/dE (Berry curvature "
-                         "dipole, WannierBerri NLAHC_FermiSurf); j_a = -eps_adc chi_bd E_b E_c for electrons (the displaced "
-                         "Fermi sea f0(k + e tau E/hbar) in -(e^2/hbar) E x int f Omega)",
-                 per_k=_scaled_by_tau(_on_grid(_bcd_per_k("charge"), C.NL_HALL_FACTOR_PER_FS,
-                                               name="nonlinear_hall_bcd", nb_pairs=False), 1),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="entropy_nonlinear_hall_bcd", units="A/(V*K)",
+                 factor=C.OPTICAL_ENTROPY_FACTOR_A_PER_MK),
+    (bcd := charge_quantity(
+        name="nonlinear_hall_bcd", **_BCD, symbol=r"\chi", units="A/V^2", family=_bcd_family,
+        factor=C.NL_HALL_FACTOR_PER_FS,
+        formula="chi_bd = (e^3 tau/hbar^2) D_bd, D_bd = -sum_n int v^b_n Omega^d_n df/dE (Berry curvature "
+                "dipole, WannierBerri NLAHC_FermiSurf); j_a = -eps_adc chi_bd E_b E_c for electrons (the displaced "
+                "Fermi sea f0(k + e tau E/hbar) in -(e^2/hbar) E x int f Omega)")),
+    entropy_twin(bcd, name="entropy_nonlinear_hall_bcd", symbol=r"\chi^s", units="A/(V*K)",
+                 factor=C.ENTROPY_NL_HALL_FACTOR_PER_FS,
                  formula="chi^s_bd = -(k_B/e)(e^3 tau/hbar^2) D^s_bd, D^s_bd = -sum_n int v^b_n Omega^d_n ds/dE "
-                         "(f -> s, exact at this order); j^s_a = -eps_adc chi^s_bd E_b E_c",
-                 per_k=_scaled_by_tau(_on_grid(_bcd_per_k("entropy"), C.ENTROPY_NL_HALL_FACTOR_PER_FS,
-                                               name="entropy_nonlinear_hall_bcd", nb_pairs=False), 1),
-                 needs_tau=True, fermi_surface=True),
-        Quantity(name="nonlinear_drude", units="A/V^2",
-                 formula="sigma_abc = (e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n df/dE; j_a = sigma_abc E_b E_c "
-                         "(WannierBerri NLDrude_FermiSurf convention)",
-                 per_k=_scaled_by_tau(_on_grid(_nl_drude_per_k("charge"), C.NL_DRUDE_FACTOR_PER_FS2,
-                                               name="nonlinear_drude", nb_pairs=False, rank=3), 2),
-                 needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
-        Quantity(name="entropy_nonlinear_drude", units="A/(V*K)",
-                 formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int [d_a d_b E_n v^c_n ds/dE "
-                         "- v^a_n v^b_n v^c_n (-df/dE)/(2 k_BT)] (exact: Tr[v S(rho)] to O(E^2), relaxation on rho); "
-                         "j^s_a = sigma^s_abc E_b E_c",
-                 per_k=_scaled_by_tau(_on_grid(_entropy_nl_drude_exact_per_k, C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
-                                               name="entropy_nonlinear_drude", nb_pairs=False, rank=3), 2),
-                 needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
-        Quantity(name="entropy_nonlinear_drude_fs", units="A/(V*K)",
+                         "(f -> s, exact at this order); j^s_a = -eps_adc chi^s_bd E_b E_c"),
+    (nl_drude := charge_quantity(
+        name="nonlinear_drude", **_NL_DRUDE, symbol=r"\sigma", units="A/V^2", family=_nl_drude_family,
+        factor=C.NL_DRUDE_FACTOR_PER_FS2,
+        formula="sigma_abc = (e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n df/dE; j_a = sigma_abc E_b E_c "
+                "(WannierBerri NLDrude_FermiSurf convention)")),
+    Quantity(name="entropy_nonlinear_drude", weight="ds/dE and (-df/dE)/k_BT", **_NL_DRUDE, symbol=r"\sigma^s",
+             units="A/(V*K)",
+             formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int [d_a d_b E_n v^c_n ds/dE "
+                     "- v^a_n v^b_n v^c_n (-df/dE)/(2 k_BT)] (exact: Tr[v S(rho)] to O(E^2), relaxation on rho); "
+                     "j^s_a = sigma^s_abc E_b E_c",
+             per_k=_scaled_by_tau(_on_grid(_entropy_nl_drude_exact_per_k, C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
+                                       name="entropy_nonlinear_drude", nb_pairs=False, rank=3), 2)),
+    entropy_twin(nl_drude, name="entropy_nonlinear_drude_fs", symbol=r"\sigma^{s,fs}", units="A/(V*K)",
+                 factor=C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
                  formula="sigma^s_abc = -(k_B/e)(e^4 tau^2/hbar^3) sum_n int d_a d_b E_n v^c_n ds/dE (the paper's "
                          "f -> s rule, relaxation applied to s; not the entropy of the steady state); "
-                         "j^s_a = sigma^s_abc E_b E_c",
-                 per_k=_scaled_by_tau(_on_grid(_nl_drude_per_k("entropy"), C.ENTROPY_NL_DRUDE_FACTOR_PER_FS2,
-                                               name="entropy_nonlinear_drude_fs", nb_pairs=False, rank=3), 2),
-                 needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3),
-        Quantity(name="intrinsic_nonlinear_hall", units="A/V^2",
-                 formula="chi_abc = (e^3/hbar) sum_n int [v^a G^bc - (v^b G^ac + v^c G^ab)/2]_n df/dE, "
-                         "G^ab_n = 2 Re sum_m r^a_nm r^b_mn/(E_n - E_m); j_a = chi_abc E_b E_c (Hall current "
-                         "-(e^2/hbar) E x int f curl(e G E) of the field-induced Berry curvature, electrons)",
-                 per_k=_on_grid(_intrinsic_nlh_per_k("charge"), C.INTRINSIC_NL_HALL_FACTOR,
-                                name="intrinsic_nonlinear_hall", nb_pairs=False, rank=3),
-                 fermi_surface=True, rank=3),
-        Quantity(name="entropy_intrinsic_nonlinear_hall", units="A/(V*K)",
-                 formula="chi^s_abc = -(k_B/e) chi_abc[f -> s]; j^s_a = chi^s_abc E_b E_c",
-                 per_k=_on_grid(_intrinsic_nlh_per_k("entropy"), C.ENTROPY_INTRINSIC_NL_HALL_FACTOR,
-                                name="entropy_intrinsic_nonlinear_hall", nb_pairs=False, rank=3),
-                 fermi_surface=True, rank=3),
-        Quantity(name="entropy_current_zero_field", units="W/(K*m^2)",
-                 formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
-                 per_k=_entropy_current_zero_field_per_k, vector=True),
-    ]
-}
+                         "j^s_a = sigma^s_abc E_b E_c"),
+    (inlh := charge_quantity(
+        name="intrinsic_nonlinear_hall", **_INTRINSIC_NLH, symbol=r"\chi^{int}", units="A/V^2",
+        family=_intrinsic_nlh_family, factor=C.INTRINSIC_NL_HALL_FACTOR,
+        formula="chi_abc = (e^3/hbar) sum_n int [v^a G^bc - (v^b G^ac + v^c G^ab)/2]_n df/dE, "
+                "G^ab_n = 2 Re sum_m r^a_nm r^b_mn/(E_n - E_m); j_a = chi_abc E_b E_c (Hall current "
+                "-(e^2/hbar) E x int f curl(e G E) of the field-induced Berry curvature, electrons)")),
+    entropy_twin(inlh, name="entropy_intrinsic_nonlinear_hall", symbol=r"\chi^{s,int}", units="A/(V*K)",
+                 factor=C.ENTROPY_INTRINSIC_NL_HALL_FACTOR,
+                 formula="chi^s_abc = -(k_B/e) chi_abc[f -> s]; j^s_a = chi^s_abc E_b E_c"),
+    Quantity(name="entropy_current_zero_field", weight="s",
+             **_ZERO_FIELD, symbol=r"j^s_{%s}(0)", thermal_shell=True, rank=1,
+             units="W/(K*m^2)",
+             formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
+             per_k=_entropy_current_zero_field_per_k),
+]
+QUANTITIES: dict[str, Quantity] = {q.name: q for q in _CATALOGUE}
 
 
 def get_quantities(names) -> list[Quantity]:
@@ -553,3 +705,29 @@ def get_quantities(names) -> list[Quantity]:
             raise InputError(f"unknown quantity {n!r}; known quantities: {', '.join(sorted(QUANTITIES))}")
         out.append(QUANTITIES[n])
     return out
+
+
+def register(quantity: Quantity) -> Quantity:
+    """Add a quantity to the catalogue: ``wbentropy compute`` and :func:`wbentropy.api.compute` then know its name.
+
+    Parameters
+    ----------
+    quantity : Quantity
+        A new record (see docs/adding_a_quantity.md); its name must not be taken.
+
+    Returns
+    -------
+    Quantity
+        The record, so that ``register`` can be used where it is defined.
+    """
+    if not isinstance(quantity, Quantity):
+        raise TypeError(f"register() takes a Quantity, got {type(quantity).__name__}")
+    if quantity.name in QUANTITIES:
+        raise ValueError(f"a quantity named {quantity.name!r} is already in the catalogue")
+    QUANTITIES[quantity.name] = quantity
+    return quantity
+
+
+def unregister(name: str) -> Quantity:
+    """Remove a quantity added by :func:`register` (e.g. at the end of a test); returns its record."""
+    return QUANTITIES.pop(name)

@@ -93,6 +93,7 @@ __all__ = [
     "EntropyProductionDrude",
     "EntropyProductionInterband",
     "band_geometry_from_data_K",
+    "calculator_class",
     "S_PER_CM_TO_S_PER_M",
 ]
 
@@ -176,12 +177,33 @@ def _as_temperature(temperature, *, positive: bool) -> float:
     return T
 
 
+def _result_convention(q) -> dict:
+    """How a calculator returns quantity ``q``, read from its catalogue record.
+
+    WannierBerri's results are per metre: a quantity per cm (``ahc``) is converted with
+    :data:`S_PER_CM_TO_S_PER_M`; an antisymmetric (Hall) tensor is returned as the pseudovector
+    (yz, zx, xy); the symmetry transforms follow the record's time reversal and inversion parities.
+    """
+    if q.vector or q.omega_axis or q.complex_valued or q.rank != 2 or q.time_reversal not in ("even", "odd") \
+            or q.needs_second_derivatives:
+        raise InputError(f"{q.name}: the WannierBerri calculators take real rank-2 tensors without a frequency axis "
+                         "or second derivatives of H")
+    per_cm = q.units.endswith("/cm")
+    units = q.units.removesuffix("/cm") + "/m" if per_cm else q.units
+    return {"_pseudovector": q.antisymmetric,
+            "_units": units + (", pseudovector (yz, zx, xy)" if q.antisymmetric else ""),
+            "_to_result_units": S_PER_CM_TO_S_PER_M if per_cm else 1.0,
+            "_needs_finite_T": q.fermi_surface,
+            "transformTR": transform_odd if q.time_reversal == "odd" else transform_ident,
+            "transformInv": transform_odd if q.inversion == "odd" else transform_ident}
+
+
 class _WbentropyCalculator(Calculator):
     """Common machinery: one wbentropy quantity at one temperature on an Efermi axis.
 
-    Subclasses set ``_quantity`` (a key of :data:`wbentropy.quantities.QUANTITIES`),
-    ``_pseudovector``, ``_units``, ``_to_result_units`` (factor from the wbentropy units of
-    the quantity to the units of the result) and the symmetry transforms.
+    Subclasses set ``_quantity`` (a key of :data:`wbentropy.quantities.QUANTITIES`); the rest
+    (pseudovector or tensor, units, the factor to the result units, whether T must be > 0 and the
+    symmetry transforms) is read from its catalogue record (:func:`_result_convention`).
     """
 
     _quantity: str
@@ -191,6 +213,12 @@ class _WbentropyCalculator(Calculator):
     _needs_finite_T: bool = False
     transformTR = transform_ident
     transformInv = transform_ident
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_quantity" in cls.__dict__:
+            for attr, value in _result_convention(QUANTITIES[cls._quantity]).items():
+                setattr(cls, attr, value)
 
     def __init__(self, Efermi, temperature, *, options: Options, external_terms: bool = True,
                  degen_thresh: float = DEFAULT_DEGEN_THRESH, degen_Kramers: bool = False, smoother=None,
@@ -284,11 +312,6 @@ class EntropyHall(_HallCalculator):
     """
 
     _quantity = "entropy_hall"
-    _pseudovector = True
-    _units = "A/(m*K), pseudovector (yz, zx, xy)"
-    transformTR = transform_odd
-    transformInv = transform_ident
-
 
 
 class FiniteTemperatureAHC(_HallCalculator):
@@ -322,12 +345,6 @@ class FiniteTemperatureAHC(_HallCalculator):
     """
 
     _quantity = "ahc"
-    _pseudovector = True
-    _units = "S/m, pseudovector (yz, zx, xy)"
-    _to_result_units = S_PER_CM_TO_S_PER_M  # wbentropy's "ahc" is in S/cm
-    transformTR = transform_odd
-    transformInv = transform_ident
-
 
 
 class ThermalHall(_HallCalculator):
@@ -356,10 +373,6 @@ class ThermalHall(_HallCalculator):
     """
 
     _quantity = "thermal_hall"
-    _pseudovector = True
-    _units = "W/(m*K), pseudovector (yz, zx, xy)"
-    transformTR = transform_odd
-    transformInv = transform_ident
 
 
 class EntropyProductionDrude(_WbentropyCalculator):
@@ -395,9 +408,6 @@ class EntropyProductionDrude(_WbentropyCalculator):
     """
 
     _quantity = "entropy_production_drude"
-    _pseudovector = False
-    _units = "W/(K*m^3)/(V/m)^2"
-    _needs_finite_T = True
 
     def __init__(self, Efermi, temperature, tau_fs, *, degen_thresh: float = DEFAULT_DEGEN_THRESH,
                  **kwargs) -> None:
@@ -448,9 +458,6 @@ class EntropyProductionInterband(_WbentropyCalculator):
     """
 
     _quantity = "entropy_production_interband"
-    _pseudovector = False
-    _units = "W/(K*m^3)/(V/m)^2"
-    _needs_finite_T = True
 
     def __init__(self, Efermi, temperature, tau_fs, *, form: str = "exact", external_terms: bool = True,
                  degen_thresh: float = DEFAULT_DEGEN_THRESH, **kwargs) -> None:
@@ -471,3 +478,36 @@ class EntropyProductionInterband(_WbentropyCalculator):
                            "~ exp(|E_n-mu|/kT) exceeds double precision for bands far from mu; pair weights "
                            "are capped at ~1e299, so the result is a lower bound of an astronomically large number")
         return result
+
+
+def calculator_class(name: str) -> type:
+    """A WannierBerri calculator class for a quantity of the catalogue, built from its record alone.
+
+    The class takes ``(Efermi, temperature, tau_fs=None, *, external_terms=True, degen_thresh=..., smoother=None,
+    save_mode=..., print_comment=False)`` and returns an ``EnergyResult`` as :class:`EntropyHall` does, in the
+    conventions of :func:`_result_convention` (per metre; a Hall tensor as its pseudovector).  It serves any real
+    rank-2 quantity without a frequency axis or second derivatives of H, including one added with
+    :func:`wbentropy.quantities.register` (docs/adding_a_quantity.md).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`wbentropy.quantities.QUANTITIES`.
+    """
+    from .quantities import get_quantities
+
+    q = get_quantities([name])[0]
+    _result_convention(q)  # refuses a quantity the calculators cannot return
+
+    def __init__(self, Efermi, temperature, tau_fs=None, *, external_terms: bool = True,
+                 degen_thresh: float = DEFAULT_DEGEN_THRESH, **kwargs) -> None:
+        options = Options(tau_fs=tau_fs)
+        if q.needs_tau:
+            options.eta  # raises InputError for a missing or non-positive tau
+        _WbentropyCalculator.__init__(self, Efermi, temperature, options=options,
+                                      external_terms=external_terms and "AA" in q.operators,
+                                      degen_thresh=degen_thresh, **kwargs)
+
+    doc = f"WannierBerri calculator of ``{name}`` ({q.formula}), {q.units}; made by :func:`calculator_class`."
+    return type(f"Calculator_{name}", (_WbentropyCalculator,), {"_quantity": name, "__init__": __init__,
+                                                               "__doc__": doc, "__module__": __name__})

@@ -63,6 +63,7 @@ __all__ = [
     "interband_integrand",
     "drude_sea_integrands",
     "qm_decomposition",
+    "check_positive_semidefinite",
 ]
 
 #: largest exponent whose exp() still leaves headroom for a sum over band pairs
@@ -408,3 +409,28 @@ def qm_decomposition(*, E: np.ndarray, f: np.ndarray, r: np.ndarray, vab: np.nda
     band, geom = drude_sea_integrands(E=E, f=f, r=r, vab=vab, kT=kT, eta=eta)
     inter = interband_integrand(E=E, f=f, r=r, kT=kT, eta=eta, form=form, mu=mu)
     return geom + inter, band
+
+
+def check_positive_semidefinite(value: np.ndarray, *, name: str, rtol: float = 1e-10) -> None:
+    """Raise if the symmetric part of a tensor has a negative eigenvalue beyond round-off.
+
+    Pi >= 0 is the second law (paper, below Eq. 9); a violation is a bug, reported loudly,
+    never clipped.  Applied to the quantities whose catalogue record says
+    ``positive_semidefinite`` (the total, Drude and interband entropy production; the
+    quantum-metric and non-quantum-metric parts of Eq. (21) are not separately positive).
+
+    Parameters
+    ----------
+    value : (..., 3, 3) array
+    name : str
+        The quantity's name, for the message.
+    rtol : float
+        Negative eigenvalues down to -rtol times the largest |eigenvalue| are round-off.
+    """
+    sym = 0.5 * (value + np.swapaxes(value, -1, -2))
+    eig = np.linalg.eigvalsh(sym)
+    scale = np.max(np.abs(eig), axis=-1, keepdims=True)
+    bad = eig < -rtol * np.maximum(scale, np.finfo(float).tiny)
+    if np.any(bad):
+        raise RuntimeError(f"BUG: {name} has a negative eigenvalue {eig[bad].min():.3e} "
+                           f"(largest {scale.max():.3e}): entropy production must be >= 0")
