@@ -25,6 +25,7 @@ import contextlib
 import io
 import logging
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,7 +145,8 @@ def magnetic_group(*, structure: dict, magmom: np.ndarray | None) -> SymmetryGro
     from irrep.spacegroup import SpaceGroup
 
     kinds = {name: i for i, name in enumerate(dict.fromkeys(structure["atom_names"]))}
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # spglib's note on its own error handling
         sg = SpaceGroup.from_cell(real_lattice=structure["lattice"], positions=structure["positions"],
                                   typat=[kinds[a] for a in structure["atom_names"]],
                                   magmom=None if magmom is None else np.asarray(magmom, dtype=float),
@@ -192,7 +194,8 @@ def _symmetrize_system(model: TBModel, *, structure: dict, projections: list[str
     level = wb_logger.level
     wb_logger.setLevel(logging.ERROR)  # its advice on ';' in projections is not the user's business here
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
             system.symmetrize(proj=projections, positions=np.asarray(structure["positions"]),
                               atom_name=list(structure["atom_names"]), soc=structure["spinors"],
                               magmom=moments, silent=True, reorder_back=True)
