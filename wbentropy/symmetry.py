@@ -142,7 +142,11 @@ def magnetic_group(*, structure: dict, magmom: np.ndarray | None) -> SymmetryGro
 
     ``magmom`` None: non-magnetic, time reversal kept.
     """
-    from irrep.spacegroup import SpaceGroup
+    try:
+        from irrep.spacegroup import SpaceGroup
+    except (ImportError, SyntaxError) as exc:
+        raise InputError(f"--symmetrize/--magmom need the package irrep (pip install 'irrep<3.3' on Python 3.11): "
+                         f"{exc.__class__.__name__}: {exc}") from None
 
     kinds = {name: i for i, name in enumerate(dict.fromkeys(structure["atom_names"]))}
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
@@ -297,7 +301,8 @@ def measure_breaking(model: TBModel, *, win: str | Path | None, magmom=None, mus
         return None
     try:
         structure = read_win_structure(win_file=win)
-    except InputError:
+        import irrep  # noqa: F401  (the measure is optional: skip it where irrep cannot be imported)
+    except (InputError, ImportError, SyntaxError):
         return None
     moments = parse_magmom(magmom, n_atoms=len(structure["atom_names"]), atom_names=structure["atom_names"])
     group = magnetic_group(structure=structure, magmom=moments)
