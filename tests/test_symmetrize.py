@@ -236,3 +236,11 @@ def test_cli_symmetrizes_a_symmetric_tb_model(fe_sym_symmetrized, fe_sym_dir, tm
         assert float(f.attrs["input_symmetry_breaking_after_eV"]) <= 1e-8
         s = f["ahc/value"][0, 0]
     assert max(abs(s[1, 2]), abs(s[2, 0])) <= 1e-8 * abs(s[0, 1])
+
+
+def test_cli_refuses_symmetrize_for_a_collinear_pair(tmp_path):
+    p = _cli("--tb", str(DATA / "qwz_tb.dat"), "--tb-down", str(DATA / "qwz_tb.dat"), "--temperature", "0",
+             "--mu", "0", "--kmesh", "2", "2", "1", "--symmetrize", "--out", str(tmp_path / "o.h5"), cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines()[-1] == ("wbentropy: error: --symmetrize/--magmom: not available for a "
+                                                 "collinear spin-polarised pair (--tb-down)")

@@ -176,6 +176,8 @@ def _prepare(args, *, checkpoint: str | None):
     if any(q.omega_axis for q in get_quantities(names)):
         check_omegas(omegas=ac["omegas"], smearing=ac["smearing"], smearing_width=ac["smearing_width"])
     if args.tb_down is not None or args.wsvec_down is not None:
+        if args.symmetrize or args.magmom is not None:
+            raise InputError("--symmetrize/--magmom: not available for a collinear spin-polarised pair (--tb-down)")
         return _collinear_pair(args), mus, names, ac
     model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win,
                        spin_degeneracy=args.spin_degeneracy)
