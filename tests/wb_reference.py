@@ -99,27 +99,12 @@ def wb_system(*, seed: str | Path):
 def wb_system_from_model(model):
     """A WannierBerri ``System_R`` holding a :class:`wbentropy.TBModel` (as WannierBerri reads a ``_tb.dat``).
 
-    Convention II -> I: centres = diag r(R=0), ``AA = r - centres`` on the R = 0 diagonal.
+    Convention II -> I: centres = diag r(R=0), ``AA = r - centres`` on the R = 0 diagonal
+    (:func:`wbentropy.symmetry.to_system_r`).
     """
-    from wannierberri.fourier.rvectors import Rvectors
-    from wannierberri.system import System_R
+    from wbentropy.symmetry import to_system_r
 
-    system = System_R(silent=True)
-    system.real_lattice = np.array(model.lattice, dtype=float)
-    system.num_wann = model.num_wann
-    system.set_R_mat("Ham", np.array(model.H, dtype=complex))
-    centres = model.centres
-    if model.r is not None:
-        AA = np.array(model.r, dtype=complex)
-        i0 = model.index_of_R((0, 0, 0))
-        AA[i0, np.arange(model.num_wann), np.arange(model.num_wann), :] -= centres
-        system.set_R_mat("AA", AA)
-    system.wannier_centers_cart = centres
-    system.clear_cached_wcc()
-    system.rvec = Rvectors(lattice=system.real_lattice, iRvec=np.array(model.R, dtype=int),
-                           shifts_left_red=system.wannier_centers_red)
-    system.do_at_end_of_init()
-    return system
+    return to_system_r(model)
 
 
 def wb_eigenvalues(*, system, k) -> np.ndarray:

@@ -111,6 +111,23 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                    help="electrons per band: 1 for spinor Wannier functions, 2 for spinless ones (default: "
                         "from 'spinors' in the .win given with --hr or beside SEED_tb.dat / SEED.chk; "
                         "1 if there is no .win)")
+    p.add_argument("--symmetrize", action="store_true",
+                   help="symmetrize H(R) and r(R) under the magnetic space group of the .win structure "
+                        "(WannierBerri's symmetrizer; checked, refused if it changes the bands: docs/symmetry.md)")
+    p.add_argument("--magmom", nargs="+", type=float, default=None, metavar="M",
+                   help="magnetic moments: MX MY MZ for every atom, or 3 numbers per atom of the .win "
+                        "(default: non-magnetic, time reversal kept)")
+    p.add_argument("--projections", nargs="+", default=None, metavar="ATOM:ORBITALS",
+                   help="projections for --symmetrize in WannierBerri's notation, e.g. Fe:sp3d2;t2g "
+                        "(default: the .win's projections block)")
+
+
+def symmetry_step(model, args, *, mus, temperatures=()):
+    """The model after --symmetrize (or the breaking measurement without it)."""
+    from .symmetry import prepare_symmetry
+
+    return prepare_symmetry(model, symmetrize=args.symmetrize, magmom=args.magmom, projections=args.projections,
+                            mus=mus, temperatures=temperatures)
 
 
 def add_ac_arguments(p: argparse.ArgumentParser) -> None:
@@ -159,9 +176,12 @@ def _prepare(args, *, checkpoint: str | None):
     if any(q.omega_axis for q in get_quantities(names)):
         check_omegas(omegas=ac["omegas"], smearing=ac["smearing"], smearing_width=ac["smearing_width"])
     if args.tb_down is not None or args.wsvec_down is not None:
+        if args.symmetrize or args.magmom is not None:
+            raise InputError("--symmetrize/--magmom: not available for a collinear spin-polarised pair (--tb-down)")
         return _collinear_pair(args), mus, names, ac
     model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win,
                        spin_degeneracy=args.spin_degeneracy)
+    model = symmetry_step(model, args, mus=mus, temperatures=args.temperature)
     return model, mus, names, ac
 
 

@@ -853,6 +853,9 @@ def run_verify(args) -> int:
                   degen_thresh=args.degen_thresh, n_samples=args.samples)  # before the (slow) model load
     model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win,
                        spin_degeneracy=args.spin_degeneracy)
+    from .cli import symmetry_step
+
+    model = symmetry_step(model, args, mus=[args.mu], temperatures=[args.temperature])
     checks = verify(model=model, temperature=args.temperature, mu=args.mu, kmesh=args.kmesh, tau_fs=args.tau,
                     omegas=omegas, smearing=ac["smearing"], smearing_width=ac["smearing_width"],
                     n_samples=args.samples, degen_thresh=args.degen_thresh)

@@ -65,6 +65,7 @@ __all__ = [
     "read_hr",
     "read_tb",
     "read_win_lattice",
+    "read_win_structure",
     "read_win_spinors",
     "read_wsvec",
     "write_hr",
@@ -1222,3 +1223,70 @@ def write_hr(*, model: TBModel, hr_path: str | Path, r_path: str | Path | None =
                 "begin unit_cell_cart", "ang",
                 *rows, "end unit_cell_cart"]
         Path(win_path).write_text("\n".join(text) + "\n")
+
+
+def _win_block(clean: list[str], name: str, *, path: str) -> tuple[int, list[tuple[int, list[str]]]] | None:
+    """(line of 'begin NAME', [(line, tokens)] of its non-blank lines) or None if the block is absent."""
+    begin = next((i for i, c in enumerate(clean) if re.fullmatch(rf"begin\s+{name}", c.lower())), None)
+    if begin is None:
+        return None
+    end = next((i for i in range(begin + 1, len(clean)) if re.fullmatch(rf"end\s+{name}", clean[i].lower())), None)
+    if end is None:
+        raise InputError(f"'begin {name}' is not closed by 'end {name}'", path=path, line=begin + 1)
+    return begin + 1, [(i + 1, clean[i].split()) for i in range(begin + 1, end) if clean[i]]
+
+
+def read_win_structure(*, win_file: str | Path) -> dict:
+    """Crystal structure and projections of a Wannier90 ``.win`` file, for symmetrization.
+
+    Parameters
+    ----------
+    win_file : str or Path
+        ``SEED.win`` with ``unit_cell_cart``, ``atoms_frac`` or ``atoms_cart`` and ``projections``.
+
+    Returns
+    -------
+    dict
+        ``lattice`` (3, 3) rows in Angstrom; ``atom_names`` list of str; ``positions`` (n_atoms, 3)
+        reduced coordinates; ``projections`` list of str (one per line of the block, e.g.
+        ``"Fe:sp3d2;t2g"``); ``spinors`` bool.
+
+    Raises
+    ------
+    InputError
+        Naming the file when a block is missing or malformed.
+    """
+    path = str(win_file)
+    lattice = _parse_win(path)[0]
+    clean = [re.split(r"[!#]", line, maxsplit=1)[0].strip() for line in _read_lines(path, lenient_encoding=True)]
+    frac, cart = _win_block(clean, "atoms_frac", path=path), _win_block(clean, "atoms_cart", path=path)
+    if frac is None and cart is None:
+        raise InputError("no 'begin atoms_frac' or 'begin atoms_cart' block: the atoms are required to "
+                         "symmetrize the model", path=path)
+    begin, entries = frac if frac is not None else cart
+    scale = 1.0
+    if cart is not None and frac is None and entries and len(entries[0][1]) == 1:
+        scale = W90_BOHR_ANGSTROM if entries[0][1][0].lower().startswith("bohr") else 1.0
+        entries = entries[1:]
+    if not entries:
+        raise InputError("the atoms block lists no atom", path=path, line=begin)
+    bad = next(((i, t) for i, t in entries if len(t) != 4 or not all(_is_number(x) for x in t[1:])), None)
+    if bad is not None:
+        raise InputError(f"an atom line must be 'NAME x y z', found {' '.join(bad[1])!r}", path=path, line=bad[0])
+    names = [t[0] for _, t in entries]
+    xyz = np.array([[_to_float(x) for x in t[1:]] for _, t in entries])
+    positions = xyz if frac is not None else (xyz * scale) @ np.linalg.inv(lattice)
+    proj = _win_block(clean, "projections", path=path)
+    if proj is None or not proj[1]:
+        raise InputError("no 'begin projections' block: the orbital character of the Wannier functions is "
+                         "required to symmetrize the model", path=path)
+    projections = []
+    for i, t in proj[1]:
+        text = "".join(t)
+        if ":" not in text or text.split(":")[0] not in names:
+            raise InputError(f"cannot use projection {text!r}: give 'ATOM:orbitals' for an atom of the atoms block "
+                             "(random or bond-centred projections cannot be symmetrized)", path=path, line=i)
+        projections.append(":".join(text.split(":")[:2]))
+    spinors, _ = read_win_spinors(win_file=path)
+    return {"lattice": lattice, "atom_names": names, "positions": positions, "projections": projections,
+            "spinors": bool(spinors)}

@@ -1,0 +1,350 @@
+"""Magnetic symmetry of a Wannier model: the group, its breaking, and a checked symmetrization.
+
+The group theory is not ours: the magnetic space group comes from ``irrep`` (spglib underneath),
+the symmetrization of the real-space operators from WannierBerri
+(``System_R.symmetrize``, :class:`wannierberri.symmetry.sawf.SymmetrizerSAWF`).  This module
+converts a :class:`~wbentropy.model.TBModel` to a WannierBerri ``System_R`` and back, measures how
+far the band energies break the group, and refuses a symmetrization that changes the physics:
+
+* **breaking**: ``max |E_n(k) - E_n(g k)|`` over the point-group images ``g k`` (time reversal
+  sends k to -k), for bands within +-1 eV of a reference energy, on random k;
+* **check**: the symmetrized bands must lie within the raw orbit spread (plus
+  :data:`CHECK_TOL_EV`) of the orbit average of the raw bands, and the mean number of bands
+  below each mu must not change by more than :data:`FILLING_TOL`.  WannierBerri's symmetrizer
+  assumes the Wannier functions have the character of the ``.win`` projections; a maximally
+  localised model whose functions moved (e.g. to bond centres) fails this check.
+
+Conventions: wbentropy stores Wannier90's convention II (no centre phase, centres on the diagonal
+of r(R=0)); WannierBerri's ``System_R`` uses convention I (Fourier phase with the centres, ``AA``
+without them).  Both have the same H(R); the Bloch Hamiltonians differ by the diagonal gauge
+``exp(i k.t_n)``, so bands and Berry curvatures are equal.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .model import TBModel
+
+__all__ = ["to_system_r", "from_system_r", "SymmetryGroup", "magnetic_group", "band_breaking",
+           "symmetrize_model", "measure_breaking", "prepare_symmetry", "parse_magmom", "CHECK_TOL_EV", "FILLING_TOL",
+           "BREAKING_WINDOW_EV"]
+
+logger = logging.getLogger(__name__)
+
+#: extra room (eV) beyond the raw orbit spread allowed for a symmetrized band
+CHECK_TOL_EV = 0.005
+#: allowed change of the mean number of bands below a mu per k-point
+FILLING_TOL = 0.05
+#: bands within this distance (eV) of the reference energy enter the breaking measure
+BREAKING_WINDOW_EV = 1.0
+_LATTICE_LETTERS = "PIFCABR"
+
+
+# ------------------------------------------------------------------ conversion
+def to_system_r(model: TBModel):
+    """A WannierBerri ``System_R`` holding ``model``'s H(R) and r(R) (``Ham`` and ``AA``).
+
+    Convention II -> I: centres = diag r(R=0), ``AA = r - centres`` on the R = 0 diagonal.
+    """
+    from wannierberri.fourier.rvectors import Rvectors
+    from wannierberri.system import System_R
+
+    system = System_R(silent=True)
+    system.real_lattice = np.array(model.lattice, dtype=float)
+    system.num_wann = model.num_wann
+    system.set_R_mat("Ham", np.array(model.H, dtype=complex))
+    centres = model.centres
+    if model.r is not None:
+        AA = np.array(model.r, dtype=complex)
+        i0 = model.index_of_R((0, 0, 0))
+        AA[i0, np.arange(model.num_wann), np.arange(model.num_wann), :] -= centres
+        system.set_R_mat("AA", AA)
+    system.wannier_centers_cart = np.array(centres, dtype=float)
+    system.clear_cached_wcc()
+    system.rvec = Rvectors(lattice=system.real_lattice, iRvec=np.array(model.R, dtype=int),
+                           shifts_left_red=system.wannier_centers_red)
+    system.do_at_end_of_init()
+    return system
+
+
+def from_system_r(system, *, like: TBModel, note: str | None = None) -> TBModel:
+    """The :class:`TBModel` of a WannierBerri ``System_R`` (inverse of :func:`to_system_r`).
+
+    ``like`` supplies the name, provenance and spin degeneracy; ``note`` is added to the sources.
+    """
+    R = np.array(system.rvec.iRvec, dtype=int)
+    H = np.array(system.Ham_R, dtype=complex)
+    r = None
+    if system.has_R_mat("AA"):
+        r = np.array(system.get_R_mat("AA"), dtype=complex)
+        i0 = int(np.flatnonzero(np.all(R == 0, axis=1))[0])
+        nw = r.shape[1]
+        r[i0, np.arange(nw), np.arange(nw), :] += np.asarray(system.wannier_centers_cart)
+    sources = dict(like.sources)
+    if note:
+        sources["symmetrized"] = note
+    return TBModel(lattice=np.array(system.real_lattice), R=R, H=H, r=r, name=like.name, sources=sources,
+                   spin_degeneracy=like.spin_degeneracy, spin_degeneracy_source=like.spin_degeneracy_source)
+
+
+# ------------------------------------------------------------------ the group
+@dataclass(frozen=True)
+class SymmetryGroup:
+    """The magnetic point group acting on k.
+
+    Attributes
+    ----------
+    name : str
+        Magnetic point group (Hermann-Mauguin, primes for operations with time reversal).
+    space_group : str
+        Magnetic space group as named by irrep.
+    k_ops : (n_ops, 3, 3) float array
+        ``k' = k_ops[g] @ k`` in reduced coordinates (time reversal included as a sign).
+    spacegroup : object
+        The ``irrep.spacegroup.SpaceGroup`` (for WannierBerri's symmetrizer).
+    """
+
+    name: str
+    space_group: str
+    k_ops: np.ndarray
+    spacegroup: object
+
+    @property
+    def order(self) -> int:
+        """Number of operations."""
+        return len(self.k_ops)
+
+
+def parse_magmom(magmom, *, n_atoms: int, atom_names: list[str]) -> np.ndarray | None:
+    """Magnetic moments per atom (n_atoms, 3) from 3 numbers (every atom) or 3 * n_atoms; None if not given."""
+    if magmom is None:
+        return None
+    values = np.asarray(magmom, dtype=float).ravel()
+    if values.size == 3:
+        return np.tile(values, (n_atoms, 1))
+    if values.size == 3 * n_atoms:
+        return values.reshape(n_atoms, 3)
+    raise InputError(f"--magmom: give 3 numbers (one moment for every atom) or 3 x {n_atoms} numbers "
+                     f"(one per atom of the .win: {', '.join(atom_names)}), got {values.size}")
+
+
+def magnetic_group(*, structure: dict, magmom: np.ndarray | None) -> SymmetryGroup:
+    """The magnetic space and point group of ``structure`` (:func:`~wbentropy.io.w90text.read_win_structure`).
+
+    ``magmom`` None: non-magnetic, time reversal kept.
+    """
+    try:
+        from irrep.spacegroup import SpaceGroup
+    except (ImportError, SyntaxError) as exc:
+        raise InputError("--symmetrize/--magmom need the package irrep: pip install 'wbentropy[symmetry]' "
+                         f"(irrep<3.3 on Python 3.11): {exc.__class__.__name__}: {exc}") from None
+
+    kinds = {name: i for i, name in enumerate(dict.fromkeys(structure["atom_names"]))}
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # spglib's note on its own error handling
+        sg = SpaceGroup.from_cell(real_lattice=structure["lattice"], positions=structure["positions"],
+                                  typat=[kinds[a] for a in structure["atom_names"]],
+                                  magmom=None if magmom is None else np.asarray(magmom, dtype=float),
+                                  include_TR=True, spinor=structure["spinors"])
+    ops = []
+    for s in sg.symmetries:
+        # k transforms with the inverse transpose of the reduced real-space rotation; time reversal: k -> -k
+        op = np.linalg.inv(np.asarray(s.rotation, dtype=float)).T * (-1.0 if s.time_reversal else 1.0)
+        if not any(np.allclose(op, o) for o in ops):
+            ops.append(op)
+    name = str(sg.name)
+    point = name[1:] if name[:1] in _LATTICE_LETTERS else name
+    return SymmetryGroup(name=point, space_group=name, k_ops=np.array(ops), spacegroup=sg)
+
+
+# ------------------------------------------------------------------ bands
+def _bands(model: TBModel, k: np.ndarray) -> np.ndarray:
+    """Band energies (nk, nw) at reduced k (nk, 3)."""
+    phase = np.exp(2j * np.pi * (k @ model.R.T))
+    Hk = np.einsum("kR,Rmn->kmn", phase, model.H, optimize=True)
+    return np.linalg.eigvalsh(0.5 * (Hk + np.conj(np.swapaxes(Hk, 1, 2))))
+
+
+def _orbit_bands(model: TBModel, group: SymmetryGroup, k: np.ndarray) -> np.ndarray:
+    """E_n(g k) for every operation g: (n_ops, nk, nw)."""
+    return np.stack([_bands(model, k @ op.T) for op in group.k_ops])
+
+
+def band_breaking(model: TBModel, group: SymmetryGroup, *, energy: float, nk: int = 100,
+                  seed: int = 0) -> float:
+    """max |E_n(k) - E_n(g k)| (eV) over the group, bands with |E_n(k) - energy| <= 1 eV, ``nk`` random k."""
+    k = np.random.default_rng(seed).random((nk, 3))
+    E = _orbit_bands(model, group, k)
+    near = np.abs(E[0] - energy) <= BREAKING_WINDOW_EV
+    if not np.any(near):
+        return 0.0
+    return float(np.max(np.abs(E - E[0])[:, near]))
+
+
+# ------------------------------------------------------------------ symmetrize
+def _symmetrize_system(model: TBModel, *, structure: dict, projections: list[str], magmom: np.ndarray | None):
+    system = to_system_r(model)
+    moments = None if magmom is None else np.asarray(magmom, dtype=float)
+    wb_logger = logging.getLogger("wannierberri")
+    level = wb_logger.level
+    wb_logger.setLevel(logging.ERROR)  # its advice on ';' in projections is not the user's business here
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            system.symmetrize(proj=projections, positions=np.asarray(structure["positions"]),
+                              atom_name=list(structure["atom_names"]), soc=structure["spinors"],
+                              magmom=moments, silent=True, reorder_back=True)
+    except (AssertionError, ValueError, KeyError, RuntimeError, IndexError) as exc:
+        raise InputError(f"WannierBerri cannot symmetrize the model with projections {projections}: {exc}") from None
+    finally:
+        wb_logger.setLevel(level)
+    return system
+
+
+def _check(raw: TBModel, sym: TBModel, group: SymmetryGroup, *, mus: np.ndarray, nk: int, seed: int) -> dict:
+    """Compare the symmetrized bands with the orbit average of the raw bands; return the figures."""
+    k = np.random.default_rng(seed + 1).random((nk, 3))
+    E_raw = _orbit_bands(raw, group, k)
+    mean = E_raw.mean(axis=0)
+    spread = np.max(np.abs(E_raw - mean), axis=0)
+    E_sym = _bands(sym, k)
+    excess = float(np.max(np.abs(E_sym - mean) - spread))
+    filling_raw = np.array([(E_raw <= mu).sum(axis=-1).mean() for mu in mus])
+    filling_sym = np.array([(E_sym <= mu).sum(axis=-1).mean() for mu in mus])
+    return {"excess": excess, "shift": float(np.max(np.abs(E_sym - mean))),
+            "filling_raw": filling_raw, "filling_sym": filling_sym}
+
+
+def symmetrize_model(model: TBModel, *, win: str | Path, magmom=None, mus=(), projections: list[str] | None = None,
+                     nk_check: int = 300, nk_breaking: int = 100, seed: int = 0) -> tuple[TBModel, dict]:
+    """Symmetrize H(R) and r(R) under the magnetic space group with WannierBerri, after checking it.
+
+    Parameters
+    ----------
+    model : TBModel
+    win : path
+        ``SEED.win`` with the structure, projections and spinors (:func:`read_win_structure`).
+    magmom : 3 or 3 * n_atoms numbers, optional
+        Magnetic moments (one vector for all atoms, or one per atom in the ``.win``'s order);
+        None: non-magnetic, time reversal kept.
+    mus : sequence of float
+        Chemical potentials (eV); the first is the centre of the breaking window and the band
+        count below each must not change.
+    projections : list of str, optional
+        Override the ``.win`` projections in WannierBerri's notation (e.g. ``["Fe:sp3d2;t2g"]``).
+
+    Returns
+    -------
+    (TBModel, dict)
+        The symmetrized model and the record: ``symmetry_group``, ``symmetry_group_order``,
+        ``symmetry_breaking_before_eV``, ``symmetry_breaking_after_eV``, ``symmetrize_seconds``.
+
+    Raises
+    ------
+    InputError
+        When the ``.win`` lacks what is needed, or the symmetrized bands leave the raw orbit spread
+        or change the band filling (the Wannier functions lost the projections' character).
+    """
+    from .io.w90text import read_win_structure
+
+    t0 = time.perf_counter()
+    structure = read_win_structure(win_file=win)
+    moments = parse_magmom(magmom, n_atoms=len(structure["atom_names"]), atom_names=structure["atom_names"])
+    group = magnetic_group(structure=structure, magmom=moments)
+    mus = np.atleast_1d(np.asarray(mus, dtype=float))
+    reference = float(mus[0]) if mus.size else float(np.median(_bands(model, np.zeros((1, 3)))))
+    before = band_breaking(model, group, energy=reference, nk=nk_breaking, seed=seed)
+    system = _symmetrize_system(model, structure=structure, projections=projections or structure["projections"],
+                                magmom=moments)
+    sym = from_system_r(system, like=model, note=f"{group.name} ({group.order} operations) from {win}")
+    check = _check(model, sym, group, mus=mus, nk=nk_check, seed=seed)
+    filling_moved = np.abs(check["filling_sym"] - check["filling_raw"]) > FILLING_TOL
+    if check["excess"] > CHECK_TOL_EV or np.any(filling_moved):
+        filling = ", ".join(f"{a:.2f} -> {b:.2f}" for a, b, bad in
+                            zip(check["filling_raw"], check["filling_sym"], filling_moved) if bad)
+        raise InputError(
+            f"symmetrization refused: the symmetrized bands move up to {check['shift']:.3g} eV, "
+            f"{max(check['excess'], 0.0):.3g} eV beyond the spread of the raw bands over the {group.order} "
+            f"images g k of {group.name}"
+            + (f", and the bands below mu per k-point change ({filling})" if filling else "")
+            + "; the Wannier functions no longer have the character of the projections in the .win. "
+            "Wannierise symmetry-adapted functions (Wannier90's site_symmetry, or projection-like functions "
+            "whose bands survive this check) or run without --symmetrize", path=win)
+    after = band_breaking(sym, group, energy=reference, nk=nk_breaking, seed=seed)
+    record = {"symmetry_group": group.name, "symmetry_space_group": group.space_group,
+              "symmetry_group_order": group.order, "symmetry_breaking_before_eV": before,
+              "symmetry_breaking_after_eV": after, "symmetrize_seconds": time.perf_counter() - t0}
+    logger.info("symmetrized under %s (%d operations): band breaking %.3g eV -> %.3g eV (%.1f s)",
+                group.name, group.order, before, after, record["symmetrize_seconds"])
+    return sym, record
+
+
+def measure_breaking(model: TBModel, *, win: str | Path | None, magmom=None, mus=(), temperatures=(),
+                     nk: int = 100, seed: int = 0) -> dict | None:
+    """The raw model's band breaking of its magnetic group; warn when it exceeds k_B T or 1 meV.
+
+    Returns None (silently) when no ``.win`` with atoms is known.
+    """
+    from .constants import KB_EV
+    from .io.w90text import read_win_structure
+
+    if win is None or not Path(win).is_file():
+        return None
+    try:
+        structure = read_win_structure(win_file=win)
+        import irrep  # noqa: F401  (the measure is optional: skip it where irrep cannot be imported)
+    except (InputError, ImportError, SyntaxError):
+        return None
+    moments = parse_magmom(magmom, n_atoms=len(structure["atom_names"]), atom_names=structure["atom_names"])
+    group = magnetic_group(structure=structure, magmom=moments)
+    mus = np.atleast_1d(np.asarray(mus, dtype=float))
+    reference = float(mus[0]) if mus.size else float(np.median(_bands(model, np.zeros((1, 3)))))
+    breaking = band_breaking(model, group, energy=reference, nk=nk, seed=seed)
+    temps = np.atleast_1d(np.asarray(temperatures, dtype=float))
+    threshold = min([1e-3] + [KB_EV * t for t in temps if t > 0])
+    if breaking > threshold:
+        logger.warning("the model breaks its magnetic point group %s (%d operations): bands within 1 eV of "
+                       "mu = %g eV differ by up to %.3g meV between symmetry-related k-points (more than %s); "
+                       "symmetry-forbidden tensor components will be finite; consider --symmetrize "
+                       "(and --magmom MX MY MZ for a magnetic crystal)",
+                       group.name, group.order, reference, breaking * 1e3,
+                       "1 meV" if threshold == 1e-3 else "k_B T")
+    return {"symmetry_group": group.name, "symmetry_group_order": group.order,
+            "symmetry_breaking_before_eV": breaking}
+
+
+def _with_sources(model: TBModel, record: dict) -> TBModel:
+    """``model`` with the symmetry record in its sources (stored as ``input_<key>`` root attributes)."""
+    import dataclasses
+
+    return dataclasses.replace(model, sources=dict(model.sources, **{k: str(v) for k, v in record.items()}))
+
+
+def prepare_symmetry(model: TBModel, *, symmetrize: bool = False, magmom=None, projections=None, mus=(),
+                     temperatures=()) -> TBModel:
+    """The model a run integrates: symmetrized (``symmetrize``) or measured for its symmetry breaking.
+
+    With ``symmetrize`` the ``.win`` of the model (``sources["win"]``) must exist and hold the structure;
+    without it the breaking is measured and warned about when a ``.win`` with atoms is known, else
+    nothing happens.  The record (group, order, breaking before/after) is added to the model's sources.
+    """
+    win = model.sources.get("win")
+    if not symmetrize:
+        if magmom is not None and win is None:
+            raise InputError("--magmom: needs the structure from a .win (--win, or SEED.win beside the input)")
+        record = measure_breaking(model, win=win, magmom=magmom, mus=mus, temperatures=temperatures)
+        return model if record is None else _with_sources(model, record)
+    if win is None or not Path(win).is_file():
+        raise InputError("--symmetrize: needs the crystal structure and projections from a .win "
+                         "(--win with --hr, or SEED.win beside SEED_tb.dat / SEED.chk)")
+    sym, record = symmetrize_model(model, win=win, magmom=magmom, mus=mus, projections=projections)
+    return _with_sources(sym, record)
