@@ -24,6 +24,7 @@ from _mpi import mpiexec
 from wbentropy.api import band_range, compute
 from wbentropy.cli import main
 from wbentropy.errors import InputError
+from wbentropy.integrate import Evaluator
 from wbentropy.interpolation import Interpolator
 from wbentropy.io.load import load_model
 from wbentropy.models import random_model
@@ -432,3 +433,30 @@ def test_mpi_ctrl_c_is_one_line_exit_130(tmp_path, signum, code, removes_mpich_l
     _checkpoint_line(err, checkpoint, signal.Signals(signum).name)
     assert checkpoint.exists() and not out.exists()
     assert _orphan_segments(before) == set()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the lost exception, on purpose
+def test_a_signal_lost_in_a_finalizer_still_stops_the_run(monkeypatch):
+    """Python drops an exception raised while a finalizer runs ("Exception ignored in ..."): a Ctrl-C
+    that lands there must still stop the run before its next batch, not let it finish with exit 0."""
+    import gc
+
+    from wbentropy import parallel
+
+    monkeypatch.setattr(parallel, "_RECEIVED", [])
+
+    class Finalized:
+        def __del__(self):
+            parallel.raise_on_signal(signal.SIGINT, None)  # the handler, run inside a finalizer
+
+    Finalized()
+    gc.collect()  # the KeyboardInterrupt is printed as ignored and lost
+    evaluator = Evaluator.__new__(Evaluator)
+    evaluator.threads = 2
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        evaluator.map_batches(done.append, [1, 2, 3])
+    assert done == []
+    monkeypatch.setattr(parallel, "_RECEIVED", [signal.SIGTERM])
+    with pytest.raises(parallel.Interrupted):
+        evaluator.map_batches(done.append, [1])

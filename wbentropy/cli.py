@@ -286,12 +286,6 @@ def _compute(args) -> int:
     return 0
 
 
-def _raise_interrupted(signum, frame):
-    from .parallel import Interrupted
-
-    raise Interrupted()
-
-
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -306,10 +300,10 @@ def main(argv=None) -> int:
     import signal
     import threading
 
-    from .parallel import INTERRUPT_EXIT_CODES, AgreedInputError, ignore_signals
+    from .parallel import INTERRUPT_EXIT_CODES, AgreedInputError, ignore_signals, raise_on_signal
 
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = (signal.getsignal(signal.SIGINT), signal.signal(signal.SIGTERM, _raise_interrupted)) \
+    previous = (signal.signal(signal.SIGINT, raise_on_signal), signal.signal(signal.SIGTERM, raise_on_signal)) \
         if main_thread else None
     try:
         if args.command == "compute":

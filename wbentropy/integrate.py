@@ -352,12 +352,19 @@ class Evaluator:
         return self.batch_size * max(self.threads, min(65536, fit) // self.batch_size)
 
     def map_batches(self, fn, items: list) -> list:
-        """``[fn(x) for x in items]``, evaluated by this rank's thread pool; results in item order."""
+        """``[fn(x) for x in items]``, evaluated by this rank's thread pool; results in item order.
+        A signal whose interruption was lost stops it before the next batch (:func:`check_interrupted`)."""
+        from .parallel import check_interrupted
+
+        def checked(x):
+            check_interrupted()
+            return fn(x)
+
         if self.threads <= 1 or len(items) <= 1:
-            return [fn(x) for x in items]
+            return [checked(x) for x in items]
         pool = ThreadPoolExecutor(max_workers=min(self.threads, len(items)), thread_name_prefix="wbentropy-batch")
         try:
-            return list(pool.map(fn, items))
+            return list(pool.map(checked, items))
         finally:  # on Ctrl-C (or an error) drop the batches not started: stop within one batch
             pool.shutdown(wait=True, cancel_futures=True)
 

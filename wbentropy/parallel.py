@@ -18,7 +18,7 @@ import numpy as np
 from .errors import InputError
 
 __all__ = ["Parallel", "world", "check_task_count", "AgreedInputError", "Interrupted", "INTERRUPT_EXIT_CODES",
-           "ignore_signals"]
+           "ignore_signals", "raise_on_signal", "check_interrupted"]
 
 #: Exit status after a signal: 128 + the signal number, as a shell reports a process it killed.
 INTERRUPT_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -240,6 +240,25 @@ class Parallel:
         shared.flags.writeable = False
         self._windows.append((win, node))  # keep alive
         return shared
+
+
+#: signals received by the command line's handlers (:func:`raise_on_signal`), newest last
+_RECEIVED: list[int] = []
+
+
+def raise_on_signal(signum, frame) -> None:
+    """Signal handler of the command line: note the signal, then raise KeyboardInterrupt (SIGINT) or
+    :class:`Interrupted` (SIGTERM).  Python drops an exception raised while a finalizer or weakref
+    callback runs ("Exception ignored in ..."); the note lets :func:`check_interrupted` raise it again."""
+    _RECEIVED.append(signum)
+    raise Interrupted() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def check_interrupted() -> None:
+    """Raise the interruption of a signal whose exception was lost (see :func:`raise_on_signal`);
+    called between batches and levels, so a run never goes on after Ctrl-C or SIGTERM."""
+    if _RECEIVED:
+        raise Interrupted() if _RECEIVED[-1] == signal.SIGTERM else KeyboardInterrupt()
 
 
 def ignore_signals() -> None:
