@@ -65,7 +65,8 @@ def check_grid(*, temperatures: Sequence[float], mus: Sequence[float]) -> tuple[
         raise InputError(f"temperatures must be finite and >= 0 K, got {_short(T)}")
     if np.any(T > MAX_TEMPERATURE_K):
         raise InputError(f"temperatures must be <= {MAX_TEMPERATURE_K:g} K (k_B T = 86 eV, above the band width "
-                         f"of any Wannier model: every occupation would be 1/2), got {_short(T[T > MAX_TEMPERATURE_K])}")
+                         "of any Wannier model: every occupation would be 1/2), got "
+                         f"{_short(T[T > MAX_TEMPERATURE_K])}")
     if not np.all(np.isfinite(mu)):
         raise InputError(f"chemical potentials must be finite, got {_short(mu)}")
     for name, grid in (("temperatures", T), ("chemical potentials", mu)):
@@ -406,7 +407,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             warnings_found.append(f"adaptive integration stopped before reaching the tolerance {tolerance:.1e}: "
                                   f"estimated relative error {res.history[-1]['rel_error']:.2e} after "
                                   f"{res.n_evaluations} k-points (raise --max-kpoints or --max-levels)")
-        attrs.update({"integrator": "adaptive: Gauss-Legendre cells (3 points per direction), 2x2x2 splitting, on a Gamma-centred coarse mesh",
+        attrs.update({"integrator": "adaptive: Gauss-Legendre cells (3 points per direction), 2x2x2 splitting, "
+                                    "on a Gamma-centred coarse mesh",
                       "coarse_kmesh": list(mesh.shape), "num_kpoints": res.n_evaluations,
                       "refinement_levels": res.levels, "num_leaf_cells": res.n_leaves,
                       "converged": bool(res.converged), "tolerance": settings.tolerance,
@@ -416,7 +418,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         nfft = uniform_route(evaluator=evaluator, mesh=mesh)
         flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel, fft=nfft is not None)
         attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape), "num_kpoints": mesh.size,
-                      "fourier": "direct sums" if nfft is None else f"mixed FFT on {nfft[0]}x{nfft[1]}x{nfft[2]} sub-grids"})
+                      "fourier": ("direct sums" if nfft is None
+                                  else f"mixed FFT on {nfft[0]}x{nfft[1]}x{nfft[2]} sub-grids")})
     values = evaluator.values(flat)
     stats, *others = parallel.allgather(evaluator.stats)
     for other in others:

@@ -929,7 +929,7 @@ def _check_mdrs_hermitian(R: np.ndarray, H: np.ndarray, ws: WSVec, *, tol: float
     an element whose partner is absent counts against a partner of zero.  The error names the
     first block (lowest line) whose images land on the offending element or on its partner.
     """
-    nR, nw = len(R), H.shape[1]
+    nw = H.shape[1]
     minus = _minus_index(R)
     partner = np.zeros_like(H)
     has = minus >= 0
