@@ -168,15 +168,16 @@ def magnetic_group(*, structure: dict, magmom: np.ndarray | None) -> SymmetryGro
 
 # ------------------------------------------------------------------ bands
 def _bands(model: TBModel, k: np.ndarray) -> np.ndarray:
-    """Band energies (nk, nw) at reduced k (nk, 3)."""
-    phase = np.exp(2j * np.pi * (k @ model.R.T))
-    Hk = np.einsum("kR,Rmn->kmn", phase, model.H, optimize=True)
-    return np.linalg.eigvalsh(0.5 * (Hk + np.conj(np.swapaxes(Hk, 1, 2))))
+    """Band energies (nk, nw) at reduced k (nk, 3), from the interpolator every integral uses."""
+    from .interpolation import Interpolator
+
+    return np.linalg.eigvalsh(Interpolator(model=model, position=False)(k).H)
 
 
 def _orbit_bands(model: TBModel, group: SymmetryGroup, k: np.ndarray) -> np.ndarray:
-    """E_n(g k) for every operation g: (n_ops, nk, nw)."""
-    return np.stack([_bands(model, k @ op.T) for op in group.k_ops])
+    """E_n(g k) for every operation g: (n_ops, nk, nw), in one batch."""
+    gk = np.einsum("gab,kb->gka", group.k_ops, k).reshape(-1, 3)
+    return _bands(model, gk).reshape(len(group.k_ops), len(k), -1)
 
 
 def band_breaking(model: TBModel, group: SymmetryGroup, *, energy: float, nk: int = 100,
