@@ -78,7 +78,7 @@ def _worker_wbentropy(seed: str, n: int, out: str) -> None:
     import wbentropy  # noqa: F401  (first: BLAS threads per MPI rank, before numpy)
     from wbentropy.api import compute
     from wbentropy.io.load import load_model
-    from wbentropy.parallel import world
+    from wbentropy.integrate.parallel import world
 
     t0 = time.perf_counter()
     model = load_model(w90=seed)
@@ -138,8 +138,9 @@ def _worker_per_k(seed: str, n: int, out: str) -> None:
     import wbentropy  # noqa: F401
     import numpy as np
 
-    from wbentropy.geometry import band_geometry
-    from wbentropy.integrate import Evaluator, UniformMesh
+    from wbentropy.kspace.geometry import band_geometry
+    from wbentropy.evaluate import Evaluator
+    from wbentropy.integrate.uniform import UniformMesh
     from wbentropy.io.load import load_model
     from wbentropy.quantities import Options, get_quantities
 

@@ -12,7 +12,7 @@ import pytest
 
 from wbentropy.api import compute
 from wbentropy.io.w90text import write_tb
-from wbentropy.models import qwz_chern_model, random_model
+from wbentropy.toy_models import qwz_chern_model, random_model
 from _mpi import mpiexec as _mpiexec, two_node_launch
 
 T_LOW, MU = 30.0, -1.5
@@ -255,10 +255,10 @@ def test_failing_rank_stops_the_job_with_its_message(tmp_path, model_file, adapt
 SHARED_SCRIPT = r"""
 import sys, numpy as np
 from mpi4py import MPI
-from wbentropy.parallel import world
-from wbentropy.models import random_model
-from wbentropy.interpolation import Interpolator
-import wbentropy.interpolation as I
+from wbentropy.integrate.parallel import world
+from wbentropy.toy_models import random_model
+from wbentropy.kspace.interpolation import Interpolator
+import wbentropy.kspace.interpolation as I
 calls = []
 orig = I.Interpolator._build_operators
 def counting(self, *a, **k):
@@ -318,8 +318,8 @@ def test_adaptive_on_two_nodes_equals_one_rank(tmp_path, model_file):
 
 
 def test_leaf_memory_budget_stops_refinement_with_a_warning(qwz2d, caplog):
-    from wbentropy.adaptive import AdaptiveSettings, integrate_adaptive
-    from wbentropy.integrate import Evaluator
+    from wbentropy.integrate.adaptive import AdaptiveSettings, integrate_adaptive
+    from wbentropy.evaluate import Evaluator
     from wbentropy.quantities import Options, get_quantities
 
     ev = Evaluator(model=qwz2d, quantities=get_quantities(["ahc", "entropy_hall"]), temperatures=[30.0],
@@ -336,7 +336,7 @@ def test_leaf_memory_budget_stops_refinement_with_a_warning(qwz2d, caplog):
 def test_checkpoint_of_other_refinement_rules_is_refused(tmp_path, qwz2d):
     """A checkpoint records the version of the refinement rules: one written under other rules (an
     older release) is refused by name rather than resumed to a result no uninterrupted run gives."""
-    from wbentropy import adaptive
+    from wbentropy.integrate import adaptive
     from wbentropy.errors import ConvergenceWarning, InputError
 
     ckpt = tmp_path / "c.h5"
@@ -359,7 +359,7 @@ def test_checkpoint_of_other_refinement_rules_is_refused(tmp_path, qwz2d):
 def test_marking_puts_the_worst_unresolved_cells_first():
     """Dorfler marking: all unresolved Fermi-shell cells, then the fewest others carrying half of
     their indicator; a budget that cuts the unresolved set short keeps its largest indicators."""
-    from wbentropy.adaptive import _mark
+    from wbentropy.integrate.adaptive import _mark
 
     ind = np.array([0.1, 5.0, 0.2, 3.0, 1.0, 0.05, 0.4])
     unres = np.array([True, False, True, False, False, True, False])

@@ -13,7 +13,7 @@ from wbentropy import quantities as Q
 from wbentropy.api import compute
 from wbentropy.cli import main
 from wbentropy.io.load import load_model
-from wbentropy.occupation import fermi
+from wbentropy.physics.occupation import fermi
 
 QWZ = Path(__file__).resolve().parents[1] / "data" / "qwz_tb.dat"
 

@@ -14,7 +14,7 @@ from wbentropy.api import compute
 from wbentropy.cli import main
 from wbentropy.io.load import load_model
 from wbentropy.io.w90text import write_hr, write_tb
-from wbentropy.models import random_model
+from wbentropy.toy_models import random_model
 from _mpi import assert_same_results, rank_results
 from _mpi import mpiexec as _mpiexec
 

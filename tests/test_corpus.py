@@ -26,7 +26,7 @@ from wbentropy.api import compute
 from wbentropy.errors import InputError
 from wbentropy.io.load import load_model
 from wbentropy.io.w90text import write_tb
-from wbentropy.models import random_model
+from wbentropy.toy_models import random_model
 
 ROOT = Path(__file__).resolve().parents[1]
 QWZ = ROOT / "data" / "qwz_tb.dat"

@@ -4,9 +4,9 @@ import pytest
 
 from wbentropy import constants as C
 from wbentropy.api import compute
-from wbentropy.geometry import band_geometry
-from wbentropy.interpolation import Interpolator
-from wbentropy.models import qwz_chern_model, random_model
+from wbentropy.kspace.geometry import band_geometry
+from wbentropy.kspace.interpolation import Interpolator
+from wbentropy.toy_models import qwz_chern_model, random_model
 
 EP = ["entropy_production", "entropy_production_drude", "entropy_production_interband",
       "entropy_production_qm", "entropy_production_nonqm", "drude_conductivity", "entropy_drude"]
@@ -106,8 +106,8 @@ def test_band_hessian_matches_finite_differences():
 def test_entropy_drude_fermi_surface_equals_fermi_sea(qwz):
     """Eq. 27 first term: -tau sum_n int s_n d_a d_b E_n (Fermi sea, band Hessian) equals the
     Fermi-surface form used by the code, -tau int x (-df/dE) v v."""
-    from wbentropy.integrate import UniformMesh
-    from wbentropy.occupation import entropy, kT_eV
+    from wbentropy.integrate.uniform import UniformMesh
+    from wbentropy.physics.occupation import entropy, kT_eV
 
     T, mu, tau = 3000.0, -1.6, 10.0
     mesh = UniformMesh((64, 64, 40))

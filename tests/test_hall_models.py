@@ -4,7 +4,7 @@ import pytest
 
 from wbentropy import constants as C
 from wbentropy.api import compute
-from wbentropy.models import qwz_chern_model, random_model
+from wbentropy.toy_models import qwz_chern_model, random_model
 
 A, CC = 3.0, 5.0
 
@@ -141,8 +141,8 @@ def test_band_resolved_berry_curvature_sums_to_band_curvature_in_complete_basis(
     """With r(R) = 0 (orbitals at the origin, a complete two-band basis) the pair-resolved
     Omega_nm = -2 Im r^a_nm r^b_mn sums over m to Wang et al.'s band curvature Omega_n, and
     the quantum metric g_nm is symmetric in (a, b) and in (n, m)."""
-    from wbentropy.geometry import band_geometry
-    from wbentropy.interpolation import Interpolator
+    from wbentropy.kspace.geometry import band_geometry
+    from wbentropy.kspace.interpolation import Interpolator
 
     model = qwz_chern_model(mass=-1.0, tz=0.2, a=A, c=CC)
     k = np.random.default_rng(3).random((50, 3))

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from wbentropy.geometry import band_geometry, berry_curvature_bands
-from wbentropy.interpolation import ALPHA, BETA, Interpolator
+from wbentropy.kspace.geometry import band_geometry, berry_curvature_bands
+from wbentropy.kspace.interpolation import ALPHA, BETA, Interpolator
 from wbentropy.model import TBModel
-from wbentropy.models import random_model
+from wbentropy.toy_models import random_model
 
 
 def _direct(model, k):
@@ -102,7 +102,8 @@ def test_mixed_fft_equals_the_plain_complex_sum(nfft, offset):
 def test_uniform_mesh_by_fft_subgrids_equals_direct_sums():
     """integrate_uniform on FFT sub-grids = on consecutive batches of direct sums, every quantity
     family (Berry curvature, metric, Drude, Hessian), for meshes whose sides factor in several ways."""
-    from wbentropy.integrate import Evaluator, UniformMesh, integrate_uniform
+    from wbentropy.evaluate import Evaluator
+    from wbentropy.integrate.uniform import UniformMesh, integrate_uniform
     from wbentropy.quantities import Options, get_quantities
 
     model = random_model(num_wann=4, radius=2, seed=5)
@@ -118,7 +119,7 @@ def test_uniform_mesh_by_fft_subgrids_equals_direct_sums():
 
 
 def test_fft_subgrid_choice():
-    from wbentropy.integrate import UniformMesh
+    from wbentropy.integrate.uniform import UniformMesh
 
     mesh = UniformMesh((32, 32, 32))
     assert mesh.fft_subgrid(4096) == (16, 16, 16)
@@ -134,7 +135,8 @@ def test_bundled_fe_model_takes_the_fft_route_and_agrees():
     from pathlib import Path
 
     from wbentropy.api import compute
-    from wbentropy.integrate import Evaluator, UniformMesh, integrate_uniform
+    from wbentropy.evaluate import Evaluator
+    from wbentropy.integrate.uniform import UniformMesh, integrate_uniform
     from wbentropy.io.load import load_model
     from wbentropy.quantities import Options, get_quantities
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from wbentropy.constants import KB_EV
-from wbentropy.occupation import entropy, fermi, grand_potential, minus_dfermi
+from wbentropy.physics.occupation import entropy, fermi, grand_potential, minus_dfermi
 
 
 @pytest.mark.parametrize("x", [1e3, 5e2, 50.0, 1.0, 1e-8])
@@ -75,7 +75,7 @@ def test_box_mean_is_the_mean_over_the_box_of_a_linear_band(weight):
     an independent 160^3-node quadrature, on both sides of each direction's switch between the
     Gauss (h_a/kT < 0.1) and antiderivative forms, with one or two directions sweeping nothing, and
     the point value where the band sweeps at most k_BT either side (a resolved shell)."""
-    from wbentropy.occupation import OccupationBox, box_mean
+    from wbentropy.integrate.boxes import OccupationBox, box_mean
 
     kT, mu = 0.02, 0.1
     widths = [(0.05, 0.03, 0.011), (0.2, 0.0019, 0.0021), (0.3, 0.0, 0.0), (0.04, 0.01, 0.0), (0.6, 0.45, 0.2),
@@ -95,7 +95,7 @@ def test_box_mean_is_the_mean_over_the_box_of_a_linear_band(weight):
 def test_box_mean_at_zero_temperature_is_the_occupied_fraction():
     """T = 0: <f> is the occupied fraction of the box (a 1D range: linear; Monte Carlo in 3D), the
     limit of small kT, and <s> = 0."""
-    from wbentropy.occupation import OccupationBox, box_mean
+    from wbentropy.integrate.boxes import OccupationBox, box_mean
 
     frac = box_mean(fermi, np.array([-0.3, 0.0, 0.1, 0.3, 0.05]), mu=0.0, kT=0.0,
                     box=OccupationBox(np.array([[0.2, 0, 0]] * 4 + [[0, 0, 0]]), np.zeros(5)))
@@ -116,7 +116,7 @@ def test_box_mean_far_from_mu_and_wide_boxes_keep_their_digits():
     """Far from mu the weights are exact constants; boxes hundreds of kT wide (a coarse cell at 30 K)
     give finite means with the right integrals: int f over a symmetric range is half of it, and
     int s dE = pi^2 kT/3 (all digits: the step is split off the polylogarithms)."""
-    from wbentropy.occupation import OccupationBox, box_mean
+    from wbentropy.integrate.boxes import OccupationBox, box_mean
 
     E = np.array([-60.0, -1.0, 60.0])
     for W in (1e-3, 0.5, 100.0):
@@ -153,7 +153,7 @@ def test_polylogarithms_of_negative_arguments():
     """Li_n(-u), n = 2, 3, 4, on both sides of the switch between the power and Taylor series
     (against mpmath)."""
     mpmath = pytest.importorskip("mpmath")
-    from wbentropy.occupation import _li_neg
+    from wbentropy.physics.occupation import _li_neg
 
     u = np.array([0.0, 1e-3, 0.2, 0.5, 0.5000001, 0.7, 0.99, 1.0])
     for n in (2, 3, 4):
@@ -164,7 +164,7 @@ def test_polylogarithms_of_negative_arguments():
 def test_box_of_linear_band():
     """Half-widths |v.e_a|/2 and the shift v.(centre - point): the energies of a linear band over the
     box are E + shift + sum_a u_a v.e_a (their extremes, for random corners)."""
-    from wbentropy.occupation import box_of_linear_band
+    from wbentropy.integrate.boxes import box_of_linear_band
 
     rng = np.random.default_rng(3)
     v = rng.normal(size=(1, 2, 3))
@@ -179,14 +179,14 @@ def test_box_of_linear_band():
 
 
 def test_box_geometry_keeps_derived_velocities_but_not_the_scratch_cache():
-    from wbentropy.geometry import band_geometry
-    from wbentropy.interpolation import Interpolator
-    from wbentropy.models import random_model
+    from wbentropy.kspace.geometry import band_geometry
+    from wbentropy.kspace.interpolation import Interpolator
+    from wbentropy.toy_models import random_model
 
     g = band_geometry(Interpolator(model=random_model(num_wann=3, seed=1))(np.random.default_rng(0).random((4, 3))))
     v = g.velocity
     g.cache["f"] = 1.0
-    from wbentropy.occupation import OccupationBox
+    from wbentropy.integrate.boxes import OccupationBox
 
     box = OccupationBox(np.ones((4, 3, 3)), np.zeros((4, 3)))
     h = g.with_occupation_box(box)
@@ -196,7 +196,7 @@ def test_box_geometry_keeps_derived_velocities_but_not_the_scratch_cache():
 
 def test_minus_dentropy_is_the_energy_derivative_of_s():
     """-ds/dE against a central difference of s, and finite (no overflow) far from mu."""
-    from wbentropy.occupation import minus_dentropy
+    from wbentropy.physics.occupation import minus_dentropy
 
     kT, mu, h = 0.02, 0.1, 1e-6
     E = np.linspace(-0.5, 0.7, 241)

@@ -5,8 +5,8 @@ import pytest
 from wbentropy import constants as C
 from wbentropy.api import compute
 from wbentropy.errors import InputError
-from wbentropy.models import flat_two_band_model, qwz_chern_model
-from wbentropy.occupation import entropy, fermi, kT_eV
+from wbentropy.toy_models import flat_two_band_model, qwz_chern_model
+from wbentropy.physics.occupation import entropy, fermi, kT_eV
 from wbentropy.physics.optical import broadened_delta
 from wbentropy.results import Result
 

@@ -7,7 +7,7 @@ import pytest
 from wbentropy.api import compute
 from wbentropy.cli import main
 from wbentropy.errors import InputError
-from wbentropy.models import qwz_chern_model
+from wbentropy.toy_models import qwz_chern_model
 from wbentropy.plot import kslice_map
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -18,11 +18,11 @@ from hypothesis import strategies as st  # noqa: E402
 
 from wbentropy.api import compute  # noqa: E402
 from wbentropy.errors import InputError  # noqa: E402
-from wbentropy.interpolation import Interpolator  # noqa: E402
+from wbentropy.kspace.interpolation import Interpolator  # noqa: E402
 from wbentropy.io.w90chk import read_eig  # noqa: E402
 from wbentropy.io.w90text import read_hr, read_tb, read_wsvec, write_hr, write_tb  # noqa: E402
 from wbentropy.model import TBModel, hermitize_position  # noqa: E402
-from wbentropy.models import random_model  # noqa: E402
+from wbentropy.toy_models import random_model  # noqa: E402
 
 FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                         HealthCheck.too_slow])
@@ -138,7 +138,7 @@ def _random_unitary(n: int, rng) -> np.ndarray:
 def _inside_bands(model, x: float) -> float:
     """The chemical potential at fraction x of the model's band range."""
     from wbentropy.api import band_range
-    from wbentropy.interpolation import Interpolator
+    from wbentropy.kspace.interpolation import Interpolator
 
     lo, hi = band_range(interpolator=Interpolator(model=model, second_derivatives=False))
     return lo + x * (hi - lo)

@@ -24,10 +24,10 @@ from _mpi import mpiexec
 from wbentropy.api import band_range, compute
 from wbentropy.cli import main
 from wbentropy.errors import InputError
-from wbentropy.integrate import Evaluator
-from wbentropy.interpolation import Interpolator
+from wbentropy.evaluate import Evaluator
+from wbentropy.kspace.interpolation import Interpolator
 from wbentropy.io.load import load_model
-from wbentropy.models import random_model
+from wbentropy.toy_models import random_model
 
 ROOT = Path(__file__).resolve().parents[1]
 QWZ = ROOT / "data" / "qwz_tb.dat"
@@ -441,7 +441,7 @@ def test_a_signal_lost_in_a_finalizer_still_stops_the_run(monkeypatch):
     that lands there must still stop the run before its next batch, not let it finish with exit 0."""
     import gc
 
-    from wbentropy import parallel
+    from wbentropy.integrate import parallel
 
     monkeypatch.setattr(parallel, "_RECEIVED", [])
 

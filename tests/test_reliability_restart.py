@@ -14,7 +14,7 @@ import pytest
 
 from wbentropy.api import compute
 from wbentropy.errors import InputError
-from wbentropy.models import qwz_chern_model, random_model
+from wbentropy.toy_models import qwz_chern_model, random_model
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 #: adaptive run on the 2-band Chern model: a few levels, well under a second
@@ -371,7 +371,7 @@ def test_zero_scale_is_judged_without_nan():
     relative error of 1 (refined, finite); other components are unchanged."""
     import warnings
 
-    from wbentropy.adaptive import _judged_scale, _ratio
+    from wbentropy.integrate.adaptive import _judged_scale, _ratio
 
     scale = np.array([0.0, 0.0, 2.0])
     error = np.array([0.0, 3e-7, 1.0])
@@ -467,7 +467,7 @@ def test_uniform_mesh_stays_bit_identical_for_ranks_and_threads(tmp_path, roundi
 
 
 def _rounds(model_path, round_points, monkeypatch, batch_size=52):
-    from wbentropy.integrate import Evaluator
+    from wbentropy.evaluate import Evaluator
     from wbentropy.io.load import load_model
 
     if round_points is not None:
@@ -495,7 +495,7 @@ def test_round_size_does_not_change_a_bit(rounding_model, monkeypatch, round_poi
 
 
 class _FakeRanks:
-    """A stand-in for :class:`wbentropy.parallel.Parallel` with ``size`` ranks (this process is rank 0)."""
+    """A stand-in for :class:`wbentropy.integrate.parallel.Parallel` with ``size`` ranks (this process is rank 0)."""
 
     def __init__(self, size):
         self.size, self.rank, self.is_root = size, 0, True
@@ -512,7 +512,7 @@ def test_default_batch_size_does_not_depend_on_ranks_or_threads(model):
     """The batches fix the rounding, so their size must be the same for every layout of the cores:
     with the default memory budget it is, for 1 rank x 1 or 2 threads, 2 ranks x 1 and 4 x 4 (on a
     machine with a few GB free; where the budget is tight it shrinks the batch: --batch-size pins it)."""
-    from wbentropy.integrate import Evaluator
+    from wbentropy.evaluate import Evaluator
     from wbentropy.io.load import load_model
     from wbentropy.quantities import Options, get_quantities
 

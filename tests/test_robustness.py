@@ -15,7 +15,7 @@ import pytest
 from wbentropy.api import compute
 from wbentropy.errors import InputError
 from wbentropy.io.w90text import write_tb
-from wbentropy.models import random_model
+from wbentropy.toy_models import random_model
 from wbentropy.results import QuantityResult, Result
 from _mpi import mpiexec as _mpiexec
 
@@ -159,7 +159,7 @@ def _peak_of_one_batch(model, quantities, nmu, max_memory_mb, mu0=0.0):
     """tracemalloc peak (bytes) of building an Evaluator and evaluating one full batch."""
     import tracemalloc
 
-    from wbentropy.integrate import Evaluator
+    from wbentropy.evaluate import Evaluator
     from wbentropy.quantities import Options, get_quantities
 
     mus = mu0 + np.linspace(-0.5, 0.5, nmu)
@@ -207,7 +207,7 @@ def test_too_small_memory_budget_is_a_clear_error():
 
 
 def test_default_memory_budget_is_bounded():
-    from wbentropy.integrate import default_max_memory_mb
+    from wbentropy.integrate.uniform import default_max_memory_mb
 
     assert 64.0 <= default_max_memory_mb() <= 2048.0
     assert default_max_memory_mb(ranks=10**6) == 64.0
@@ -215,8 +215,8 @@ def test_default_memory_budget_is_bounded():
 
 def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     """Adaptive checkpoints use the same atomic writer: a failing write keeps the last good one."""
-    from wbentropy import adaptive
-    from wbentropy.parallel import Parallel
+    from wbentropy.integrate import adaptive
+    from wbentropy.integrate.parallel import Parallel
 
     leaves = type("L", (), {f: np.arange(3.0) for f in ("level", "corner", "Q", "err", "ell")})()
     ckpt = tmp_path / "c.h5"
@@ -240,9 +240,9 @@ def test_adaptive_level_is_evaluated_in_batches():
     peak memory stays far below the (nodes x outputs) array of the whole level (106 MB here)."""
     import tracemalloc
 
-    from wbentropy.adaptive import AdaptiveSettings, integrate_adaptive
-    from wbentropy.integrate import Evaluator
-    from wbentropy.models import qwz_chern_model
+    from wbentropy.integrate.adaptive import AdaptiveSettings, integrate_adaptive
+    from wbentropy.evaluate import Evaluator
+    from wbentropy.toy_models import qwz_chern_model
     from wbentropy.quantities import Options, get_quantities
 
     ev = Evaluator(model=qwz_chern_model(), quantities=get_quantities(["ahc", "entropy_hall"]),

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from wbentropy.api import compute
-from wbentropy.models import random_model
+from wbentropy.toy_models import random_model
 
 PAIRS = [("nonlinear_hall_bcd", "entropy_nonlinear_hall_bcd"), ("nonlinear_drude", "entropy_nonlinear_drude_fs"),
          ("intrinsic_nonlinear_hall", "entropy_intrinsic_nonlinear_hall")]
@@ -64,7 +64,7 @@ def _tilted_qwz():
     """2D QWZ (gapped everywhere, no band crossings) with an inversion-breaking tilt 0.3 sin k_x and a band
     shift 0.2 cos k_y (eV): a smooth connection polarizability and a nonzero intrinsic nonlinear Hall tensor."""
     from wbentropy.model import TBModel
-    from wbentropy.models import qwz_chern_model
+    from wbentropy.toy_models import qwz_chern_model
 
     q = qwz_chern_model(mass=-1.0, tz=0.0)
     H, R = q.H.copy(), [tuple(x) for x in q.R]
@@ -78,8 +78,8 @@ def _tilted_qwz():
 def test_connection_polarizability_is_the_stark_curvature_of_the_bands():
     """G^ab_n = d^2 eps_n(F)/dF_a dF_b of H(F) = diag(E) + F.r (r the interband connection, band basis):
     second-order perturbation theory checked against exact diagonalisation (finite differences in F)."""
-    from wbentropy.geometry import band_geometry
-    from wbentropy.interpolation import Interpolator
+    from wbentropy.kspace.geometry import band_geometry
+    from wbentropy.kspace.interpolation import Interpolator
 
     model = random_model(num_wann=4, seed=7)
     k = np.random.default_rng(2).random((6, 3))
@@ -106,10 +106,10 @@ def test_intrinsic_nonlinear_hall_fermi_sea_form_and_hall_property():
     """Fermi surface form (the quantity) = Fermi-sea form -(e^3/hbar) int f [d_a G_bc - (d_b G_ac + d_c G_ab)/2]
     with d G from finite differences in k, on a gapped model at 3000 K (64^2); and j.E = chi_abc E_a E_b E_c = 0."""
     from wbentropy import constants as C
-    from wbentropy.geometry import band_geometry
-    from wbentropy.integrate import UniformMesh
-    from wbentropy.interpolation import Interpolator
-    from wbentropy.occupation import fermi, kT_eV
+    from wbentropy.kspace.geometry import band_geometry
+    from wbentropy.integrate.uniform import UniformMesh
+    from wbentropy.kspace.interpolation import Interpolator
+    from wbentropy.physics.occupation import fermi, kT_eV
 
     model, T, mu, N = _tilted_qwz(), 3000.0, 0.0, 64
     surf = compute(model=model, quantities=["intrinsic_nonlinear_hall"], temperatures=[T], mus=[mu],

@@ -12,11 +12,11 @@ import scipy.constants as sc
 
 from wbentropy import constants as C
 from wbentropy.api import compute
-from wbentropy.geometry import band_geometry
-from wbentropy.interpolation import Interpolator
+from wbentropy.kspace.geometry import band_geometry
+from wbentropy.kspace.interpolation import Interpolator
 from wbentropy.model import TBModel
-from wbentropy.models import qwz_chern_model
-from wbentropy.occupation import entropy, fermi, kT_eV
+from wbentropy.toy_models import qwz_chern_model
+from wbentropy.physics.occupation import entropy, fermi, kT_eV
 
 _LAGUERRE = np.polynomial.laguerre.laggauss(80)
 
@@ -87,8 +87,8 @@ def test_nonlinear_drude_entropy_current_exact_steady_state(T, mu):
 def test_nonlinear_drude_exact_minus_fs_is_the_closed_form():
     """exact - (f -> s) = -(k_B/e)(e^4 tau^2/hbar^3) sum int (-1/2) v_a v_b v_c (-df/dE)/k_BT, all 27 components,
     on a random 3D model (band velocities and -f' from an independent evaluation on the same mesh)."""
-    from wbentropy.models import random_model
-    from wbentropy.occupation import minus_dfermi
+    from wbentropy.toy_models import random_model
+    from wbentropy.physics.occupation import minus_dfermi
 
     model = random_model(num_wann=3, seed=11)
     T, mu, mesh = 900.0, 0.05, (6, 6, 6)
@@ -108,7 +108,7 @@ def test_maxwell_relation_holds_for_fs_form_and_fails_for_the_exact_current():
     """d_T j^e = -e d_mu j^s holds for any current linear in the occupation (f -> s), so for
     entropy_nonlinear_drude_fs; the exact entropy current contains s''(f) df1^2 (not linear in f)
     and violates it by more than 10 % of d_T sigma^e on this model (figures in docs/errata.md)."""
-    from wbentropy.models import random_model
+    from wbentropy.toy_models import random_model
 
     model = random_model(num_wann=4, seed=3)
     T, mu, hT, hmu = 500.0, 0.1, 0.5, 5e-5

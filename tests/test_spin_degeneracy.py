@@ -21,7 +21,7 @@ from wbentropy.errors import InputError
 from wbentropy.io.load import load_model, resolve_spin_degeneracy, spin_warning
 from wbentropy.io.w90text import read_win_spinors, write_hr, write_tb
 from wbentropy.model import TBModel
-from wbentropy.models import random_model
+from wbentropy.toy_models import random_model
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 ASSUMED_1 = "assumed spinor Wannier functions (one electron per band): give --spin-degeneracy 2 for a spinless model"

@@ -16,8 +16,8 @@ import pytest
 import wbentropy
 from wbentropy.errors import InputError
 from wbentropy.io.w90text import write_tb
-from wbentropy.models import random_model
-from wbentropy.parallel import check_task_count
+from wbentropy.toy_models import random_model
+from wbentropy.integrate.parallel import check_task_count
 from _mpi import assert_same_results, mpiexec, rank_results
 
 # The environment each launcher gives a task (as seen on this machine: Slurm 22.05, mpich 5 wheel).

@@ -18,8 +18,8 @@ from scipy import integrate
 from wbentropy import constants as C
 from wbentropy.api import compute
 from wbentropy.io.load import load_model
-from wbentropy.models import qwz_chern_model, random_model
-from wbentropy.occupation import c2_of_x, fermi, heat_weight, kT_eV, minus_dheat_weight
+from wbentropy.toy_models import qwz_chern_model, random_model
+from wbentropy.physics.occupation import c2_of_x, fermi, heat_weight, kT_eV, minus_dheat_weight
 from wbentropy.physics import relations as REL
 from wbentropy.verify import ahc_curve
 
@@ -82,8 +82,8 @@ def test_c2_against_its_definition_in_occupation_space():
 def test_thermal_hall_equals_direct_sum_with_quadrature_c2():
     """kappa from wbentropy = -(e k_B/hbar)/V <sum_n k_BT c_2(f_n) Omega_n> with c_2 by scipy quad per state
     (random 3-band model, 4^3 mesh, 900 K): the SI factor, the tensor layout and the weight, independently."""
-    from wbentropy.geometry import band_geometry
-    from wbentropy.interpolation import Interpolator
+    from wbentropy.kspace.geometry import band_geometry
+    from wbentropy.kspace.interpolation import Interpolator
 
     model = random_model(num_wann=3, seed=7)
     T, mu, mesh = 900.0, 0.1, (4, 4, 4)

@@ -11,8 +11,8 @@ import pytest
 
 from wbentropy.api import compute
 from wbentropy.errors import InputError
-from wbentropy.integrate import Evaluator
-from wbentropy.models import qwz_chern_model, random_model
+from wbentropy.evaluate import Evaluator
+from wbentropy.toy_models import qwz_chern_model, random_model
 from wbentropy.quantities import Options, get_quantities
 
 pytestmark = pytest.mark.filterwarnings("ignore::wbentropy.errors.ConvergenceWarning")
@@ -86,7 +86,7 @@ def _defaults(env_extra: dict, cpus=None) -> dict:
                         "SLURM_TASKS_PER_NODE", "SLURM_NTASKS_PER_NODE", "OMPI_COMM_WORLD_SIZE",
                         "MV2_COMM_WORLD_LOCAL_SIZE", "WBENTROPY_BLAS_THREADS_SET")}
     env.update(env_extra)
-    code = ("import os, json, wbentropy; from wbentropy import _threads as t; "
+    code = ("import os, json, wbentropy; from wbentropy.integrate import threads as t; "
             "print(json.dumps({'pool': t.pool_size(), 'blas': os.environ.get('OPENBLAS_NUM_THREADS'), "
             "'affinity': t.available_cores(), 'node': os.cpu_count()}))")
     pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus is not None else None

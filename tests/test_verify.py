@@ -9,7 +9,7 @@ import pytest
 from wbentropy import constants as C
 from wbentropy import verify as V
 from wbentropy.api import compute
-from wbentropy.models import flat_two_band_model, qwz_chern_model, random_model
+from wbentropy.toy_models import flat_two_band_model, qwz_chern_model, random_model
 from wbentropy.physics.relations import SOMMERFELD_COEFFICIENTS, SOMMERFELD_COEFFICIENTS_T0, nernst_kernel
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -141,7 +141,7 @@ def test_thermal_shell_resolution_from_the_analytic_qwz_velocities():
     """(2 pi/a/N) <|v_x|>_FS/k_BT with v from the analytic H(k) = d(k).sigma of the 2D QWZ model (t = 1 eV),
     <.>_FS over the states whose mesh cell reaches the thermal shell (issue 25: was a -df/dE weight, which
     a mesh that steps over the Fermi surface does not see)."""
-    from wbentropy.occupation import kT_eV
+    from wbentropy.physics.occupation import kT_eV
 
     N, T, mu, a = 40, 2000.0, -1.3, 3.0
     k = 2 * np.pi * np.arange(N) / N

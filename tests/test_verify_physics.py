@@ -11,7 +11,7 @@ from test_docs import commands, localise
 
 from wbentropy import verify as V
 from wbentropy.io.load import load_model
-from wbentropy.models import qwz_chern_model
+from wbentropy.toy_models import qwz_chern_model
 
 REPO = Path(__file__).resolve().parents[1]
 QWZ2D = qwz_chern_model(mass=-1.0, tz=0.0, a=3.0, c=5.0)
@@ -140,7 +140,7 @@ def test_unresolved_rows_say_what_would_resolve_them():
 
 
 def test_eq34_info_states_its_condition():
-    from wbentropy.models import flat_two_band_model
+    from wbentropy.toy_models import flat_two_band_model
 
     c = V.check_two_band_ratio(model=flat_two_band_model(gap=2.0, dispersion=0.2), temperature=3000.0, mu=0.1,
                                kmesh=(6, 6, 1), omegas=np.linspace(1.5, 2.5, 11))

@@ -24,7 +24,7 @@ from wbentropy.io.w90text import (
     write_wsvec,
 )
 from wbentropy.model import TBModel, hermitize_position
-from wbentropy.models import random_model
+from wbentropy.toy_models import random_model
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

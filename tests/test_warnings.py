@@ -10,7 +10,7 @@ import pytest
 from wbentropy.api import compute
 from wbentropy.errors import ConvergenceWarning
 from wbentropy.model import TBModel
-from wbentropy.models import qwz_chern_model
+from wbentropy.toy_models import qwz_chern_model
 
 
 @pytest.fixture(scope="module")

@@ -19,14 +19,15 @@ import numpy as np
 
 from . import __version__
 from .errors import InputError, warn_unconverged
-from .geometry import DEFAULT_DEGEN_THRESH
-from .adaptive import AdaptiveSettings, integrate_adaptive
-from .integrate import Evaluator, UniformMesh, integrate_uniform, sampling_warnings, uniform_route
-from .parallel import Parallel
-from .interpolation import Interpolator
+from .evaluate import Evaluator, sampling_warnings
+from .integrate.adaptive import AdaptiveSettings, integrate_adaptive
+from .integrate.parallel import Parallel
+from .integrate.uniform import UniformMesh, integrate_uniform, uniform_route
+from .kspace.geometry import DEFAULT_DEGEN_THRESH
+from .kspace.interpolation import Interpolator
 from .model import TBModel
-from .quantities import Options, get_quantities
 from .physics.entropy_production import check_positive_semidefinite
+from .quantities import Options, get_quantities
 from .results import QuantityResult, Result
 
 __all__ = ["compute", "compute_collinear", "check_grid", "check_mu_in_band_range", "band_range", "check_omegas",
@@ -218,7 +219,7 @@ def _check_against_model(*, evaluator: Evaluator, mus: np.ndarray, temperatures:
                          coarse_mesh: tuple | None) -> None:
     """The checks that need the model: mu within the bands, the degeneracy threshold below the band
     width, and the cells of an adaptive coarse mesh within the memory of the leaf cells."""
-    from .adaptive import AdaptiveSettings
+    from .integrate.adaptive import AdaptiveSettings
 
     check_mu_in_band_range(interpolator=evaluator.interp, mus=mus, temperatures=temperatures)
     lo, hi = band_range(interpolator=evaluator.interp)
@@ -275,7 +276,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
 
     With neither ``tolerance`` nor ``max_kpoints`` the integral is the mean over the uniform
     Gamma-centred mesh ``kmesh``.  With either, ``kmesh`` is the coarse mesh of the adaptive
-    integrator (:mod:`wbentropy.adaptive`), which refines where the integrands are hot until
+    integrator (:mod:`wbentropy.integrate.adaptive`), which refines where the integrands are hot until
     the relative error estimate is below ``tolerance`` or ``max_kpoints`` evaluations are spent;
     every tensor then carries an ``error`` estimate.
 
@@ -297,13 +298,13 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         k-points per batch (default: from ``max_memory_mb``).
     max_memory_mb : float, optional
         Budget (MB) of the computation's arrays per rank: R-space operators, one batch of
-        k-points and the integrand blocks (:func:`wbentropy.integrate.plan_memory`); default
+        k-points and the integrand blocks (:func:`wbentropy.integrate.uniform.plan_memory`); default
         a quarter of the available memory shared by the ranks, within 64..2048 MB.
     comm : mpi4py communicator, optional
         Distribute the work over MPI ranks (or pass ``parallel``).
     threads : int, optional
         Threads per rank evaluating k-batches side by side (default: the rank's share of the
-        node's cores, or ``WBENTROPY_THREADS``; see :mod:`wbentropy._threads`).  Results do not
+        node's cores, or ``WBENTROPY_THREADS``; see :mod:`wbentropy.integrate.threads`).  Results do not
         depend on it.
     tau_fs : float, optional
         Relaxation time in fs, needed by entropy production and Drude quantities.
@@ -340,7 +341,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     box_occupations : bool
         Adaptive: average each Gauss node's Fermi-sea and entropy weights (f_n, s_n) over the
         energies its band sweeps in the node's box where that spread exceeds k_B T (see
-        :mod:`wbentropy.adaptive`); False (default) takes the weights at the node.
+        :mod:`wbentropy.integrate.adaptive`); False (default) takes the weights at the node.
 
     Every tensor counts :attr:`model.spin_degeneracy <wbentropy.model.TBModel.spin_degeneracy>`
     electrons per band (recorded, with where it came from, as the result's ``spin_degeneracy``
@@ -531,7 +532,7 @@ def run_signature(*, model: TBModel, parallel: Parallel, quantities, temperature
     The sha256 of the contents of every input file (by role: tb, hr, r, wsvec, win, chk, eig, mmn,
     nnkp; their paths and names do not count), the sha256 of the model's arrays
     (:meth:`TBModel.digest`), and every option that changes a computed number.  Rank 0 reads the
-    files; every rank gets its digests.  :func:`wbentropy.adaptive.integrate_adaptive` adds the
+    files; every rank gets its digests.  :func:`wbentropy.integrate.adaptive.integrate_adaptive` adds the
     integrator's own (coarse mesh, rules, outputs) and compares the whole on restart.
     """
     from .io.load import input_digests

@@ -158,8 +158,8 @@ def _prepare(args, *, checkpoint: str | None):
     Returns (model, mus, quantity names, AC options); raises InputError naming the option or file.
     """
     from .api import check_grid, check_kmesh, check_omegas, check_options, check_quantity_names, inclusive_range
-    from .geometry import DEFAULT_DEGEN_THRESH
     from .io.load import load_model
+    from .kspace.geometry import DEFAULT_DEGEN_THRESH
     from .outputs import check_outputs
     from .quantities import get_quantities
 
@@ -236,9 +236,9 @@ def _compute(args) -> int:
     import time
 
     from .api import compute
-    from .geometry import DEFAULT_DEGEN_THRESH
+    from .integrate.parallel import INTERRUPT_EXIT_CODES, ignore_signals, world
+    from .kspace.geometry import DEFAULT_DEGEN_THRESH
     from .outputs import save_with_fallback
-    from .parallel import INTERRUPT_EXIT_CODES, ignore_signals, world
 
     since = time.time()
     parallel = world()
@@ -300,7 +300,7 @@ def main(argv=None) -> int:
     import signal
     import threading
 
-    from .parallel import INTERRUPT_EXIT_CODES, AgreedInputError, ignore_signals, raise_on_signal
+    from .integrate.parallel import INTERRUPT_EXIT_CODES, AgreedInputError, ignore_signals, raise_on_signal
 
     main_thread = threading.current_thread() is threading.main_thread()
     previous = (signal.signal(signal.SIGINT, raise_on_signal), signal.signal(signal.SIGTERM, raise_on_signal)) \

@@ -16,7 +16,7 @@ Figures (matplotlib, Agg backend; PNG or PDF), written next to the result unless
   what ``wbentropy compute`` reports.  This needs the model: the result's provenance
   (``input_*`` attributes) is used unless input options are given again.
 
-The per-k integrands come from the same :class:`~wbentropy.integrate.Evaluator` as
+The per-k integrands come from the same :class:`~wbentropy.evaluate.Evaluator` as
 ``compute``, so the mean of a map over a full reduced plane (``k3=0``) of a 2D model equals
 ``compute`` on the mesh N x N x 1 (tested).  No physics is defined here.
 """
@@ -168,11 +168,10 @@ def kslice_map(*, model, plane: str, mesh: int, temperature: float, mu: float, t
     -------
     KSlice
     """
-    from .geometry import DEFAULT_DEGEN_THRESH
-    from .integrate import Evaluator
-    from .quantities import Options, get_quantities
-
     from .api import check_grid, check_options
+    from .evaluate import Evaluator
+    from .kspace.geometry import DEFAULT_DEGEN_THRESH
+    from .quantities import Options, get_quantities
 
     if not temperature > 0:
         raise InputError(f"the k-slice map needs T > 0 (s_n = 0 at T = 0), got {temperature} K")

@@ -1,6 +1,6 @@
 """Brillouin-zone quantities: how band geometry is weighted by occupations and summed.
 
-A :class:`Quantity` turns the :class:`~wbentropy.geometry.BandGeometry` of a batch of
+A :class:`Quantity` turns the :class:`~wbentropy.kspace.geometry.BandGeometry` of a batch of
 k-points into the batch's contribution to a (nT, nmu, 3, 3) tensor in SI units, for
 every requested (T, mu) at once.  The integrator adds batch contributions and divides
 by the number of k-points of the mesh; it knows no physics.  The geometry of a
@@ -15,11 +15,11 @@ from typing import Callable
 import numpy as np
 
 from . import constants as C
-from .geometry import BandGeometry
-from .occupation import (OccupationBox, box_mean, entropy, fermi, heat_weight, kT_eV, minus_dentropy, minus_dfermi,
-                         minus_dheat_weight)
+from .integrate.boxes import OccupationBox, box_mean
+from .kspace.geometry import BandGeometry
 from .physics import entropy_production as EP
 from .physics import optical as OPT
+from .physics.occupation import entropy, fermi, heat_weight, kT_eV, minus_dentropy, minus_dfermi, minus_dheat_weight
 
 __all__ = ["Quantity", "QUANTITIES", "charge_quantity", "entropy_twin", "register", "unregister", "get_quantities",
            "pseudovector_to_tensor", "occupation_weighted", "Options", "HALL_WEIGHTS"]
@@ -46,13 +46,13 @@ def occupation_weighted(E: np.ndarray, X: np.ndarray, *, weight: Callable, tempe
     ----------
     E : (nk, nb) band energies, eV
     X : (nk, nb, ...) band-resolved quantity
-    weight : callable(E, *, mu, kT) -> array, e.g. :func:`~wbentropy.occupation.fermi`
+    weight : callable(E, *, mu, kT) -> array, e.g. :func:`~wbentropy.physics.occupation.fermi`
     temperatures : (nT,) K;  mus : (nmu,) eV
     block : int
         At most this many floats in one (mu, k, band) weight block (memory bound).
     box : OccupationBox, optional
         Energies each band takes, linear, over the point's k-space box (fields (nk, nb[, 3])): w is
-        then its mean over the box (:func:`~wbentropy.occupation.box_mean`), as the adaptive
+        then its mean over the box (:func:`~wbentropy.integrate.boxes.box_mean`), as the adaptive
         integrator asks with ``--box-occupations``.
 
     Returns
@@ -279,7 +279,7 @@ def _thermal_hall_per_k(geom: BandGeometry, *, temperatures, mus, volume, option
     """kappa_ab = -(k_B^2 T/hbar) sum_n int d^3k/(2pi)^3 c_2(f_n) Omega_n^ab  [W/(m K)] (Qin, Niu & Shi 2011).
 
     A Fermi-sea quantity like ``ahc`` (c_2 -> pi^2/3 below mu, 0 above; 0 at T = 0).  The point
-    weight is used even with box occupations (:func:`~wbentropy.occupation.box_mean` has no
+    weight is used even with box occupations (:func:`~wbentropy.integrate.boxes.box_mean` has no
     antiderivatives of c_2): the plain quadrature rule of the cell, which converges to the same integral.
     """
     weight, _, factor = HALL_WEIGHTS["thermal_hall"]

@@ -169,7 +169,7 @@ def magnetic_group(*, structure: dict, magmom: np.ndarray | None) -> SymmetryGro
 # ------------------------------------------------------------------ bands
 def _bands(model: TBModel, k: np.ndarray) -> np.ndarray:
     """Band energies (nk, nw) at reduced k (nk, 3), from the interpolator every integral uses."""
-    from .interpolation import Interpolator
+    from .kspace.interpolation import Interpolator
 
     return np.linalg.eigvalsh(Interpolator(model=model, position=False)(k).H)
 

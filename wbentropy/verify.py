@@ -41,13 +41,14 @@ import numpy as np
 from . import constants as C
 from .api import compute
 from .errors import InputError
-from .geometry import DEFAULT_DEGEN_THRESH, band_geometry, quantum_metric_pairs
-from .integrate import Evaluator, UniformMesh
-from .interpolation import Interpolator
+from .evaluate import Evaluator
+from .integrate.uniform import UniformMesh
+from .kspace.geometry import DEFAULT_DEGEN_THRESH, band_geometry, quantum_metric_pairs
+from .kspace.interpolation import Interpolator
 from .model import TBModel
-from .occupation import entropy, fermi, kT_eV
 from .physics import optical as OPT
 from .physics import relations as REL
+from .physics.occupation import entropy, fermi, kT_eV
 from .quantities import Options, get_quantities
 
 __all__ = ["Check", "verify", "check_onsager", "check_mott", "check_maxwell", "check_wiedemann_franz",

@@ -16,7 +16,7 @@ Who does what (the three layers of the style guide)
   ``Xbar('rotAA')`` = U^+ (curl A) U on each FFT grid (cached, so shared with WannierBerri's
   own calculators of the same run).
 * **Band geometry and physics** are wbentropy's: :func:`band_geometry_from_data_K` hands
-  those matrices to :class:`wbentropy.geometry.BandGeometry` (D, r_nm, Omega_n, group
+  those matrices to :class:`wbentropy.kspace.geometry.BandGeometry` (D, r_nm, Omega_n, group
   velocity products), and every integrand is the one of ``wbentropy compute``
   (:data:`wbentropy.quantities.QUANTITIES`, which calls
   :func:`wbentropy.physics.entropy_production.drude_integrand` and
@@ -62,7 +62,7 @@ Degenerate bands
 As WannierBerri's calculators and ``wbentropy compute``: consecutive bands closer than
 ``degen_thresh`` (default 1e-4 eV) form a group; D and r_nm vanish inside a group, group
 traces are used and every occupation-like weight is evaluated at the group's mean energy
-(:func:`wbentropy.geometry.degenerate_groups`).  The only difference from WannierBerri's
+(:func:`wbentropy.kspace.geometry.degenerate_groups`).  The only difference from WannierBerri's
 ``get_borders`` is at a spacing *exactly* equal to the threshold (WannierBerri: same group,
 wbentropy: split), a set of measure zero.  ``degen_Kramers=True`` is not supported.
 """
@@ -83,7 +83,7 @@ except ImportError as err:  # pragma: no cover - the module is the WannierBerri 
 from . import constants as C
 from .api import _PAPER_OVERFLOW
 from .errors import InputError
-from .geometry import DEFAULT_DEGEN_THRESH, BandGeometry, degenerate_groups
+from .kspace.geometry import DEFAULT_DEGEN_THRESH, BandGeometry, degenerate_groups
 from .quantities import QUANTITIES, Options
 
 __all__ = [
@@ -109,7 +109,7 @@ _BATCH_ELEMENTS = 2**20
 
 def band_geometry_from_data_K(data_K, *, degen_thresh: float = DEFAULT_DEGEN_THRESH,
                               external_terms: bool = True, k: slice = slice(None)) -> BandGeometry:
-    """wbentropy's :class:`~wbentropy.geometry.BandGeometry` from WannierBerri's ``Data_K``.
+    """wbentropy's :class:`~wbentropy.kspace.geometry.BandGeometry` from WannierBerri's ``Data_K``.
 
     Adapter only (no physics): WannierBerri's interpolated Hamiltonian-gauge matrices are
     moved to wbentropy's component-first layout.
@@ -357,7 +357,7 @@ class ThermalHall(_HallCalculator):
     the transport heat current j^Q_a = kappa_ab (-d_b T) (magnetisation currents removed), with the
     sign convention of :class:`FiniteTemperatureAHC`, so that kappa = L_0 T sigma^e at low T
     (Wiedemann-Franz, L_0 = pi^2 k_B^2/(3 e^2)).  A Fermi-sea quantity; zero at T = 0.  c_2 is
-    evaluated in closed form (:func:`wbentropy.occupation.c2_of_x`) at the mean energy of each
+    evaluated in closed form (:func:`wbentropy.physics.occupation.c2_of_x`) at the mean energy of each
     degenerate group.
 
     Parameters

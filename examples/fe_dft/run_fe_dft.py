@@ -245,7 +245,7 @@ def postw90_ahc(path: Path) -> np.ndarray:
 
 def frozen_window_check(out: Path, fermi: float, froz_max: float) -> float:
     """Max |E_Wannier - E_DFT| (eV) over all states below the frozen-window top at every ab-initio k."""
-    from wbentropy.interpolation import Interpolator
+    from wbentropy.kspace.interpolation import Interpolator
     from wbentropy.io.load import load_model
 
     model = load_model(tb=str(out / "Fe_tb.dat"), wsvec=str(out / "Fe_wsvec.dat"))

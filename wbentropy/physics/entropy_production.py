@@ -221,7 +221,7 @@ def drude_integrand(*, mdfde: np.ndarray, kT, eta, v: np.ndarray | None = None,
     vv : (nk, nb, 3, 3) ndarray, alternative to ``v``
         Velocity products :math:`v^a_nv^b_n`, eV²·Å²; inside a degenerate group
         pass the group trace :math:`\sum_{m\in G(n)}\mathrm{Re}\,v^a_{nm}v^b_{mn}`
-        (gauge-invariant, see :attr:`wbentropy.geometry.BandGeometry.velocity_products`).
+        (gauge-invariant, see :attr:`wbentropy.kspace.geometry.BandGeometry.velocity_products`).
     mdfde : (nk, nb, *G) ndarray
         :math:`-\partial f/\partial\epsilon`, 1/eV.
     kT, eta : float or array broadcastable against G

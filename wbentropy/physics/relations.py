@@ -85,7 +85,7 @@ def two_band_ratio(*, omega, centre, mu: float, kT: float) -> np.ndarray:
     Exact only if ε_+ + ε_− = 2c is the same for every resonant pair (e.g. a particle–hole
     symmetric two-band model); ``centre`` is c (eV).
     """
-    from ..occupation import entropy, fermi
+    from .occupation import entropy, fermi
 
     lo, hi = np.asarray(centre) - 0.5 * np.asarray(omega), np.asarray(centre) + 0.5 * np.asarray(omega)
     df = fermi(lo, mu=mu, kT=kT) - fermi(hi, mu=mu, kT=kT)

@@ -17,7 +17,7 @@ intervals tiling the cell in node order.  Where a band's energy changes by more 
 either side across that box (the thermal shell of a Fermi surface, or the T = 0 step, is
 thinner than the box) the node's Fermi-sea and entropy weights f_n, s_n are replaced by their
 exact means over the box with the band linear there, E + v.(k - k_node) (a difference of
-antiderivatives over the box's 8 corners, :func:`wbentropy.occupation.box_mean`): a shell the
+antiderivatives over the box's 8 corners, :func:`wbentropy.integrate.boxes.box_mean`): a shell the
 node would hit or miss by chance is integrated over the box instead, and since the boxes tile
 the cell, the Fermi sea of a linear band with constant Berry curvature is integrated exactly
 (cf. the linear tetrahedron method, and adaptive smearing, Yates et al., PRB 75, 195121 (2007)).
@@ -88,7 +88,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 from .parallel import Parallel
 
 __all__ = ["AdaptiveSettings", "AdaptiveResult", "integrate_adaptive"]
@@ -372,7 +372,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
 
     Parameters
     ----------
-    evaluator : wbentropy.integrate.Evaluator
+    evaluator : wbentropy.evaluate.Evaluator
         Maps k-points (n, 3) and cell radii (n,) to integrand vectors (n, n_outputs) and
         Fermi-shell lengths (n,).
     settings : AdaptiveSettings
@@ -545,7 +545,7 @@ def _leaf_digest(leaves: "_Leaves", n_eval: int, level: int, history: str) -> st
 def _save_checkpoint(path, parallel, leaves, n_eval, level, history, signature) -> None:
     if not parallel.is_root:
         return
-    from .results import atomic_hdf5
+    from ..results import atomic_hdf5
 
     history_json = json.dumps(history)
     with atomic_hdf5(path) as h:

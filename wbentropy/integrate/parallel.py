@@ -15,7 +15,7 @@ import traceback
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["Parallel", "world", "check_task_count", "AgreedInputError", "Interrupted", "INTERRUPT_EXIT_CODES",
            "ignore_signals", "raise_on_signal", "check_interrupted"]

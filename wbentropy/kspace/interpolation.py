@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import TBModel
+from ..model import TBModel
 
 __all__ = ["WannierGauge", "Interpolator", "hermitian_pairs", "FFT_MIN_ROWS"]
 
@@ -65,7 +65,7 @@ class WannierGauge:
     The matrices other than H are stored row-interleaved, ``X[k, i, c, j]`` = element
     (i, j) of component c, so that the Hamiltonian-gauge rotation U^+ X U of all
     components is two batched matrix products without copies (see
-    :func:`wbentropy.geometry.band_geometry`).
+    :func:`wbentropy.kspace.geometry.band_geometry`).
 
     Attributes
     ----------

@@ -1,193 +1,32 @@
-"""k-space integration machinery: meshes, batches and reduction (no physics here).
+"""Per-k evaluation of a run's quantities: band geometry of a batch -> integrand sums.
 
-The uniform integrator evaluates a Gamma-centred mesh k = (i1/N1, i2/N2, i3/N3)
-(reduced coordinates; the same points as postw90's ``berry_kmesh`` and
-WannierBerri's ``Grid``) in batches of fixed size.  Each batch's contribution is
-kept separately and the batches are added in batch order, so the result does not
-depend on how batches are shared among MPI ranks.  The adaptive integrator
-(:mod:`wbentropy.adaptive`) uses the same :class:`Evaluator`.
+:class:`Evaluator` joins the Wannier interpolation (:mod:`wbentropy.kspace`), the band geometry and
+the catalogue of quantities (:mod:`wbentropy.quantities`) into the batch functions that the
+integrators of :mod:`wbentropy.integrate` call; it also counts what the sampling missed
+(:class:`SamplingStats`).
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import DEFAULT_DEGEN_THRESH, band_geometry
-from .interpolation import Interpolator
+from .integrate.boxes import box_of_linear_band, fermi_shell_length
+from .integrate.parallel import Parallel
+from .integrate.uniform import default_max_memory_mb, plan_memory
+from .kspace.geometry import DEFAULT_DEGEN_THRESH, band_geometry
+from .kspace.interpolation import Interpolator
 from .model import TBModel
-from .occupation import box_of_linear_band, fermi_shell_length, kT_eV
-from .parallel import Parallel
+from .physics.occupation import kT_eV
 from .quantities import Options, Quantity
 
-__all__ = ["UniformMesh", "Evaluator", "integrate_uniform", "uniform_route", "plan_memory", "MemoryPlan",
-           "default_max_memory_mb", "SamplingStats",
-           "sampling_warnings", "storage_shape"]
+__all__ = ["Evaluator", "SamplingStats", "sampling_warnings", "storage_shape"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class UniformMesh:
-    """Gamma-centred uniform mesh of N1 x N2 x N3 k-points (reduced coordinates)."""
-
-    shape: tuple[int, int, int]
-
-    def __post_init__(self) -> None:
-        from .errors import InputError
-
-        if len(self.shape) != 3 or any(int(n) < 1 for n in self.shape):
-            raise InputError(f"k-mesh must be three positive integers, got {self.shape}")
-        object.__setattr__(self, "shape", tuple(int(n) for n in self.shape))
-
-    @property
-    def size(self) -> int:
-        """Number of k-points."""
-        return int(np.prod(self.shape))
-
-    def cell_vectors(self, reciprocal_lattice: np.ndarray) -> np.ndarray:
-        """Edge vectors b_i / N_i (rows) of one mesh cell, in the units of ``reciprocal_lattice``."""
-        return np.asarray(reciprocal_lattice, dtype=float) / np.asarray(self.shape, dtype=float)[:, None]
-
-    def points(self, start: int, stop: int) -> np.ndarray:
-        """k-points with flat indices [start, stop) in C order (i3 fastest), (n, 3)."""
-        idx = np.arange(start, stop)
-        i1, i2, i3 = np.unravel_index(idx, self.shape)
-        return np.stack([i1 / self.shape[0], i2 / self.shape[1], i3 / self.shape[2]], axis=1)
-
-    def fft_subgrid(self, max_points: int) -> tuple[int, int, int]:
-        """The FFT sub-grid (n1, n2, n3), n_i dividing N_i, with the most points <= ``max_points``.
-
-        The mesh is the union of the shifted sub-grids K0 + m/n, K0 = j/N for j on the
-        (N1/n1, N2/n2, N3/n3) grid of offsets (:meth:`offsets`).  Ties go to the most even shape.
-        """
-        divisors = [[d for d in range(1, n + 1) if n % d == 0] for n in self.shape]
-        best = (1, 1, 1)
-        for a in divisors[0]:
-            for b in divisors[1]:
-                for c in divisors[2]:
-                    p = a * b * c
-                    key = (p, min(a, b, c), -max(a, b, c))
-                    if p <= max_points and key > (int(np.prod(best)), min(best), -max(best)):
-                        best = (a, b, c)
-        return best
-
-    def offsets(self, nfft: tuple[int, int, int]) -> np.ndarray:
-        """Offsets K0 = j/N (reduced coordinates) of the sub-grids of :meth:`fft_subgrid`, C order."""
-        div = [n // f for n, f in zip(self.shape, nfft)]
-        j = np.stack(np.meshgrid(*[np.arange(d) for d in div], indexing="ij"), axis=-1).reshape(-1, 3)
-        return j / np.asarray(self.shape, dtype=float)
-
-
-#: float64 arrays of one (k, band, band, mu) block alive at once in the pair integrands
-#: (measured 5.3 for entropy production on Fe with tracemalloc; margin)
-_BLOCK_ARRAYS = 8
-#: bytes per output float per k-point (per-quantity arrays, their concatenation, sums; measured ~15)
-_OUTPUT_BYTES = 24
-#: margin on :meth:`Interpolator.bytes_per_kpoint` for the band-geometry arrays (measured 0.75x of it on Fe)
-_GEOMETRY_MARGIN = 1.25
-#: the uniform mesh is evaluated on FFT sub-grids (mixed Fourier transform) when they hold at
-#: least this many points (below it the fold and FFT overheads outweigh the gain)
-MIN_FFT_POINTS = 64
-#: largest batch: beyond a few thousand k-points nothing is gained, progress is coarse and the
-#: batches of a rank's thread pool balance badly.  It does not depend on ranks or threads, so the
-#: batches (and the order of their sums) are the same for every parallel layout.
-MAX_BATCH = 4096
-#: a batch's arrays are kept near this size so that they stay in cache and reuse the allocator's
-#: memory: Fe (18 WFs, 250 kB per k-point) ran fastest with 128-256 k-points per batch (4.2 s
-#: single-threaded on 32^3 vs 5.7 s with 4096)
-CACHE_BATCH_BYTES = 48 * 2**20
-
-
-@dataclass(frozen=True)
-class MemoryPlan:
-    """How one evaluation is cut to stay within a memory budget.
-
-    Attributes
-    ----------
-    batch_size : int
-        k-points per batch.
-    block_floats : int
-        Floats in one (k, band[, band], mu) block of an integrand (passed to the quantities
-        through :class:`~wbentropy.quantities.Options`).
-    fixed_bytes : int
-        The R-space operators (independent of the batch).
-    per_kpoint_bytes : int
-        Arrays per k-point of a batch (Wannier gauge, band geometry, outputs, one mu).
-    """
-
-    batch_size: int
-    block_floats: int
-    fixed_bytes: int
-    per_kpoint_bytes: int
-    threads: int = 1
-
-    @property
-    def bound_bytes(self) -> int:
-        """Upper estimate of the evaluation's peak array memory (every thread holding a batch)."""
-        return self.fixed_bytes + self.threads * (self.batch_size * self.per_kpoint_bytes
-                                                  + 8 * _BLOCK_ARRAYS * self.block_floats)
-
-
-def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kpoint: int, num_bands: int,
-                n_outputs: int, pairs: bool, threads: int = 1, default: bool = False) -> MemoryPlan:
-    """The batch-size rule: keep the arrays of one evaluation under ``max_memory_mb``.
-
-    After the fixed R-space operators, half of the budget goes to the k-batch (Wannier-gauge and
-    band-geometry arrays, outputs, and the integrand block of one mu per k-point: nb^2 floats
-    for band-pair quantities, nb otherwise) and half to the mu-blocks of the integrands.
-    ``max_memory_mb`` bounds the computation's arrays, not the interpreter and its libraries.
-    With ``threads`` > 1 every thread holds one batch: what is left after the operators is
-    shared equally between them.  Batches are also kept near ``CACHE_BATCH_BYTES`` (faster),
-    and at most ``MAX_BATCH`` k-points.
-
-    ``default`` says that ``max_memory_mb`` is the automatic budget, not the user's ``--max-memory``
-    (for the error message).
-
-    Raises
-    ------
-    InputError
-        If the budget does not even hold the R-space operators and one k-point; the message says
-        how much the outputs (one per temperature, mu, photon energy and component) take.
-    """
-    from .errors import InputError
-
-    per_mu = 8 * _BLOCK_ARRAYS * num_bands * (num_bands if pairs else 1)
-    per_k = int(_GEOMETRY_MARGIN * geometry_bytes_per_kpoint) + _OUTPUT_BYTES * n_outputs + per_mu
-    budget = (max_memory_mb * 2**20 - fixed_bytes) / max(1, int(threads))
-    if budget < 2 * per_k:
-        n = max(1, int(threads))
-        given = (f"the default memory budget of {max_memory_mb:g} MB per rank (a quarter of the available memory, "
-                 f"64..2048 MB for each of its {n} threads)" if default else f"--max-memory {max_memory_mb:g} MB")
-        raise InputError(f"{given} is too small: this model needs {(fixed_bytes + n * 2 * per_k) / 2**20:.3g} MB for "
-                         f"its R-space operators and one k-point per thread, of which "
-                         f"{n * 2 * _OUTPUT_BYTES * n_outputs / 2**20:.3g} MB hold the {n_outputs} outputs per k-point "
-                         "(temperatures x chemical potentials x photon energies x components): ask for fewer of "
-                         "those or give a larger --max-memory")
-    batch = int(max(1, min(MAX_BATCH, budget / 2 // per_k, max(16, CACHE_BATCH_BYTES // per_k))))
-    block = int(max(num_bands * (num_bands if pairs else 1), budget / 2 // (8 * _BLOCK_ARRAYS)))
-    return MemoryPlan(batch_size=batch, block_floats=block, fixed_bytes=int(fixed_bytes), per_kpoint_bytes=per_k,
-                      threads=max(1, int(threads)))
-
-
-def default_max_memory_mb(*, ranks: int = 1) -> float:
-    """Automatic budget: a quarter of the available memory shared by ``ranks`` workers, within 64..2048 MB each."""
-    avail = None
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    avail = int(line.split()[1]) / 1024.0  # kB -> MB
-    except OSError:
-        pass
-    if avail is None:
-        return 512.0
-    return float(min(2048.0, max(64.0, avail / 4 / max(1, ranks))))
 
 
 #: A degenerate group whose bands are split by more than this fraction of ``degen_thresh`` is a
@@ -291,15 +130,15 @@ class Evaluator:
         :func:`default_max_memory_mb`.  It is shared by the rank's threads.
     threads : int, optional
         Threads of this rank's pool: batches are evaluated side by side (default
-        :func:`wbentropy._threads.pool_size`: the rank's share of the node's cores).
+        :func:`wbentropy.integrate.threads.pool_size`: the rank's share of the node's cores).
     """
 
     def __init__(self, *, model: TBModel, quantities: list[Quantity], temperatures, mus, options: Options,
                  degen_thresh: float = DEFAULT_DEGEN_THRESH, parallel: Parallel | None = None,
                  batch_size: int | None = None, max_memory_mb: float | None = None,
                  threads: int | None = None) -> None:
-        from ._threads import pool_size
         from .errors import InputError
+        from .integrate.threads import pool_size
 
         if threads is not None and threads < 1:
             raise InputError(f"--threads must be >= 1, got {threads}")
@@ -346,7 +185,7 @@ class Evaluator:
         """k-points an adaptive round may hand to :meth:`__call__` at once: its (points x outputs)
         arrays within a quarter of the budget, at least one batch per thread, at most 65536 (or
         one batch if that is larger); a whole number of batches.  The adaptive integrator's
-        results do not depend on it (see :func:`wbentropy.adaptive._evaluate_cells`)."""
+        results do not depend on it (see :func:`wbentropy.integrate.adaptive._evaluate_cells`)."""
         per_point = 32 * self.n_outputs  # values, their gathered copy, weighted sums (float64)
         fit = int(self.max_memory_mb * 2**20 / 4 // per_point)
         return self.batch_size * max(self.threads, min(65536, fit) // self.batch_size)
@@ -354,7 +193,7 @@ class Evaluator:
     def map_batches(self, fn, items: list) -> list:
         """``[fn(x) for x in items]``, evaluated by this rank's thread pool; results in item order.
         A signal whose interruption was lost stops it before the next batch (:func:`check_interrupted`)."""
-        from .parallel import check_interrupted
+        from .integrate.parallel import check_interrupted
 
         def checked(x):
             check_interrupted()
@@ -396,11 +235,11 @@ class Evaluator:
 
         With ``radius`` (n,) (the k-space radius of each point's cell, 1/Angstrom) also
         returns, per point, the length on which the occupations vary near a Fermi surface
-        crossing the cell (:func:`~wbentropy.occupation.fermi_shell_length`), so that an
+        crossing the cell (:func:`~wbentropy.integrate.boxes.fermi_shell_length`), so that an
         adaptive integrator can resolve the k_B T shell around each Fermi surface.  With ``box``
         (n, 2, 3) (the sides of the box each point stands for, and its centre minus the point, in
         reduced coordinates) the Fermi-sea and entropy weights are averaged over the box, with
-        the bands linear in it (:func:`~wbentropy.occupation.box_mean`).
+        the bands linear in it (:func:`~wbentropy.integrate.boxes.box_mean`).
         """
         out = np.empty((len(k), self.n_outputs))
         ell = np.empty(len(k)) if radius is not None else None
@@ -495,56 +334,3 @@ class Evaluator:
                 for q, v in zip(self.quantities, self.split(flat))]
 
 
-def uniform_route(*, evaluator: Evaluator, mesh: UniformMesh, fft: bool | None = None) -> tuple | None:
-    """The FFT sub-grid that :func:`integrate_uniform` evaluates the mesh on, or None for direct sums."""
-    nfft = mesh.fft_subgrid(evaluator.batch_size)
-    if fft is None:
-        fft = evaluator.interp.fft_pays and int(np.prod(nfft)) >= min(MIN_FFT_POINTS, mesh.size)
-    return nfft if fft else None
-
-
-def integrate_uniform(*, evaluator: Evaluator, mesh: UniformMesh, parallel: Parallel | None = None,
-                      fft: bool | None = None) -> np.ndarray:
-    """Mean of the integrands over a uniform mesh -> (n_outputs,).
-
-    The mesh is cut into batches: FFT sub-grids (:meth:`UniformMesh.fft_subgrid`, evaluated by
-    the mixed Fourier transform :meth:`Interpolator.fft_block`) when the model has enough
-    R-vectors for the FFT to pay (:attr:`Interpolator.fft_pays`) and a sub-grid of at least
-    ``MIN_FFT_POINTS`` points fits in a batch, else runs of consecutive points (direct Fourier
-    sums).  ``fft`` forces the choice.  Batches are distributed round-robin over ranks; every
-    rank receives all batch sums and adds them in batch order, so the result does not depend
-    on the number of ranks or threads.
-    """
-    parallel = parallel or Parallel(None)
-    bs = evaluator.batch_size
-    nk = mesh.size
-    nfft = uniform_route(evaluator=evaluator, mesh=mesh, fft=fft)
-    use_fft = nfft is not None
-    if use_fft:
-        offsets = mesh.offsets(nfft)
-        starts = list(range(len(offsets)))
-        logger.info("uniform mesh %s: %d FFT sub-grids of %s points", mesh.shape, len(offsets), nfft)
-    else:
-        starts = list(range(0, nk, bs))
-    mine = starts[parallel.rank::parallel.size]
-    t0 = time.perf_counter()
-    done = [0]
-
-    def one(s: int) -> np.ndarray:
-        if use_fft:
-            total = evaluator.block_sum(offsets[s], nfft)
-        else:
-            total = evaluator.batch_sum(mesh.points(s, min(s + bs, nk)))
-        done[0] += 1
-        if parallel.is_root and done[0] % max(1, len(mine) // 10) == 0:
-            logger.info("k-points: %d/%d batches on rank 0 (%.1f s)", done[0], len(mine), time.perf_counter() - t0)
-        return total
-
-    with parallel.stop_all_on_error():
-        parallel.inject_failure_for_tests()
-        partial = evaluator.map_batches(one, mine)  # in the order of ``mine``, whichever thread ran a batch
-    gathered = parallel.allgather(partial)
-    total = np.zeros(evaluator.n_outputs)
-    for j in range(len(starts)):  # batch order, whatever rank computed it
-        total += gathered[j % parallel.size][j // parallel.size]
-    return total / nk

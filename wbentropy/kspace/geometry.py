@@ -1,6 +1,6 @@
 """Band-resolved quantum geometry at a batch of k-points (Hamiltonian gauge).
 
-From the Wannier-gauge matrices of :mod:`wbentropy.interpolation` and the
+From the Wannier-gauge matrices of :mod:`wbentropy.kspace.interpolation` and the
 eigen-decomposition H(k) U = U diag(E) this builds (Wang et al., PRB 74, 195118 (2006);
 WannierBerri ``formula/covariant.py``):
 
@@ -27,14 +27,13 @@ occupations, grids or units beyond eV and Angstrom.
 from __future__ import annotations
 
 import dataclasses
-
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
+from ..integrate.boxes import OccupationBox
 from .interpolation import ALPHA, BETA, WannierGauge
-from .occupation import OccupationBox
 
 __all__ = ["BandGeometry", "band_geometry", "DEFAULT_DEGEN_THRESH"]
 
@@ -63,7 +62,7 @@ class BandGeometry:
     E_group : (nk, nb) float, eV, mean energy of each band's degenerate group
     occupation_box : OccupationBox or None: the energies each band sweeps, linear, over the
         k-space box the point stands for (adaptive integration, ``--box-occupations``); Fermi-sea
-        and entropy weights are then averaged over it (:func:`~wbentropy.occupation.box_mean`)
+        and entropy weights are then averaged over it (:func:`~wbentropy.integrate.boxes.box_mean`)
     """
 
     E: np.ndarray
@@ -271,7 +270,7 @@ def band_geometry(wg: WannierGauge, *, degen_thresh: float = DEFAULT_DEGEN_THRES
     Parameters
     ----------
     wg : WannierGauge
-        Output of :class:`~wbentropy.interpolation.Interpolator`.
+        Output of :class:`~wbentropy.kspace.interpolation.Interpolator`.
     degen_thresh : float
         Bands closer than this (eV) are one degenerate group.
 

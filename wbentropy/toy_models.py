@@ -54,7 +54,7 @@ def qwz_chern_model(*, mass: float = -1.0, hopping: float = 1.0, a: float = 3.0,
     r = np.zeros(H.shape + (3,), dtype=complex)
     lattice = np.diag([a, a, c])
     return TBModel(lattice=lattice, R=R, H=H, r=r, name="qwz_chern",
-                   sources={"primary": "wbentropy.models.qwz_chern_model", "mass": str(mass)})
+                   sources={"primary": "wbentropy.toy_models.qwz_chern_model", "mass": str(mass)})
 
 
 def random_model(*, num_wann: int = 4, radius: int = 1, seed: int = 0, hopping: float = 0.5,
@@ -82,7 +82,7 @@ def random_model(*, num_wann: int = 4, radius: int = 1, seed: int = 0, hopping: 
     centres = rng.uniform(0, 1, size=(num_wann, 3)) @ lattice
     r[i0][np.arange(num_wann), np.arange(num_wann)] = centres
     return TBModel(lattice=lattice, R=R, H=H, r=r, name=f"random{num_wann}",
-                   sources={"primary": "wbentropy.models.random_model", "seed": str(seed)})
+                   sources={"primary": "wbentropy.toy_models.random_model", "seed": str(seed)})
 
 
 def flat_two_band_model(*, gap: float = 2.0, dispersion: float = 0.0, a: float = 3.0, c: float = 5.0,
@@ -110,5 +110,5 @@ def flat_two_band_model(*, gap: float = 2.0, dispersion: float = 0.0, a: float =
     H = np.array(list(terms.values()))
     r = np.zeros(H.shape + (3,), dtype=complex)
     return TBModel(lattice=np.diag([a, a, c]), R=R, H=H, r=r, name="flat_two_band",
-                   sources={"primary": "wbentropy.models.flat_two_band_model", "gap": str(gap),
+                   sources={"primary": "wbentropy.toy_models.flat_two_band_model", "gap": str(gap),
                             "dispersion": str(dispersion)})
