@@ -20,25 +20,9 @@ from ..errors import InputError
 from ..model import TBModel
 from ._assemble import _DEFAULT_HERMITICITY_TOL, _abs, _finish, _Raw, _seed, _warn_missing_wsvec
 from ._rvectors import _row_lookup, _unique_rows_in_order
-from ._text import (
-    _H_BOUND,
-    _R_BOUND,
-    _R_RANGE_WHY,
-    R_MAX,
-    _as_int,
-    _check_magnitude,
-    _counts_limit,
-    _int_line,
-    _last_line,
-    _matrix_lines,
-    _ndegen_for,
-    _ndegen_lines,
-    _nonblank,
-    _parse_rows,
-    _read_lines,
-    _read_ndegen,
-    _scatter,
-)
+from ._text import (_H_BOUND, _R_BOUND, _R_RANGE_WHY, R_MAX, _as_int, _check_magnitude, _counts_limit, _int_line,
+                    _last_line, _matrix_lines, _ndegen_for, _ndegen_lines, _nonblank, _parse_rows, _read_lines,
+                    _read_ndegen, _scatter)
 from .win import _parse_win, _write_win
 
 __all__ = ["read_hr", "write_hr"]

@@ -18,27 +18,9 @@ import numpy as np
 from ..errors import InputError
 from ..model import TBModel
 from ._assemble import _DEFAULT_HERMITICITY_TOL, _abs, _finish, _Raw, _seed, _warn_missing_wsvec
-from ._text import (
-    _H_BOUND,
-    _R_BOUND,
-    _R_RANGE_WHY,
-    R_MAX,
-    _as_int,
-    _check_distinct,
-    _check_lattice,
-    _check_magnitude,
-    _counts_limit,
-    _int_line,
-    _last_line,
-    _matrix_lines,
-    _ndegen_for,
-    _ndegen_lines,
-    _nonblank,
-    _parse_rows,
-    _read_lines,
-    _read_ndegen,
-    _scatter,
-)
+from ._text import (_H_BOUND, _R_BOUND, _R_RANGE_WHY, R_MAX, _as_int, _check_distinct, _check_lattice,
+                    _check_magnitude, _counts_limit, _int_line, _last_line, _matrix_lines, _ndegen_for, _ndegen_lines,
+                    _nonblank, _parse_rows, _read_lines, _read_ndegen, _scatter)
 
 __all__ = ["read_tb", "write_tb"]
 
