@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from wbentropy.api import compute
-from wbentropy.io.w90text import write_tb
+from wbentropy.io.tb import write_tb
 from wbentropy.toy_models import qwz_chern_model, random_model
 from _mpi import mpiexec as _mpiexec, two_node_launch
 

@@ -1,7 +1,7 @@
 """Corpus of malformed and inconsistent inputs: every one is a clear user error.
 
 Each case builds a broken input from a valid one (the bundled ``data/qwz_tb.dat``, a toy
-model written by :mod:`wbentropy.io.w90text`, or the real Fe Wannier90 files of the shared
+model written by :mod:`wbentropy.io.tb`, or the real Fe Wannier90 files of the shared
 data, whose big files are symlinked and whose small files are altered copies) and asserts
 that the error is an :class:`~wbentropy.errors.InputError` naming the file (and line where
 it applies) and the problem.  A representative subset runs through the command line in a
@@ -25,7 +25,7 @@ from wb_reference import FE_FERMI_EV, shared_data_dir
 from wbentropy.api import compute
 from wbentropy.errors import InputError
 from wbentropy.io.load import load_model
-from wbentropy.io.w90text import write_tb
+from wbentropy.io.tb import write_tb
 from wbentropy.toy_models import random_model
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,7 +24,7 @@ import h5py
 import numpy as np
 import pytest
 
-from wbentropy import outputs
+from wbentropy.io import outputs
 from wbentropy.errors import InputError
 from wbentropy.results import QuantityResult, Result
 
@@ -184,7 +184,7 @@ def _special(kind: str, folder: Path) -> Path:
 
 
 @pytest.mark.parametrize("kind,words", [("chardev", "a character device (such as /dev/null)"),
-                                        ("fifo", "a FIFO (named pipe)"), ("socket", "a socket"),
+                                        ("fifo", "a named pipe (FIFO)"), ("socket", "a socket"),
                                         ("link_to_dev_null", "a character device (such as /dev/null)")])
 @pytest.mark.parametrize("option", ["--out", "--checkpoint"])
 def test_special_file_output_is_refused(model, kind, words, option, monkeypatch, capsys):
@@ -394,7 +394,7 @@ def test_write_failure_in_process_keeps_previous_checkpoint(tmp_path, monkeypatc
     """API: the second checkpoint write fails (ENOSPC); the first stays byte for byte; one warning."""
     import errno
 
-    from wbentropy.outputs import atomic_hdf5
+    from wbentropy.io.outputs import atomic_hdf5
 
     path = tmp_path / "ck.h5"
     with atomic_hdf5(path) as h:
@@ -422,7 +422,7 @@ def test_write_failure_in_process_keeps_previous_checkpoint(tmp_path, monkeypatc
 # ------------------------------------------------------------------ item 8: stale temporaries
 KILLED_WRITER = r"""
 import os, sys, time
-from wbentropy import outputs
+from wbentropy.io import outputs
 from wbentropy.results import Result, QuantityResult
 import numpy as np
 def slow(fd, data):
@@ -614,7 +614,7 @@ def test_plot_outputs_are_checked_before_plotting(model, case):
         expected = f"--out {model}/p_kslice.png: is the input file given with --tb; choose another name"
     elif case == "figure_is_fifo":
         os.mkfifo(model / "p_hall.png")
-        expected = (f"{model}/p_hall.png: is a FIFO (named pipe), not a regular file: results are written only "
+        expected = (f"{model}/p_hall.png: is a named pipe (FIFO), not a regular file: results are written only "
                     "to regular files; give a file name such as result.h5")
     else:
         argv[-1] = "/proc/p"

@@ -395,7 +395,7 @@ def _mpiexec():
 def rounding_model(tmp_path_factory):
     """A random 10-band model with 125 R vectors: a k-point evaluated alone (a 1-row matrix product)
     differs from the same k-point in a batch in the last bits, so batch composition shows."""
-    from wbentropy.io.w90text import write_tb
+    from wbentropy.io.tb import write_tb
 
     path = tmp_path_factory.mktemp("rounding") / "m_tb.dat"
     write_tb(model=random_model(num_wann=10, radius=2, seed=5), path=path)
@@ -453,7 +453,7 @@ def test_uniform_mesh_stays_bit_identical_for_ranks_and_threads(tmp_path, roundi
     """Batch sums added in batch order: direct sums (125 R vectors, batches of 52 over 75 points
     with a 1-point batch) and the FFT route (343 R vectors: enough for the FFT to pay)."""
     if fourier == "fft":
-        from wbentropy.io.w90text import write_tb
+        from wbentropy.io.tb import write_tb
 
         rounding_model = tmp_path / "fft_tb.dat"
         write_tb(model=random_model(num_wann=6, radius=3, seed=6), path=rounding_model)

@@ -14,7 +14,7 @@ import pytest
 
 from wbentropy.api import compute
 from wbentropy.errors import InputError
-from wbentropy.io.w90text import write_tb
+from wbentropy.io.tb import write_tb
 from wbentropy.toy_models import random_model
 from wbentropy.results import QuantityResult, Result
 from _mpi import mpiexec as _mpiexec

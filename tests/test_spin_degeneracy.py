@@ -19,7 +19,9 @@ import pytest
 from wbentropy.api import compute
 from wbentropy.errors import InputError
 from wbentropy.io.load import load_model, resolve_spin_degeneracy, spin_warning
-from wbentropy.io.w90text import read_win_spinors, write_hr, write_tb
+from wbentropy.io.hr import write_hr
+from wbentropy.io.tb import write_tb
+from wbentropy.io.win import read_win_spinors
 from wbentropy.model import TBModel
 from wbentropy.toy_models import random_model
 

@@ -160,10 +160,11 @@ def _prepare(args, *, checkpoint: str | None):
     from .api import check_grid, check_kmesh, check_omegas, check_options, check_quantity_names, inclusive_range
     from .io.load import load_model
     from .kspace.geometry import DEFAULT_DEGEN_THRESH
-    from .outputs import check_outputs
+    from .io.outputs import INPUT_OPTIONS, check_outputs
     from .quantities import get_quantities
 
-    check_outputs({"--out": args.out, "--checkpoint": checkpoint}, args)  # fail now, not after the computation
+    check_outputs({"--out": args.out, "--checkpoint": checkpoint},  # fail now, not after the computation
+                  {opt: getattr(args, opt[2:].replace("-", "_"), None) for opt in INPUT_OPTIONS})
     mus = args.mu if args.mu is not None else inclusive_range(*args.mu_range)
     check_grid(temperatures=args.temperature, mus=mus)
     names = check_quantity_names(args.quantities.split(","))
@@ -238,7 +239,7 @@ def _compute(args) -> int:
     from .api import compute
     from .integrate.parallel import INTERRUPT_EXIT_CODES, ignore_signals, world
     from .kspace.geometry import DEFAULT_DEGEN_THRESH
-    from .outputs import save_with_fallback
+    from .io.outputs import save_with_fallback
 
     since = time.time()
     parallel = world()

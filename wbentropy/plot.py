@@ -446,10 +446,11 @@ def run(args) -> int:
     result = Result.load(args.result)
     others = [Result.load(f) for f in args.convergence]
     prefix = args.out or str(Path(args.result).with_suffix(""))
-    from .outputs import check_outputs
+    from .io.outputs import INPUT_OPTIONS, check_outputs
 
-    check_outputs({"--out": [f"{prefix}_{kind}.{args.format}" for kind in _FIGURES]}, args,
-                  inputs={"RESULT.h5": args.result, "--convergence": args.convergence})
+    check_outputs({"--out": [f"{prefix}_{kind}.{args.format}" for kind in _FIGURES]},
+                  {**{opt: getattr(args, opt[2:].replace("-", "_"), None) for opt in INPUT_OPTIONS},
+                   "RESULT.h5": args.result, "--convergence": args.convergence})
     ks = None
     if args.kslice is not None:
         if args.w90 or args.tb or args.hr:

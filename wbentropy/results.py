@@ -14,7 +14,7 @@ HDF5 layout (the contract used by external checks)::
     root attributes: input files, mesh, package version, options.
 
 Files are written atomically (built in memory, written to a temporary file in the same
-folder, then renamed; :mod:`wbentropy.outputs`), so an interrupted or failed write never leaves
+folder, then renamed; :mod:`wbentropy.io.outputs`), so an interrupted or failed write never leaves
 a corrupted file or destroys a previous good one.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .outputs import atomic_hdf5, check_output_path
+from .io.outputs import atomic_hdf5, check_output_path
 
 __all__ = ["Result", "QuantityResult", "check_output_path", "atomic_hdf5"]
 
@@ -75,12 +75,12 @@ class Result:
 
     # ------------------------------------------------------------------- HDF5
     def save(self, path: str | Path) -> Path:
-        """Write to HDF5 atomically (:func:`~wbentropy.outputs.atomic_hdf5`); returns the path.
+        """Write to HDF5 atomically (:func:`~wbentropy.io.outputs.atomic_hdf5`); returns the path.
 
         Raises
         ------
         InputError
-            ``path`` cannot hold a result (:func:`~wbentropy.outputs.check_output_path`).
+            ``path`` cannot hold a result (:func:`~wbentropy.io.outputs.check_output_path`).
         OSError
             The write failed (full disk, ...); a previous file at ``path`` is untouched.
         """

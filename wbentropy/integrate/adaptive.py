@@ -545,7 +545,7 @@ def _leaf_digest(leaves: "_Leaves", n_eval: int, level: int, history: str) -> st
 def _save_checkpoint(path, parallel, leaves, n_eval, level, history, signature) -> None:
     if not parallel.is_root:
         return
-    from ..results import atomic_hdf5
+    from ..io.outputs import atomic_hdf5
 
     history_json = json.dumps(history)
     with atomic_hdf5(path) as h:
