@@ -8,6 +8,7 @@ writes into ``_tb.dat``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,8 @@ from ..errors import InputError
 from ..model import TBModel
 from ._text import _check_lattice, _is_number, _parse_rows, _read_lines, _to_float
 
-__all__ = ["W90_BOHR_ANGSTROM", "read_win_lattice", "read_win_spinors", "read_win_structure"]
+__all__ = ["W90_BOHR_ANGSTROM", "read_win_lattice", "read_win_spinors", "read_win_structure", "read_win_settings",
+           "WinSettings"]
 
 #: Bohr radius in Angstrom as used by Wannier90 3.x to convert ``unit_cell_cart``
 #: given in ``bohr`` (constants.F90, default CODATA 2006 block).  Deliberately not
@@ -195,3 +197,141 @@ def _write_win(*, model: TBModel, path: str | Path) -> None:
     text = ["! written by wbentropy (lattice and spinors only)", f"num_wann = {model.num_wann}",
             f"spinors = {spinors}", "", "begin unit_cell_cart", "ang", *rows, "end unit_cell_cart"]
     Path(path).write_text("\n".join(text) + "\n")
+
+
+# ------------------------------------------------------------------ postw90 settings as defaults
+@dataclass(frozen=True)
+class WinSettings:
+    """The postw90 settings of a ``.win`` that map onto wbentropy options (None where absent).
+
+    Attributes
+    ----------
+    fermi_energy : float or None
+        ``fermi_energy`` (eV): the default chemical potential, and E_F for ``--mu-relative``.
+    mu_range : (start, stop, step) or None
+        ``fermi_energy_min``, ``fermi_energy_max``, ``fermi_energy_step`` (eV).
+    kmesh : (N1, N2, N3) or None
+        ``berry_kmesh``, else ``berry_kmesh_spacing``, else ``kmesh``, else ``kmesh_spacing``
+        (a spacing s in 1/Angstrom gives N_i = max(1, ceil(|b_i|/s)), as postw90).
+    omega_range : (start, stop, step) or None
+        ``kubo_freq_min``, ``kubo_freq_max``, ``kubo_freq_step`` (eV); postw90's defaults
+        (0, the energy window, 0.01) where only some are given.
+    smearing : (shape, width) or None
+        ``kubo_smr_fixed_en_width`` (eV) with the shape of ``kubo_smr_type`` or ``smr_type``
+        (``gauss`` -> "gaussian", ``lorentzian``; other postw90 shapes are refused).
+    kmesh_keyword : str or None
+        The keyword ``kmesh`` came from.
+    lines : dict
+        Keyword -> 1-based line, for messages.
+    """
+
+    path: str
+    fermi_energy: float | None = None
+    mu_range: tuple[float, float, float] | None = None
+    kmesh: tuple[int, int, int] | None = None
+    omega_range: tuple[float, float, float] | None = None
+    smearing: tuple[str, float] | None = None
+    kmesh_keyword: str | None = None
+    lines: dict = field(default_factory=dict)
+
+    def source(self, keyword: str) -> str:
+        """``FILE, line N (keyword)`` for provenance and messages."""
+        return f"{self.path}, line {self.lines[keyword]} ({keyword})"
+
+
+_SETTINGS_KEYS = ("fermi_energy", "fermi_energy_min", "fermi_energy_max", "fermi_energy_step", "berry_kmesh",
+                  "berry_kmesh_spacing", "kmesh", "kmesh_spacing", "kubo_freq_min", "kubo_freq_max",
+                  "kubo_freq_step", "kubo_smr_fixed_en_width", "kubo_smr_type", "smr_type")
+_SMEARINGS = {"gauss": "gaussian", "gaussian": "gaussian", "0": "gaussian", "lorentzian": "lorentzian",
+              "lorentz": "lorentzian"}
+
+
+def _keyword_values(win_file: str | Path) -> dict[str, tuple[list[str], int]]:
+    """keyword -> (value tokens, line) for the keywords of :data:`_SETTINGS_KEYS` (first occurrence)."""
+    path = str(win_file)
+    found: dict[str, tuple[list[str], int]] = {}
+    for i, line in enumerate(_read_lines(path, lenient_encoding=True)):
+        clean = re.split(r"[!#]", line, maxsplit=1)[0].strip()
+        m = re.fullmatch(r"([A-Za-z_]+)\s*(?:[=:]\s*|\s+)(.*)", clean)
+        if m is None or m.group(1).lower() not in _SETTINGS_KEYS:
+            continue
+        key = m.group(1).lower()
+        if key in found:
+            raise InputError(f"{key} is given twice (lines {found[key][1]} and {i + 1})", path=path, line=i + 1)
+        found[key] = (m.group(2).replace(",", " ").split(), i + 1)
+    return found
+
+
+def _numbers(found: dict, key: str, *, count: int, path: str, kind=float, positive: bool = False) -> list:
+    tokens, line = found[key]
+    if len(tokens) not in ((1, count) if count == 3 and kind is int else (count,)):
+        raise InputError(f"{key} needs {count} value{'s' if count > 1 else ''}, found {' '.join(tokens) or 'none'}",
+                         path=path, line=line)
+    try:
+        values = [kind(_to_float(t)) if kind is float else int(t) for t in tokens]
+    except ValueError:
+        raise InputError(f"{key} must be {'an integer' if kind is int else 'a number'}, found {' '.join(tokens)}",
+                         path=path, line=line) from None
+    if any(not np.isfinite(v) for v in values) or (positive and any(v <= 0 for v in values)):
+        raise InputError(f"{key} must be {'> 0' if positive else 'finite'}, found {' '.join(tokens)}",
+                         path=path, line=line)
+    return values * (count if len(values) == 1 else 1)
+
+
+def _mesh(found: dict, *, path: str, lattice) -> tuple[str, tuple[int, int, int]] | None:
+    for key in ("berry_kmesh", "berry_kmesh_spacing", "kmesh", "kmesh_spacing"):
+        if key not in found:
+            continue
+        if key.endswith("_spacing"):
+            (spacing,) = _numbers(found, key, count=1, path=path, positive=True)
+            b = 2 * np.pi * np.linalg.inv(np.asarray(lattice, dtype=float)).T
+            mesh = [max(1, int(np.ceil(np.linalg.norm(bi) / spacing))) for bi in b]
+        else:
+            mesh = _numbers(found, key, count=3, path=path, kind=int, positive=True)
+        return key, tuple(int(n) for n in mesh)
+    return None
+
+
+def read_win_settings(*, win_file: str | Path) -> WinSettings:
+    """The postw90 settings of ``SEED.win`` that wbentropy reads as defaults (:class:`WinSettings`).
+
+    Command-line options and API arguments override them.  Keywords are case-insensitive;
+    ``=``, ``:`` or blanks separate a keyword from its value; ``!`` and ``#`` start comments.
+    Energies are in eV as in Wannier90 (it has no unit choice for them).
+    """
+    path = str(win_file)
+    found = _keyword_values(path)
+    lines = {k: v[1] for k, v in found.items()}
+    fields: dict = {}
+    if "fermi_energy" in found:
+        fields["fermi_energy"] = _numbers(found, "fermi_energy", count=1, path=path)[0]
+    scan = ("fermi_energy_min", "fermi_energy_max", "fermi_energy_step")
+    if any(k in found for k in scan):
+        missing = [k for k in scan if k not in found]
+        if missing:
+            key = next(k for k in scan if k in found)
+            raise InputError(f"{key} is given without {' and '.join(missing)}", path=path, line=lines[key])
+        lo, hi, step = (_numbers(found, k, count=1, path=path)[0] for k in scan)
+        fields["mu_range"] = (lo, hi, step)
+    if any(k in found for k in ("berry_kmesh", "berry_kmesh_spacing", "kmesh", "kmesh_spacing")):
+        key, mesh = _mesh(found, path=path, lattice=read_win_lattice(win_file=path))
+        fields["kmesh"], fields["kmesh_keyword"] = mesh, key
+    freq = ("kubo_freq_min", "kubo_freq_max", "kubo_freq_step")
+    if any(k in found for k in freq):
+        if "kubo_freq_max" not in found:
+            key = next(k for k in freq if k in found)
+            raise InputError(f"{key} is given without kubo_freq_max (postw90's default depends on the "
+                             "disentanglement window, which wbentropy does not read)", path=path, line=lines[key])
+        lo = _numbers(found, "kubo_freq_min", count=1, path=path)[0] if "kubo_freq_min" in found else 0.0
+        step = _numbers(found, "kubo_freq_step", count=1, path=path, positive=True)[0] \
+            if "kubo_freq_step" in found else 0.01
+        fields["omega_range"] = (lo, _numbers(found, "kubo_freq_max", count=1, path=path)[0], step)
+    if "kubo_smr_fixed_en_width" in found:
+        (width,) = _numbers(found, "kubo_smr_fixed_en_width", count=1, path=path, positive=True)
+        key = "kubo_smr_type" if "kubo_smr_type" in found else "smr_type" if "smr_type" in found else None
+        shape = "gaussian" if key is None else found[key][0][0].lower() if found[key][0] else ""
+        if shape not in _SMEARINGS and key is not None:
+            raise InputError(f"{key} = {shape} has no wbentropy equivalent (gauss or lorentzian; "
+                             "give --smearing)", path=path, line=lines[key])
+        fields["smearing"] = (_SMEARINGS.get(shape, shape), width)
+    return WinSettings(path=path, lines=lines, **fields)
