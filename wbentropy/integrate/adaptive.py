@@ -517,16 +517,16 @@ def _progress(settings, parallel, level, n_eval, rel, unresolved, elapsed) -> No
 #: the leaf arrays of a checkpoint: name -> (dtype kind(s) accepted, trailing shape; "out" = n_outputs)
 _LEAF_FIELDS = {"level": ("iu", ()), "corner": ("iu", (3,)), "Q": ("f", ("out",)), "err": ("f", ("out",)),
                 "ell": ("f", ())}
-#: how a signature entry is named in messages (the command-line option that sets it, where there is one)
-_SIGNATURE_LABELS = {"quantities": "--quantities", "temperature": "--temperature", "mu": "--mu",
-                     "tau_fs": "--tau", "form": "--entropy-production-form", "degen_thresh": "--degen-thresh",
-                     "omegas": "--omega-range", "smearing": "--smearing", "smearing_width": "--smearing width",
-                     "tolerance": "--tolerance", "abs_tolerance": "--abs-tolerance",
-                     "max_kpoints": "--max-kpoints", "coarse_mesh": "--kmesh",
-                     "box_occupations": "--box-occupations", "num_wann": "num_wann",
+#: how a signature entry is named in messages (``{param}``: the parameter that sets it, where there is one)
+_SIGNATURE_LABELS = {"quantities": "{quantities}", "temperature": "{temperatures}", "mu": "{mus}",
+                     "tau_fs": "{tau_fs}", "form": "{entropy_production_form}", "degen_thresh": "{degen_thresh}",
+                     "omegas": "{omegas}", "smearing": "{smearing}", "smearing_width": "{smearing} width",
+                     "tolerance": "{tolerance}", "abs_tolerance": "{abs_tolerance}",
+                     "max_kpoints": "{max_kpoints}", "coarse_mesh": "{kmesh}",
+                     "box_occupations": "{box_occupations}", "num_wann": "num_wann",
                      "n_outputs": "outputs per k-point", "order": "Gauss-Legendre order",
                      "rules": "refinement rules"}
-_RESTART_HINT = "start without --restart (or restore the inputs and options of the checkpoint's run)"
+_RESTART_HINT = "start without {restart} (or restore the inputs and options of the checkpoint's run)"
 
 
 def _leaf_digest(leaves: "_Leaves", n_eval: int, level: int, history: str) -> str:
@@ -575,14 +575,15 @@ def _load_checkpoint(path, signature) -> dict:
         h = h5py.File(path, "r")
     except (OSError, ValueError):
         raise InputError(f"not an HDF5 file (truncated, damaged or not a checkpoint): {_RESTART_HINT}",
-                         path=path) from None
+                         param="restart", path=path) from None
     try:
         with h:
             return _read_checkpoint(h, path, json.loads(json.dumps(signature, sort_keys=True)))
     except InputError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as exc:  # h5py's errors on a damaged file
-        raise InputError(f"damaged checkpoint ({type(exc).__name__}: {exc}): {_RESTART_HINT}", path=path) from None
+        raise InputError(f"damaged checkpoint ({type(exc).__name__}: {exc}): {_RESTART_HINT}",
+                         param="restart", path=path) from None
 
 
 def _read_checkpoint(h, path, signature: dict) -> dict:
@@ -592,20 +593,22 @@ def _read_checkpoint(h, path, signature: dict) -> dict:
 
     if "signature" not in h.attrs:
         raise InputError("not a wbentropy checkpoint (an HDF5 file without a run signature): give the file "
-                         "that --checkpoint wrote", path=path)
+                         "that {checkpoint} wrote", param="restart", path=path)
     try:
         saved = json.loads(h.attrs["signature"])
     except (TypeError, ValueError):
         saved = None
     if not isinstance(saved, dict):
-        raise InputError(f"damaged checkpoint: its run signature is not a JSON object: {_RESTART_HINT}", path=path)
+        raise InputError(f"damaged checkpoint: its run signature is not a JSON object: {_RESTART_HINT}",
+                         param="restart", path=path)
     problem = _signature_mismatch(saved, signature)
     if problem:
-        raise InputError(problem, path=path)
+        raise InputError(problem, param="restart", path=path)
     missing = [name for name in [f"leaf_{f}" for f in _LEAF_FIELDS] if name not in h] + \
         [name for name in ("n_evaluations", "level", "history", "state_sha256") if name not in h.attrs]
     if missing:
-        raise InputError(f"damaged checkpoint: {', '.join(missing)} missing: {_RESTART_HINT}", path=path)
+        raise InputError(f"damaged checkpoint: {', '.join(missing)} missing: {_RESTART_HINT}",
+                         param="restart", path=path)
     arrays = {}
     n_out = signature.get("n_outputs")
     for f, (kinds, tail) in _LEAF_FIELDS.items():
@@ -615,7 +618,7 @@ def _read_checkpoint(h, path, signature: dict) -> dict:
                 or tuple(d.shape[1:]) != want or d.shape[0] != h["leaf_level"].shape[0]:
             raise InputError(f"damaged checkpoint: leaf_{f} is {_describe(d)}, expected "
                              f"{'integer' if kinds == 'iu' else 'float'} (n{''.join(f', {w}' for w in want)}) "
-                             f"with n the number of leaf cells: {_RESTART_HINT}", path=path)
+                             f"with n the number of leaf cells: {_RESTART_HINT}", param="restart", path=path)
         arrays[f] = d[()]
     leaves = _Leaves(*(arrays[f] for f in _LEAF_FIELDS))
     try:
@@ -623,11 +626,11 @@ def _read_checkpoint(h, path, signature: dict) -> dict:
         history = json.loads(history_json)
     except (TypeError, ValueError):
         raise InputError(f"damaged checkpoint: its counters or history are unreadable: {_RESTART_HINT}",
-                         path=path) from None
+                         param="restart", path=path) from None
     if len(leaves) == 0 or not isinstance(history, list) or not history \
             or _leaf_digest(leaves, n_eval, level, history_json) != str(h.attrs["state_sha256"]):
         raise InputError(f"damaged checkpoint: its contents do not match the checksum written with them: "
-                         f"{_RESTART_HINT}", path=path)
+                         f"{_RESTART_HINT}", param="restart", path=path)
     return {"leaves": leaves, "n_eval": n_eval, "level": level, "history": history[:-1]}
 
 
