@@ -1,4 +1,4 @@
-"""Command line: ``wbentropy compute``, ``show``, ``verify`` and ``plot``.
+"""Command line: ``wbentropy compute``, ``show``, ``verify`` and ``plot`` (:mod:`wbentropy.plot`).
 
 User errors (bad files, bad options, including argparse's) print one line
 ``wbentropy: error: ...`` and exit with status 2; no traceback.  Under MPI an error every
