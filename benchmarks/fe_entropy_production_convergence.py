@@ -8,7 +8,7 @@ rate eta = hbar/tau is kept in the denominator (Eq. 13).
 """
 from __future__ import annotations
 
-import wbentropy  # noqa: F401  (before numpy: the thread pool and single-threaded BLAS)
+import _threads  # noqa: F401  (before numpy: the thread pool and single-threaded BLAS)
 
 import argparse
 import logging

@@ -153,7 +153,7 @@ def test_entropy_production_gauge_invariant_with_degenerate_bands():
 def test_errors_for_missing_tau_and_zero_temperature(qwz):
     from wbentropy.errors import InputError
 
-    with pytest.raises(InputError, match="--tau"):
+    with pytest.raises(InputError, match="give tau_fs"):
         compute(model=qwz, quantities=["entropy_production"], temperatures=[300.0], mus=[0.0], kmesh=(4, 4, 1))
     with pytest.raises(InputError, match="T > 0"):
         compute(model=qwz, quantities=["entropy_production"], temperatures=[0.0], mus=[0.0], kmesh=(4, 4, 1),

@@ -27,6 +27,7 @@ import pytest
 from wbentropy.io import outputs
 from wbentropy.errors import InputError
 from wbentropy.results import QuantityResult, Result
+from _patched_cli import cli_command
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -35,7 +36,7 @@ ADAPTIVE = ["--tolerance", "1e-3", "--max-kpoints", "3000"]
 
 
 def _cli(*argv, cwd, timeout=60, preexec_fn=None, env=None):
-    return subprocess.run([sys.executable, "-m", "wbentropy.cli", *map(str, argv)], capture_output=True, text=True,
+    return subprocess.run(cli_command(list(argv)), capture_output=True, text=True,
                           timeout=timeout, cwd=cwd, preexec_fn=preexec_fn, env=env)
 
 
@@ -141,7 +142,7 @@ def test_output_naming_an_input_is_refused_and_the_input_untouched(model, inputs
 def test_checkpoint_may_be_the_restart_file(model):
     """Resuming from a checkpoint and writing the next checkpoints to the same file is the normal case."""
     first = _cli("compute", "--tb", "m_tb.dat", *RUN, *ADAPTIVE, "--out", "a.h5", "--checkpoint", "ck.h5",
-                 "--_exit-after-level", "1", cwd=model)
+                 "--kill-after-level", "1", cwd=model)
     assert first.returncode == 17, first.stderr
     again = _cli("compute", "--tb", "m_tb.dat", *RUN, *ADAPTIVE, "--out", "a.h5", "--checkpoint", "ck.h5",
                  "--restart", "ck.h5", cwd=model)

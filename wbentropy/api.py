@@ -76,23 +76,24 @@ def check_grid(*, temperatures: Sequence[float], mus: Sequence[float]) -> tuple[
     return T, mu
 
 
-def inclusive_range(start: float, stop: float, step: float, *, name: str = "--mu-range") -> np.ndarray:
+def inclusive_range(start: float, stop: float, step: float, *, name: str = "mu_range") -> np.ndarray:
     """START, START + STEP, ... up to STOP inclusive (within 1e-9 STEP), as ``--mu-range`` gives them.
 
     Raises
     ------
     InputError
-        Naming ``name`` if a value is not finite, STOP < START, STEP <= 0, or the grid would hold
+        Naming the parameter ``name`` if a value is not finite, STOP < START, STEP <= 0, or the grid would hold
         more than :data:`MAX_GRID_POINTS` points.
     """
     if not all(np.isfinite(x) for x in (start, stop, step)):
-        raise InputError(f"{name} needs three finite numbers START STOP STEP, got {start:g} {stop:g} {step:g}")
+        raise InputError(f"{{{name}}} needs three finite numbers START STOP STEP, got {start:g} {stop:g} {step:g}",
+                         param=name)
     if step <= 0 or stop < start:
-        raise InputError(f"{name} needs START <= STOP and STEP > 0, got {start:g} {stop:g} {step:g}")
+        raise InputError(f"{{{name}}} needs START <= STOP and STEP > 0, got {start:g} {stop:g} {step:g}", param=name)
     count = np.floor((stop - start) / step + 1e-9) + 1
     if not count <= MAX_GRID_POINTS:
-        raise InputError(f"{name} {start:g} {stop:g} {step:g} asks for {count:.4g} points, more than the "
-                         f"{MAX_GRID_POINTS} wbentropy accepts: use a larger STEP")
+        raise InputError(f"{{{name}}} {start:g} {stop:g} {step:g} asks for {count:.4g} points, more than the "
+                         f"{MAX_GRID_POINTS} wbentropy accepts: use a larger STEP", param=name)
     return start + step * np.arange(int(count))
 
 
@@ -102,16 +103,17 @@ def check_quantity_names(names: Sequence[str]) -> list[str]:
 
     names = [str(n).strip() for n in names]
     if not names or not all(names):
-        raise InputError("--quantities needs a comma-separated list of names without empty entries, e.g. "
-                         f"ahc,entropy_hall (known: {', '.join(sorted(QUANTITIES))}), got {','.join(names)!r}")
+        raise InputError("{quantities} needs a comma-separated list of names without empty entries, e.g. "
+                         f"ahc,entropy_hall (known: {', '.join(sorted(QUANTITIES))}), got {','.join(names)!r}",
+                         param="quantities")
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise InputError(f"--quantities names {', '.join(repeated)} more than once")
+        raise InputError(f"{{quantities}} names {', '.join(repeated)} more than once", param="quantities")
     get_quantities(names)
     return names
 
 
-def check_kmesh(kmesh: Sequence[int], *, name: str = "--kmesh") -> tuple[int, int, int]:
+def check_kmesh(kmesh: Sequence[int], *, name: str = "kmesh") -> tuple[int, int, int]:
     """Three integers >= 1 with at most :data:`MAX_KPOINTS` points in all."""
     shape = tuple(kmesh)
     try:
@@ -123,9 +125,9 @@ def check_kmesh(kmesh: Sequence[int], *, name: str = "--kmesh") -> tuple[int, in
     shape = tuple(int(n) for n in shape)
     count = shape[0] * shape[1] * shape[2]
     if count > MAX_KPOINTS:
-        raise InputError(f"{name} {' '.join(str(n) for n in shape)} has {count:.4g} k-points, more than the "
+        raise InputError(f"{{{name}}} {' '.join(str(n) for n in shape)} has {count:.4g} k-points, more than the "
                          f"2^36 = {MAX_KPOINTS} (4096^3) wbentropy accepts: at ~10^5 k-points per core and second "
-                         "that is days of CPU time; use --tolerance (adaptive refinement) for fine meshes")
+                         "that is days of CPU time; use {tolerance} (adaptive refinement) for fine meshes", param=name)
     return shape
 
 
@@ -138,37 +140,38 @@ def check_options(*, degen_thresh: float = DEFAULT_DEGEN_THRESH, batch_size: int
     Raises
     ------
     InputError
-        Naming the option (by its command-line name) and the accepted range.
+        Naming the parameter (``param``; the command line shows its option) and the accepted range.
     """
     import os
 
     if not (np.isfinite(degen_thresh) and 0 <= degen_thresh <= MAX_DEGEN_THRESH_EV):
-        raise InputError(f"--degen-thresh must be >= 0 eV and at most {MAX_DEGEN_THRESH_EV:g} eV (bands closer than "
-                         f"it are merged into one group, their interband terms dropped; default "
-                         f"{DEFAULT_DEGEN_THRESH:g} eV), got {degen_thresh:g}")
+        raise InputError(f"{{degen_thresh}} must be >= 0 eV and at most {MAX_DEGEN_THRESH_EV:g} eV (bands closer "
+                         f"than it are merged into one group, their interband terms dropped; default "
+                         f"{DEFAULT_DEGEN_THRESH:g} eV), got {degen_thresh:g}", param="degen_thresh")
     if batch_size is not None and not batch_size >= 1:
-        raise InputError(f"--batch-size must be >= 1, got {batch_size}")
+        raise InputError(f"{{batch_size}} must be >= 1, got {batch_size}", param="batch_size")
     if max_memory_mb is not None and not (np.isfinite(max_memory_mb) and max_memory_mb > 0):
-        raise InputError(f"--max-memory must be > 0 MB and finite, got {max_memory_mb:g}")
+        raise InputError(f"{{max_memory_mb}} must be > 0 MB and finite, got {max_memory_mb:g}", param="max_memory_mb")
     if tau_fs is not None and not (np.isfinite(tau_fs) and tau_fs > 0):
         raise InputError(f"the relaxation time must be > 0 fs, got {tau_fs:g}")
     if tau_fs is not None and not TAU_RANGE_FS[0] <= tau_fs <= TAU_RANGE_FS[1]:
-        raise InputError(f"--tau must be between {TAU_RANGE_FS[0]:g} and {TAU_RANGE_FS[1]:g} fs (hbar/tau from 658 eV "
-                         f"to 0.66 neV), got {tau_fs:g}")
+        raise InputError(f"{{tau_fs}} must be between {TAU_RANGE_FS[0]:g} and {TAU_RANGE_FS[1]:g} fs (hbar/tau from "
+                         f"658 eV to 0.66 neV), got {tau_fs:g}", param="tau_fs")
     if tolerance is not None and not (np.isfinite(tolerance) and 0 < tolerance < 1):
-        raise InputError(f"--tolerance must be > 0 and < 1 (a relative error; 1 would accept any result), "
-                         f"got {tolerance:g}")
+        raise InputError(f"{{tolerance}} must be > 0 and < 1 (a relative error; 1 would accept any result), "
+                         f"got {tolerance:g}", param="tolerance")
     if not (np.isfinite(abs_tolerance) and abs_tolerance >= 0):
-        raise InputError(f"--abs-tolerance must be finite and >= 0 (in each tensor's units), got {abs_tolerance:g}")
+        raise InputError(f"{{abs_tolerance}} must be finite and >= 0 (in each tensor's units), got {abs_tolerance:g}",
+                         param="abs_tolerance")
     if max_kpoints is not None and max_kpoints < 1:
-        raise InputError(f"--max-kpoints must be >= 1, got {max_kpoints}")
+        raise InputError(f"{{max_kpoints}} must be >= 1, got {max_kpoints}", param="max_kpoints")
     if not 0 <= max_levels <= MAX_LEVELS:
-        raise InputError(f"--max-levels must be between 0 and {MAX_LEVELS} (after {MAX_LEVELS} halvings a cell is "
-                         f"narrower than the double-precision spacing of k), got {max_levels}")
+        raise InputError(f"{{max_levels}} must be between 0 and {MAX_LEVELS} (after {MAX_LEVELS} halvings a cell "
+                         f"is narrower than the double-precision spacing of k), got {max_levels}", param="max_levels")
     cores = os.cpu_count() or 1
     if threads is not None and not 1 <= threads <= 4 * cores:
-        raise InputError(f"--threads must be >= 1 and at most 4 per core ({4 * cores} on this node of {cores} "
-                         f"cores), got {threads}")
+        raise InputError(f"{{threads}} must be >= 1 and at most 4 per core ({4 * cores} on this node of {cores} "
+                         f"cores), got {threads}", param="threads")
     if entropy_production_form not in ("exact", "paper"):
         raise InputError(f"entropy production form must be 'exact' or 'paper', got {entropy_production_form!r}")
 
@@ -224,18 +227,19 @@ def _check_against_model(*, evaluator: Evaluator, mus: np.ndarray, temperatures:
     check_mu_in_band_range(interpolator=evaluator.interp, mus=mus, temperatures=temperatures)
     lo, hi = band_range(interpolator=evaluator.interp)
     if evaluator.model.num_wann > 1 and degen_thresh > DEFAULT_DEGEN_THRESH and degen_thresh >= hi - lo:
-        raise InputError(f"--degen-thresh {degen_thresh:g} eV is not below the band width of the model "
+        raise InputError(f"{{degen_thresh}} {degen_thresh:g} eV is not below the band width of the model "
                          f"({hi - lo:.4g} eV): every band would be one degenerate group and every interband "
-                         f"term zero (default {DEFAULT_DEGEN_THRESH:g} eV)")
+                         f"term zero (default {DEFAULT_DEGEN_THRESH:g} eV)", param="degen_thresh")
     if coarse_mesh is not None:
         cells = int(np.prod(coarse_mesh))
         leaf_bytes = 12 * evaluator.n_outputs + 64  # as the adaptive integrator counts its leaf cells
         limit = AdaptiveSettings.max_leaf_memory_mb
         if cells * leaf_bytes > limit * 2**20:
-            raise InputError(f"the adaptive coarse mesh --kmesh {' '.join(map(str, coarse_mesh))} has {cells} cells "
-                             f"of {leaf_bytes} bytes ({evaluator.n_outputs} outputs each): "
+            raise InputError(f"the adaptive coarse mesh {{kmesh}} {' '.join(map(str, coarse_mesh))} has {cells} "
+                             f"cells of {leaf_bytes} bytes ({evaluator.n_outputs} outputs each): "
                              f"{cells * leaf_bytes / 2**20:.0f} MB, more than the {limit:g} MB the leaf cells may "
-                             "use: give a coarser --kmesh (refinement adds points where needed) or fewer outputs")
+                             "use: give a coarser {kmesh} (refinement adds points where needed) or fewer outputs",
+                             param="kmesh")
 
 
 def _short(values: np.ndarray) -> str:
@@ -248,7 +252,7 @@ def check_omegas(*, omegas, smearing: str, smearing_width: float) -> np.ndarray:
     from .physics.optical import SMEARINGS
 
     if omegas is None or len(np.atleast_1d(omegas)) == 0:
-        raise InputError("AC quantities need photon energies: give --omega-range START STOP STEP (eV)")
+        raise InputError("AC quantities need photon energies: give {omegas} START STOP STEP (eV)", param="omegas")
     w = np.atleast_1d(np.asarray(omegas, dtype=float))
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise InputError(f"photon energies must be finite and >= 0 eV, got {_short(w)}")
@@ -270,8 +274,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             progress: bool = False, omegas: Sequence[float] | None = None, smearing: str = "lorentzian",
             smearing_width: float = 0.05, threads: int | None = None,
             on_level: Callable[[int, int, dict, dict], None] | None = None,
-            on_split: Callable[[int, int, int, dict], None] | None = None, box_occupations: bool = False,
-            _exit_after_level: int | None = None) -> Result:
+            box_occupations: bool = False) -> Result:
     """Integrate the requested quantities over the Brillouin zone.
 
     With neither ``tolerance`` nor ``max_kpoints`` the integral is the mean over the uniform
@@ -332,12 +335,6 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         Adaptive: called on every rank after each refinement level (level 0 = the coarse
         mesh) with the running integral and its error estimate, dicts name -> array shaped
         as in the result; e.g. to follow the convergence of one run level by level.
-    on_split : callable(level, num_kpoints, kpoints_per_cell, changes), optional
-        Adaptive: called on every rank when a level's cells are split, with each split cell's
-        change of the integral (dict name -> array (n_split, *shape)) in the order a run cut
-        short by ``max_kpoints`` splits them: a run with ``max_kpoints = num_kpoints + m *
-        kpoints_per_cell`` ends with the level's ``on_level`` values plus ``changes[:m].sum(0)``.
-        One run thus gives the convergence curve at every budget, not only at its levels.
     box_occupations : bool
         Adaptive: average each Gauss node's Fermi-sea and entropy weights (f_n, s_n) over the
         energies its band sweeps in the node's box where that spread exceeds k_B T (see
@@ -392,12 +389,10 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                                     abs_tolerance=abs_tolerance,
                                     max_kpoints=max_kpoints if max_kpoints is not None else 10**12,
                                     max_levels=max_levels, checkpoint=checkpoint, progress=progress,
-                                    box_occupations=box_occupations, exit_after_level=_exit_after_level,
+                                    box_occupations=box_occupations,
                                     on_level=None if on_level is None else lambda lev, n, v, e: on_level(
                                         lev, n, dict(zip((q.name for q in qs), evaluator.values(v))),
-                                        dict(zip((q.name for q in qs), evaluator.errors(e)))),
-                                    on_split=None if on_split is None else lambda lev, n, cost, d: on_split(
-                                        lev, n, cost, dict(zip((q.name for q in qs), evaluator.values(d)))))
+                                        dict(zip((q.name for q in qs), evaluator.errors(e)))))
         signature = run_signature(model=model, parallel=parallel, quantities=qs, temperatures=T, mus=mu,
                                   options=options, degen_thresh=degen_thresh, settings=settings) \
             if checkpoint or restart else {}

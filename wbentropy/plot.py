@@ -31,7 +31,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["KSlice", "parse_plane", "kslice_map", "plot_result", "add_parser", "run"]
+__all__ = ["KSlice", "parse_plane", "kslice_map", "plot_result", "FIGURES", "map_change", "fermi_energy"]
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class KSlice:
 UNDER_RESOLVED = 0.25
 
 
-#: Largest --kslice-mesh: 4096 x 4096 = 16.8 million k-points, far more than a figure resolves.
+#: Largest map mesh (``--kslice-mesh``): 4096 x 4096 = 16.8 million k-points, far more than a figure resolves.
 MAX_KSLICE_MESH = 4096
 
 
@@ -113,8 +113,8 @@ def parse_plane(text: str) -> tuple[str, int, float]:
     """``"k3=0.25"`` -> ("reduced", 2, 0.25); ``"kz=0"`` -> ("cartesian", 2, 0.0)."""
     m = re.fullmatch(r"\s*k([123xyz])\s*=\s*([-+0-9.eE]+)\s*", text)
     if not m:
-        raise InputError(f"--kslice must look like k1=0, k2=0.5, k3=0 (reduced) or kx=0, ky=0, kz=0 "
-                         f"(Cartesian, 1/Angstrom), got {text!r}")
+        raise InputError(f"{{plane}} must look like k1=0, k2=0.5, k3=0 (reduced) or kx=0, ky=0, kz=0 "
+                         f"(Cartesian, 1/Angstrom), got {text!r}", param="plane")
     axis, value = m.group(1), float(m.group(2))
     if axis in "123":
         return "reduced", int(axis) - 1, value
@@ -124,9 +124,10 @@ def parse_plane(text: str) -> tuple[str, int, float]:
 def _plane_points(*, model, plane: str, mesh: int, extent: float | None):
     kind, axis, value = parse_plane(plane)
     if not 2 <= mesh <= MAX_KSLICE_MESH:
-        raise InputError(f"--kslice-mesh must be >= 2 and at most {MAX_KSLICE_MESH} (N x N k-points), got {mesh}")
+        raise InputError(f"{{mesh}} must be >= 2 and at most {MAX_KSLICE_MESH} (N x N k-points), got {mesh}",
+                         param="mesh")
     if extent is not None and not (np.isfinite(extent) and extent > 0):
-        raise InputError(f"--kslice-extent must be a finite length > 0 (1/Angstrom), got {extent}")
+        raise InputError(f"{{extent}} must be a finite length > 0 (1/Angstrom), got {extent}", param="extent")
     others = [i for i in range(3) if i != axis]
     if kind == "reduced":
         # the Gamma-centred points i/N, shown centred on Gamma: the same set modulo G
@@ -579,7 +580,8 @@ def plot_kslice(ks: KSlice, path: Path) -> Path:
     return path
 
 
-_FIGURES = ("hall", "entropy_production", "convergence", "kslice")  # PREFIX_<name>.png written
+#: the figures PREFIX_<name>.png that :func:`plot_result` may write
+FIGURES = ("hall", "entropy_production", "convergence", "kslice")
 
 
 def plot_result(*, result, prefix: str | Path, fmt: str = "png", others: list | None = None,
@@ -595,97 +597,3 @@ def plot_result(*, result, prefix: str | Path, fmt: str = "png", others: list | 
         written.append(plot_kslice(kslice, Path(f"{prefix}_kslice.{fmt}")))
     return [p for p in written if p is not None]
 
-
-# --------------------------------------------------------------------------- CLI
-def add_parser(sub) -> None:
-    """Register ``wbentropy plot`` on the CLI's subparsers."""
-    p = sub.add_parser("plot", help="figures from a result file (and k-resolved maps with --kslice)")
-    p.add_argument("result", metavar="RESULT.h5")
-    p.add_argument("--out", default=None, metavar="PREFIX",
-                   help="file name prefix (default: RESULT without .h5); writes PREFIX_hall.png etc.")
-    p.add_argument("--format", choices=("png", "pdf"), default="png")
-    p.add_argument("--convergence", nargs="+", default=[], metavar="FILE",
-                   help="results of the same job on other meshes, for the convergence figure")
-    p.add_argument("--kslice", default=None, metavar="PLANE",
-                   help="k-resolved maps on a plane: k1=, k2=, k3= (reduced) or kx=, ky=, kz= (1/Angstrom)")
-    p.add_argument("--kslice-mesh", type=int, default=100, metavar="N", help="N x N points (default 100)")
-    p.add_argument("--kslice-temperature", type=float, default=None, metavar="K",
-                   help="temperature of the maps (default: the result's highest)")
-    p.add_argument("--kslice-mu", type=float, default=None, metavar="EV",
-                   help="chemical potential of the maps (default: the middle of the result's mu grid)")
-    p.add_argument("--kslice-extent", type=float, default=None, metavar="INV_ANGSTROM",
-                   help="half-width of a Cartesian plane (default: covers the first BZ)")
-    p.add_argument("--component", default="xy", help="sigma^s component of the map (default xy)")
-    p.add_argument("--ep-component", default="xx", help="entropy-production component of the map (default xx)")
-    p.add_argument("--tau", type=float, default=None, metavar="FS",
-                   help="relaxation time for the entropy-production map (default: the result's, if any)")
-    g = p.add_argument_group("model for --kslice (default: the input files recorded in the result)")
-    src = g.add_mutually_exclusive_group()
-    src.add_argument("--w90", metavar="SEED")
-    src.add_argument("--tb", metavar="FILE")
-    src.add_argument("--hr", metavar="FILE")
-    g.add_argument("--r", metavar="FILE")
-    g.add_argument("--wsvec", metavar="FILE")
-    g.add_argument("--win", metavar="FILE")
-
-
-def _model_from_provenance(result, path):
-    from .io.load import load_model
-
-    a = result.attrs
-    fmt = a.get("input_format")
-    given = lambda k: a.get(f"input_{k}") or None  # noqa: E731
-    if fmt == "tb":
-        return load_model(tb=given("tb"), wsvec=given("wsvec"))
-    if fmt == "hr":
-        return load_model(hr=given("hr"), r=given("r"), wsvec=given("wsvec"), win=given("win"))
-    chk = given("chk")
-    if chk:
-        return load_model(w90=str(Path(chk).with_suffix("")))
-    raise InputError("the result does not record loadable input files (model built in Python?): "
-                     "give the model again with --tb/--hr/--w90", path=path)
-
-
-def run(args) -> int:
-    """Execute ``wbentropy plot``; prints the files written."""
-    import sys
-
-    from .results import Result
-
-    result = Result.load(args.result)
-    others = [Result.load(f) for f in args.convergence]
-    prefix = args.out or str(Path(args.result).with_suffix(""))
-    from .io.outputs import INPUT_OPTIONS, check_outputs
-
-    check_outputs({"--out": [f"{prefix}_{kind}.{args.format}" for kind in _FIGURES]},
-                  {**{opt: getattr(args, opt[2:].replace("-", "_"), None) for opt in INPUT_OPTIONS},
-                   "RESULT.h5": args.result, "--convergence": args.convergence})
-    ks = None
-    if args.kslice is not None:
-        if args.w90 or args.tb or args.hr:
-            from .io.load import load_model
-
-            model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win)
-        else:
-            model = _model_from_provenance(result, args.result)
-        T = args.kslice_temperature if args.kslice_temperature is not None else float(np.max(result.temperature))
-        mu = args.kslice_mu if args.kslice_mu is not None else float(result.mu[len(result.mu) // 2])
-        tau = args.tau
-        if tau is None:
-            for q in result.quantities.values():
-                if "tau_fs" in q.attrs:
-                    tau = float(q.attrs["tau_fs"])
-                    break
-        form = "paper" if any(str(q.attrs.get("form", "")).startswith("paper")
-                              for q in result.quantities.values()) else "exact"
-        ks = kslice_map(model=model, plane=args.kslice, mesh=args.kslice_mesh, temperature=T, mu=mu, tau_fs=tau,
-                        entropy_production_form=form, hall_component=args.component,
-                        ep_component=args.ep_component, extent=args.kslice_extent,
-                        degen_thresh=result.attrs.get("degen_thresh_eV"))
-        if tau is None:
-            logger.warning("no relaxation time (the result has none; give --tau FS): "
-                           "the entropy-production map is omitted")
-    written = plot_result(result=result, prefix=prefix, fmt=args.format, others=others, kslice=ks)
-    for p in written:
-        sys.stdout.write(f"{p}\n")
-    return 0

@@ -109,7 +109,7 @@ class Options:
         from .errors import InputError
 
         if self.tau_fs is None:
-            raise InputError("this quantity needs the relaxation time: give --tau FS (femtoseconds)")
+            raise InputError("this quantity needs the relaxation time: give {tau_fs} (femtoseconds)", param="tau_fs")
         if not np.isfinite(self.tau_fs) or self.tau_fs <= 0:
             raise InputError(f"the relaxation time must be > 0 fs, got {self.tau_fs}")
         return C.HBAR_EV_FS / self.tau_fs
