@@ -36,11 +36,6 @@ __all__ = ["KSlice", "parse_plane", "kslice_map", "plot_result", "add_parser", "
 logger = logging.getLogger(__name__)
 
 _AXES = "xyz"
-#: The k-slice maps: the entropy-Hall integrand (always) and the entropy-production density (with tau), with the
-#: titles of their panels (the integrands of these two quantities).
-_KSLICE_HALL, _KSLICE_EP = "entropy_hall", "entropy_production"
-_KSLICE_TITLES = {_KSLICE_HALL: r"$(ek_B/\hbar V)\sum_n s_n\Omega_n^{%s}$",
-                  _KSLICE_EP: r"entropy production density $\Pi_{%s}/E^2$"}
 
 
 def _record(name: str):
@@ -48,6 +43,14 @@ def _record(name: str):
     from .quantities import QUANTITIES
 
     return QUANTITIES.get(name)
+
+
+def _kslice_names(*, with_tau: bool) -> list[str]:
+    """The quantities the catalogue maps on a k-slice (:attr:`~wbentropy.quantities.Quantity.kslice_title`): the
+    entropy-Hall integrand, and the entropy-production density when the relaxation time is known."""
+    from .quantities import QUANTITIES
+
+    return [n for n, q in QUANTITIES.items() if q.kslice_title and (with_tau or not q.needs_tau)]
 
 
 def _on_figure(result, figure: str) -> list[str]:
@@ -179,7 +182,7 @@ def kslice_map(*, model, plane: str, mesh: int, temperature: float, mu: float, t
     check_options(tau_fs=tau_fs, **({} if degen_thresh is None else {"degen_thresh": degen_thresh}))
     hc, ec = _component(hall_component), _component(ep_component)
     u, v, k, labels = _plane_points(model=model, plane=plane, mesh=mesh, extent=extent)
-    names = [_KSLICE_HALL] + ([_KSLICE_EP] if tau_fs is not None else [])
+    names = _kslice_names(with_tau=tau_fs is not None)
     options = Options(tau_fs=tau_fs, entropy_production_form=entropy_production_form)
     ev = Evaluator(model=model, quantities=get_quantities(names), temperatures=[temperature], mus=[mu],
                    options=options, degen_thresh=DEFAULT_DEGEN_THRESH if degen_thresh is None else degen_thresh,
@@ -187,7 +190,8 @@ def kslice_map(*, model, plane: str, mesh: int, temperature: float, mu: float, t
     flat = ev(k.reshape(-1, 3))
     parts = ev.split(flat)
     maps, comps = {}, {}
-    for name, arr, (a, b), c in zip(names, parts, (hc, ec), (hall_component, ep_component)):
+    for name, arr in zip(names, parts):
+        (a, b), c = (hc, hall_component) if _record(name).antisymmetric else (ec, ep_component)
         maps[name] = arr[:, 0, 0, a, b].reshape(k.shape[:2])
         comps[name] = c
     return KSlice(plane=plane, u=u, v=v, axis_labels=labels, kpoints=k, maps=maps, component=comps,
@@ -357,7 +361,7 @@ def plot_kslice(ks: KSlice, path: Path) -> Path:
         extent = (ks.u[0], ks.u[-1], ks.v[0], ks.v[-1])
         im = ax.imshow(m, origin="lower", extent=extent, cmap=cmap, norm=norm, aspect="equal",
                        interpolation="nearest")
-        t, units = _KSLICE_TITLES[name], _record(name).label_units
+        t, units = _record(name).kslice_title, _record(name).label_units
         cb = fig.colorbar(im, ax=ax)
         cb.set_label(f"per-k integrand ({units})")
         ax.set_title(f"{t % ks.component[name]}\n{ks.plane}, T = {ks.temperature:g} K, μ = {ks.mu:g} eV",
