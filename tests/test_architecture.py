@@ -212,55 +212,36 @@ def _package(tmp_path: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def test_rule_a_physics_imports_only_physics_and_constants(tmp_path):
-    clean = _package(tmp_path / "clean", {"physics/f.py": "from .. import constants\nfrom . import g\n",
-                                          "physics/g.py": "import numpy\n"})
-    assert physics_violations(clean) == []
-    bad = _package(tmp_path / "bad", {"physics/f.py": "def f():\n    from ..quantities import Q\n",
-                                      "quantities.py": ""})
-    assert physics_violations(bad) == ["a: wbentropy.physics.f imports wbentropy.quantities"]
+_BODY = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES - 1))  # a function of exactly 80 lines
+
+#: rule -> (files of a clean package, files that break the rule, the violations the checker must report)
+CASES = {
+    "a": ({"physics/f.py": "from .. import constants\nfrom . import g\n", "physics/g.py": "import numpy\n"},
+          {"physics/f.py": "def f():\n    from ..quantities import Q\n", "quantities.py": ""},
+          ["a: wbentropy.physics.f imports wbentropy.quantities"]),
+    "b": ({"integrate/u.py": "from ..physics import occ\n", "physics/occ.py": ""},
+          {"integrate/u.py": "import wbentropy.kspace.geometry\n", "kspace/geometry.py": ""},
+          ["b: wbentropy.integrate.u imports wbentropy.kspace.geometry"]),
+    "c": ({"cli/__init__.py": "from . import options\n", "cli/options.py": "", "__main__.py": "from .cli import x\n"},
+          {"plot.py": "from .cli.options import add\n"},
+          ["c: wbentropy.plot imports wbentropy.cli.options"]),
+    "d": ({"model.py": "", "kspace/interp.py": "from ..model import M\n", "api.py": "from .kspace import interp\n"},
+          {"model.py": "def load():\n    from .api import compute\n"},  # a function-level import counts
+          ["d: wbentropy.model imports wbentropy.api"]),
+    "e": ({"a.py": "from . import b\n", "b.py": "from . import c\n", "c.py": ""},
+          {"c.py": "def f():\n    from .a import x\n"},
+          ["e: wbentropy.a, wbentropy.b, wbentropy.c"]),
+    "f": ({"m.py": "def f():\n" + _BODY},
+          {"m.py": "class C:\n    def g(self):\n    " + _BODY.replace("\n", "\n    ") + "    return 1\n"},
+          ["f: wbentropy.m.g"]),
+    "g": ({"cli/__init__.py": "import argparse\n", "verify.py": "import numpy\n"},
+          {"verify.py": "def main():\n    from argparse import ArgumentParser\n"},
+          ["g: wbentropy.verify imports argparse"]),
+}
 
 
-def test_rule_b_integrate_never_imports_the_catalogue(tmp_path):
-    clean = _package(tmp_path / "clean", {"integrate/u.py": "from ..physics import occ\n", "physics/occ.py": ""})
-    assert integrate_violations(clean) == []
-    bad = _package(tmp_path / "bad", {"integrate/u.py": "import wbentropy.kspace.geometry\n",
-                                      "kspace/geometry.py": ""})
-    assert integrate_violations(bad) == ["b: wbentropy.integrate.u imports wbentropy.kspace.geometry"]
-
-
-def test_rule_c_nothing_imports_the_command_line(tmp_path):
-    files = {"cli/__init__.py": "from . import options\n", "cli/options.py": "", "__main__.py": "from .cli import x\n"}
-    assert cli_import_violations(_package(tmp_path / "clean", files)) == []
-    bad = _package(tmp_path / "bad", {**files, "plot.py": "from .cli.options import add\n"})
-    assert cli_import_violations(bad) == ["c: wbentropy.plot imports wbentropy.cli.options"]
-
-
-def test_rule_d_layers_counting_function_level_imports(tmp_path):
-    files = {"model.py": "", "kspace/interp.py": "from ..model import M\n", "api.py": "from .kspace import interp\n"}
-    assert layer_violations(_package(tmp_path / "clean", files)) == []
-    bad = _package(tmp_path / "bad", {**files, "model.py": "def load():\n    from .api import compute\n"})
-    assert layer_violations(bad) == ["d: wbentropy.model imports wbentropy.api"]
-
-
-def test_rule_e_no_import_cycle(tmp_path):
-    files = {"a.py": "from . import b\n", "b.py": "from . import c\n", "c.py": ""}
-    assert cycle_violations(_package(tmp_path / "clean", files)) == []
-    bad = _package(tmp_path / "bad", {**files, "c.py": "def f():\n    from .a import x\n"})
-    assert cycle_violations(bad) == ["e: wbentropy.a, wbentropy.b, wbentropy.c"]
-
-
-def test_rule_f_no_long_function(tmp_path):
-    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES - 1))
-    ok = _package(tmp_path / "clean", {"m.py": "def f():\n" + body})
-    assert long_function_violations(ok) == []
-    bad = _package(tmp_path / "bad", {"m.py": "class C:\n    def g(self):\n" + "    " + body.replace("\n", "\n    ")
-                                      + "    return 1\n"})
-    assert long_function_violations(bad) == ["f: wbentropy.m.g"]
-
-
-def test_rule_g_argparse_only_in_cli(tmp_path):
-    ok = _package(tmp_path / "clean", {"cli/__init__.py": "import argparse\n", "verify.py": "import numpy\n"})
-    assert argparse_violations(ok) == []
-    bad = _package(tmp_path / "bad", {"verify.py": "def main():\n    from argparse import ArgumentParser\n"})
-    assert argparse_violations(bad) == ["g: wbentropy.verify imports argparse"]
+@pytest.mark.parametrize("rule", CASES)
+def test_the_checker_passes_a_clean_package_and_finds_a_violation(rule, tmp_path):
+    clean, breaking, expected = CASES[rule]
+    assert RULES[rule](_package(tmp_path / "clean", clean)) == []
+    assert RULES[rule](_package(tmp_path / "bad", {**clean, **breaking})) == expected

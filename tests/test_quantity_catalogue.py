@@ -154,6 +154,15 @@ def test_one_rule_for_charge_conductivities():
     assert {Q.QUANTITIES[n].units for n in siemens} == {"S/cm"}
 
 
+def test_every_unit_is_si():
+    """Units are products and quotients of SI units (cm for the conductivities, as postw90)."""
+    import re
+
+    si = {"S", "A", "K", "W", "V", "m", "cm"}
+    for n, q in Q.QUANTITIES.items():
+        assert set(re.findall(r"[A-Za-z]+", q.units)) <= si, (n, q.units)
+
+
 def test_drude_conductivity_is_in_s_per_cm_and_its_entropy_production_in_si():
     """sigma_D [S/cm] = 100 x ... per m: Pi^D/E^2 = sigma_D[S/m]/T (Eq. 19)."""
     from wbentropy import constants as C
