@@ -36,11 +36,6 @@ __all__ = ["KSlice", "parse_plane", "kslice_map", "plot_result", "FIGURES", "map
 logger = logging.getLogger(__name__)
 
 _AXES = "xyz"
-#: The k-slice maps: the entropy-Hall integrand (always) and the entropy-production density (with tau), with the
-#: titles of their panels (the integrands of these two quantities).
-_KSLICE_HALL, _KSLICE_EP = "entropy_hall", "entropy_production"
-_KSLICE_TITLES = {_KSLICE_HALL: r"$(ek_B/\hbar V)\sum_n s_n\Omega_n^{%s}$",
-                  _KSLICE_EP: r"entropy production density $\Pi_{%s}/E^2$"}
 
 
 def _record(name: str):
@@ -48,6 +43,14 @@ def _record(name: str):
     from .quantities import QUANTITIES
 
     return QUANTITIES.get(name)
+
+
+def _kslice_names(*, with_tau: bool) -> list[str]:
+    """The quantities the catalogue maps on a k-slice (:attr:`~wbentropy.quantities.Quantity.kslice_title`): the
+    entropy-Hall integrand, and the entropy-production density when the relaxation time is known."""
+    from .quantities import QUANTITIES
+
+    return [n for n, q in QUANTITIES.items() if q.kslice_title and (with_tau or not q.needs_tau)]
 
 
 def _on_figure(result, figure: str) -> list[str]:
@@ -194,7 +197,7 @@ def kslice_map(*, model, plane: str, mesh: int, temperature: float, mu: float, t
     check_options(tau_fs=tau_fs, **({} if degen_thresh is None else {"degen_thresh": degen_thresh}))
     hc, ec = _component(hall_component), _component(ep_component)
     u, v, k, labels = _plane_points(model=model, plane=plane, mesh=mesh, extent=extent)
-    names = [_KSLICE_HALL] + ([_KSLICE_EP] if tau_fs is not None else [])
+    names = _kslice_names(with_tau=tau_fs is not None)
     options = Options(tau_fs=tau_fs, entropy_production_form=entropy_production_form)
     ev = Evaluator(model=model, quantities=get_quantities(names), temperatures=[temperature], mus=[mu],
                    options=options, degen_thresh=DEFAULT_DEGEN_THRESH if degen_thresh is None else degen_thresh,
@@ -203,7 +206,8 @@ def kslice_map(*, model, plane: str, mesh: int, temperature: float, mu: float, t
     both = np.concatenate([k.reshape(-1, 3), (k + half_pixel).reshape(-1, 3)])
     parts = ev.split(ev(both))
     maps, comps, resolution = {}, {}, {}
-    for name, arr, (a, b), c in zip(names, parts, (hc, ec), (hall_component, ep_component)):
+    for name, arr in zip(names, parts):
+        (a, b), c = (hc, hall_component) if _record(name).antisymmetric else (ec, ep_component)
         plain, shifted = (x.reshape(k.shape[:2]) for x in np.split(arr[:, 0, 0, a, b], 2))
         maps[name], comps[name] = plain, c
         resolution[name] = map_change(plain, shifted)
@@ -547,7 +551,7 @@ def _kslice_panel(fig, ax, ks: KSlice, name: str) -> None:
     ax.set_aspect("equal")
     cb = fig.colorbar(im, ax=ax, ticks=ticks, format="%.1e" if ticks else None)
     cb.set_label(f"per-k integrand ({_record(name).label_units})")
-    title = f"{_KSLICE_TITLES[name] % ks.component[name]}\n{ks.plane}, T = {ks.temperature:g} K, μ = {ks.mu:g} eV"
+    title = f"{_record(name).kslice_title % ks.component[name]}\n{ks.plane}, T = {ks.temperature:g} K, μ = {ks.mu:g} eV"
     change = ks.resolution.get(name, 0.0)
     if change > UNDER_RESOLVED:
         title += f"\nunder-resolved: changes {change:.0%} on a half-pixel shift"
