@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -21,8 +21,19 @@ from .parallel import Parallel
 __all__ = ["UniformMesh", "integrate_uniform", "uniform_route", "plan_memory", "MemoryPlan",
            "default_max_memory_mb"]
 
-if TYPE_CHECKING:
-    from ..evaluate import Evaluator
+
+class BatchEvaluator(Protocol):
+    """What the integrators need of an evaluator (:class:`wbentropy.evaluate.Evaluator` is one)."""
+
+    batch_size: int
+    n_outputs: int
+    interp: Any  # its ``fft_pays`` says whether FFT sub-grids pay
+
+    def batch_sum(self, k: np.ndarray) -> np.ndarray: ...
+
+    def block_sum(self, offset: np.ndarray, shape: tuple) -> np.ndarray: ...
+
+    def map_batches(self, fn: Callable, items: list) -> list: ...
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +196,7 @@ def default_max_memory_mb(*, ranks: int = 1) -> float:
     return float(min(2048.0, max(64.0, avail / 4 / max(1, ranks))))
 
 
-def uniform_route(*, evaluator: Evaluator, mesh: UniformMesh, fft: bool | None = None) -> tuple | None:
+def uniform_route(*, evaluator: BatchEvaluator, mesh: UniformMesh, fft: bool | None = None) -> tuple | None:
     """The FFT sub-grid that :func:`integrate_uniform` evaluates the mesh on, or None for direct sums."""
     nfft = mesh.fft_subgrid(evaluator.batch_size)
     if fft is None:
@@ -193,7 +204,7 @@ def uniform_route(*, evaluator: Evaluator, mesh: UniformMesh, fft: bool | None =
     return nfft if fft else None
 
 
-def integrate_uniform(*, evaluator: Evaluator, mesh: UniformMesh, parallel: Parallel | None = None,
+def integrate_uniform(*, evaluator: BatchEvaluator, mesh: UniformMesh, parallel: Parallel | None = None,
                       fft: bool | None = None) -> np.ndarray:
     """Mean of the integrands over a uniform mesh -> (n_outputs,).
 
