@@ -31,7 +31,6 @@ from .io.outputs import atomic_hdf5, check_output_path
 
 __all__ = ["Result", "QuantityResult", "check_output_path", "atomic_hdf5"]
 
-_AXES = "xyz"
 
 
 @dataclass
@@ -136,58 +135,46 @@ class Result:
             raise InputError(f"not a wbentropy result file ({exc})", path=path) from None
 
     # ------------------------------------------------------------------- text
-    def to_text(self, *, components: str = "all") -> str:
-        """Readable table: one block per quantity, one row per (T, mu)."""
-        lines = []
-        for k, v in self.attrs.items():
-            if _header_value(v):
-                lines.append(f"# {k}: {_header_value(v)}")
-        for name, q in self.quantities.items():
-            lines.append("")
-            lines.append(f"## {name}  [{q.units}]")
-            value = np.asarray(q.value)
-            grid = (len(self.temperature), len(self.mu))
-            nomega = None if self.omega is None else len(self.omega)
-            if value.shape[:2] != grid or value.shape[2:] not in _TENSOR_SHAPES + ((nomega, 3, 3),):
-                lines.extend(_generic_table(self, value))  # not one of the layouts below
-                continue
-            if value.shape[2:] == (nomega, 3, 3) and ("omega" in str(q.attrs.get("axes", ""))
-                                                      or value.shape[2:] not in _TENSOR_SHAPES):
-                # AC quantity: Hermitian (nT, nmu, nomega, 3, 3)
-                lines.extend(_omega_table(self, q))
-                continue
-            if q.value.ndim == 5:  # rank-3 tensor sigma_abc
-                comps = [(a, b, c) for a in range(3) for b in range(3) for c in range(b, 3)]
-                lines.append(f"{'T[K]':>9} {'mu[eV]':>12} "
-                             + " ".join(f"{_AXES[a] + _AXES[b] + _AXES[c]:>12}" for a, b, c in comps))
-                for iT, T in enumerate(self.temperature):
-                    for im, mu in enumerate(self.mu):
-                        vals = " ".join(f"{q.value[iT, im, a, b, c]:12.4e}" for a, b, c in comps)
-                        lines.append(f"{T:9.3f} {mu:12.6f} {vals}")
-                lines.append("# (a, b, c) with c >= b shown; j_a = sigma_abc E_b E_c")
-                continue
-            if q.value.ndim == 3:  # vector quantity
-                lines.append(f"{'T[K]':>9} {'mu[eV]':>12} " + " ".join(f"{c:>14}" for c in _AXES))
-                for iT, T in enumerate(self.temperature):
-                    for im, mu in enumerate(self.mu):
-                        vals = " ".join(f"{q.value[iT, im, a]:14.6e}" for a in range(3))
-                        lines.append(f"{T:9.3f} {mu:12.6f} {vals}")
-                continue
-            comps = [(a, b) for a in range(3) for b in range(3)]
-            if q.value.ndim == 4 and np.allclose(q.value, -np.swapaxes(q.value, -1, -2)):
-                comps = [(1, 2), (2, 0), (0, 1)]
-            elif q.value.ndim == 4 and np.allclose(q.value, np.swapaxes(q.value, -1, -2)):
-                comps = [(a, b) for a in range(3) for b in range(a, 3)]
-            head = f"{'T[K]':>9} {'mu[eV]':>12} " + " ".join(f"{_AXES[a] + _AXES[b]:>14}" for a, b in comps)
-            lines.append(head)
-            for iT, T in enumerate(self.temperature):
-                for im, mu in enumerate(self.mu):
-                    vals = " ".join(f"{q.value[iT, im, a, b]:14.6e}" for a, b in comps)
-                    lines.append(f"{T:9.3f} {mu:12.6f} {vals}")
-            if q.error is not None:
-                lines.append(f"# error estimate of {name}: max {np.max(np.abs(q.error)):.3e} {q.units}")
-        lines.extend(self._lorenz_lines())
-        return "\n".join(lines) + "\n"
+    def to_text(self, *, components: list[str] | None = None) -> str:
+        """Readable table: the provenance, then one block per quantity, one row per (T, mu)
+        (:func:`wbentropy.io.tables.to_text`; ``components``: only these, e.g. ``["xy"]``)."""
+        from .io.tables import to_text
+
+        header = [f"# {k}: {_header_value(v)}" for k, v in self.attrs.items() if _header_value(v)]
+        text = to_text(self, header_lines=header, components=components)
+        lorenz = self._lorenz_lines()
+        return text + ("\n".join(lorenz) + "\n" if lorenz else "")
+
+    def to_csv(self, *, components: list[str] | None = None) -> str:
+        """CSV with a header row, one row per quantity, T, mu (omega) and component
+        (:func:`wbentropy.io.tables.to_csv`)."""
+        from .io.tables import to_csv
+
+        return to_csv(self, components=components)
+
+    def select(self, *, quantities: list[str] | None = None, temperatures=None, mus=None) -> "Result":
+        """The part of the result at the given quantities, temperatures (K) and chemical potentials (eV).
+
+        Values are matched to the grid to 1e-9 (relative); a value not on it is an
+        :class:`~wbentropy.errors.InputError` that lists the grid.
+        """
+        iT = _indices(self.temperature, temperatures, "temperature", "K")
+        im = _indices(self.mu, mus, "mu", "eV")
+        names = list(self.quantities) if quantities is None else list(quantities)
+        unknown = [n for n in names if n not in self.quantities]
+        if unknown:
+            raise InputError(f"{{quantities}}: {', '.join(unknown)} not in the result (it holds "
+                             f"{', '.join(self.quantities)})", param="quantities")
+
+        def cut(a):
+            return None if a is None else np.asarray(a)[iT][:, im]
+
+        picked = {n: QuantityResult(value=cut(q.value), units=q.units, error=cut(q.error), attrs=dict(q.attrs),
+                                    channels={c: QuantityResult(value=cut(x.value), units=x.units, error=cut(x.error),
+                                                                attrs=dict(x.attrs)) for c, x in q.channels.items()})
+                  for n, q in self.quantities.items() if n in names}
+        return Result(temperature=self.temperature[iT], mu=self.mu[im], quantities=picked, attrs=dict(self.attrs),
+                      omega=self.omega)
 
     def _lorenz_lines(self) -> list[str]:
         """The Wiedemann-Franz ratio kappa/(L_0 T sigma) if the result holds both quantities the catalogue
@@ -204,34 +191,18 @@ class Result:
                                   sigma_s_per_cm=roles["sigma"].value)
 
 
-def _generic_table(res: "Result", value: np.ndarray) -> list[str]:
-    """Rows (T, mu) of the flattened components of a value of unexpected shape (or the raw array)."""
-    lines = [f"# value of shape {value.shape}, components flattened"]
-    if value.shape[:2] != (len(res.temperature), len(res.mu)):
-        return lines + np.array2string(value, threshold=10**6).splitlines()
-    flat = value.reshape(value.shape[0], value.shape[1], -1)
-    for iT, T in enumerate(res.temperature):
-        for im, mu in enumerate(res.mu):
-            lines.append(f"{T:9.3f} {mu:12.6f} " + " ".join(f"{v:14.6e}" for v in flat[iT, im]))
-    return lines
-
-
-def _omega_table(res: "Result", q: QuantityResult) -> list[str]:
-    """Rows (T, mu, omega): Re of the symmetric and Im of the antisymmetric components."""
-    sym = [(a, b) for a in range(3) for b in range(a, 3)]
-    anti = [(1, 2), (2, 0), (0, 1)]
-    head = (f"{'T[K]':>9} {'mu[eV]':>12} {'omega[eV]':>10} "
-            + " ".join(f"{'Re' + _AXES[a] + _AXES[b]:>13}" for a, b in sym) + " "
-            + " ".join(f"{'Im' + _AXES[a] + _AXES[b]:>13}" for a, b in anti))
-    lines = [head]
-    for iT, T in enumerate(res.temperature):
-        for im, mu in enumerate(res.mu):
-            for iw, w in enumerate(res.omega):
-                v = q.value[iT, im, iw]
-                vals = (" ".join(f"{np.real(v[a, b]):13.5e}" for a, b in sym) + " "
-                        + " ".join(f"{np.imag(v[a, b]):13.5e}" for a, b in anti))
-                lines.append(f"{T:9.3f} {mu:12.6f} {w:10.5f} {vals}")
-    return lines
+def _indices(grid: np.ndarray, wanted, name: str, units: str) -> np.ndarray:
+    """Indices of ``wanted`` values on ``grid`` (all of it if None)."""
+    if wanted is None:
+        return np.arange(len(grid))
+    out = []
+    for w in np.atleast_1d(np.asarray(wanted, dtype=float)):
+        hit = np.flatnonzero(np.abs(grid - w) <= 1e-9 * max(1.0, abs(w)))
+        if hit.size == 0:
+            shown = ", ".join(f"{g:g}" for g in grid[:20]) + (" ..." if len(grid) > 20 else "")
+            raise InputError(f"{{{name}}} {w:g} {units} is not in the result (its values: {shown})", param=name)
+        out.append(int(hit[0]))
+    return np.array(out, dtype=int)
 
 
 class _LayoutError(Exception):

@@ -20,10 +20,12 @@ def add_parser(sub) -> None:
     O.add_kmesh(c)
     c.add_argument("--temperature", nargs="+", type=float, required=True, metavar="K",
                    help="temperatures in K (0 = step occupations)")
-    mu = c.add_mutually_exclusive_group(required=True)
-    mu.add_argument("--mu", nargs="+", type=float, metavar="EV", help="chemical potentials in eV")
+    mu = c.add_mutually_exclusive_group()
+    mu.add_argument("--mu", nargs="+", type=float, metavar="EV",
+                    help="chemical potentials in eV (default: fermi_energy_min..max or fermi_energy of the .win)")
     mu.add_argument("--mu-range", nargs=3, type=float, metavar=("START", "STOP", "STEP"),
                     help="chemical potentials START..STOP (inclusive) in steps of STEP, eV")
+    O.add_fermi_energy(c)
     from ..quantities import QUANTITIES
 
     c.add_argument("--quantities", default="ahc,entropy_hall",
@@ -51,29 +53,35 @@ def _degen_thresh(args) -> float:
 def _prepare(args, *, checkpoint: str | None):
     """Everything about a ``compute`` run that can be checked before integrating, and the model.
 
-    Returns (model, mus, quantity names, AC options); raises InputError naming the option or file.
+    Returns a dict: model, mus, kmesh, quantity names, AC options, E_F and its source; options the
+    user left out come from the model's ``.win`` (:func:`wbentropy.io.win.read_win_settings`); raises
+    InputError naming the option or file.
     """
-    from ..api import check_grid, check_kmesh, check_omegas, check_options, check_quantity_names, inclusive_range
+    from ..api import check_grid, check_kmesh, check_omegas, check_options, check_quantity_names
     from ..quantities import get_quantities
 
     O.check_outputs({"--out": args.out, "--checkpoint": checkpoint}, args)  # fail now, not after the computation
-    mus = args.mu if args.mu is not None else inclusive_range(*args.mu_range, name="mu_range")
+    settings = O.win_settings(args)
+    ef, ef_source = O.fermi_energy(args, settings)
+    mus = O.resolve_mus(args, settings, ef)
+    kmesh = O.resolve_kmesh(args, settings)
     check_grid(temperatures=args.temperature, mus=mus)
     names = check_quantity_names(args.quantities.split(","))
     check_options(degen_thresh=_degen_thresh(args), batch_size=args.batch_size, max_memory_mb=args.max_memory,
                   tau_fs=args.tau, tolerance=args.tolerance, abs_tolerance=args.abs_tolerance,
                   max_kpoints=args.max_kpoints, max_levels=args.max_levels, threads=args.threads)
-    check_kmesh(args.kmesh)
-    ac = O.ac_options(args)
+    check_kmesh(kmesh)
+    ac = O.ac_options(args, settings)
     if any(q.omega_axis for q in get_quantities(names)):
         check_omegas(omegas=ac["omegas"], smearing=ac["smearing"], smearing_width=ac["smearing_width"])
     if args.tb_down is not None or args.wsvec_down is not None:
         if args.symmetrize or args.magmom is not None:
             raise InputError("--symmetrize/--magmom: not available for a collinear spin-polarised pair (--tb-down)")
-        return _collinear_pair(args), mus, names, ac
-    model = O.load_model_from_args(args)
-    model = O.symmetry_step(model, args, mus=mus, temperatures=args.temperature)
-    return model, mus, names, ac
+        model = _collinear_pair(args)
+    else:
+        model = O.symmetry_step(O.load_model_from_args(args), args, mus=mus, temperatures=args.temperature)
+    return {"model": model, "mus": mus, "kmesh": kmesh, "names": names, "ac": ac, "fermi_energy": ef,
+            "fermi_energy_source": ef_source}
 
 
 def _collinear_pair(args):
@@ -127,19 +135,24 @@ def _integrate(args, parallel, state: dict, *, adaptive: bool):
     actually used (None for a collinear pair)."""
     from ..api import compute, compute_collinear
 
-    model, mus, names, ac = parallel.agree(lambda: _prepare(args, checkpoint=state["checkpoint"]))
+    prep = parallel.agree(lambda: _prepare(args, checkpoint=state["checkpoint"]))
+    model, ac = prep["model"], prep["ac"]
     if isinstance(model, tuple):  # a collinear spin-polarised pair: both channels, no checkpoint
         state["checkpoint"] = None
         run_ = lambda model, **kw: compute_collinear(up=model[0], down=model[1], **kw)  # noqa: E731
     else:
         run_ = compute
-    result = run_(model=model, quantities=names, temperatures=args.temperature, mus=mus, kmesh=args.kmesh,
+    result = run_(model=model, quantities=prep["names"], temperatures=args.temperature, mus=prep["mus"],
+                  kmesh=prep["kmesh"],
                   degen_thresh=_degen_thresh(args), batch_size=args.batch_size, parallel=parallel,
                   max_memory_mb=args.max_memory, tau_fs=args.tau, entropy_production_form=args.entropy_production_form,
                   tolerance=args.tolerance, abs_tolerance=args.abs_tolerance, max_kpoints=args.max_kpoints,
                   max_levels=args.max_levels, checkpoint=state["checkpoint"], restart=args.restart,
                   progress=adaptive and not args.no_progress and sys.stderr.isatty(), **ac,
                   threads=args.threads, box_occupations=args.box_occupations)
+    if prep["fermi_energy"] is not None:
+        result.attrs["fermi_energy_eV"] = prep["fermi_energy"]
+        result.attrs["fermi_energy_source"] = prep["fermi_energy_source"]
     return result
 
 

@@ -7,7 +7,8 @@ from ..errors import InputError
 
 __all__ = ["add_model_files", "add_model_arguments", "add_spin_pair", "add_kmesh", "add_adaptive_arguments", "add_tau",
            "add_entropy_production_form", "add_degen_thresh", "add_ac_arguments", "add_resource_arguments",
-           "add_verbose", "load_model_from_args", "symmetry_step", "ac_options", "check_outputs", "flag"]
+           "add_verbose", "load_model_from_args", "symmetry_step", "ac_options", "check_outputs", "flag",
+           "add_fermi_energy", "win_settings", "fermi_energy", "resolve_kmesh", "resolve_mus"]
 
 #: command-line options of the Python parameters whose option is not ``--`` + the name with dashes
 _FLAGS = {"tau_fs": "--tau", "max_memory_mb": "--max-memory", "temperatures": "--temperature", "mus": "--mu",
@@ -75,7 +76,76 @@ def symmetry_step(model, args, *, mus, temperatures=()):
 
 
 def add_kmesh(p) -> None:
-    p.add_argument("--kmesh", nargs=3, type=int, required=True, metavar=("N1", "N2", "N3"))
+    p.add_argument("--kmesh", nargs=3, type=int, default=None, metavar=("N1", "N2", "N3"),
+                   help="Gamma-centred mesh (the coarse mesh with --tolerance); default: berry_kmesh (or "
+                        "berry_kmesh_spacing, kmesh, kmesh_spacing) of the model's .win")
+
+
+def add_fermi_energy(p) -> None:
+    """E_F and chemical potentials relative to it."""
+    p.add_argument("--fermi-energy", type=float, default=None, metavar="EV",
+                   help="Fermi energy E_F in eV, recorded in the result and marked in tables and figures "
+                        "(default: fermi_energy of the model's .win)")
+    p.add_argument("--mu-relative", action="store_true",
+                   help="read --mu and --mu-range as mu - E_F")
+
+
+def win_settings(args):
+    """The postw90 settings of the model's ``.win`` (:func:`wbentropy.io.win.read_win_settings`), or None."""
+    from ..io.load import win_for
+    from ..io.win import read_win_settings
+
+    path = win_for(w90=args.w90, tb=args.tb, hr=args.hr, win=args.win)
+    return None if path is None else read_win_settings(win_file=path)
+
+
+def fermi_energy(args, settings) -> tuple[float | None, str | None]:
+    """E_F (eV) and where it comes from: ``--fermi-energy``, else the ``.win``'s ``fermi_energy``."""
+    if args.fermi_energy is not None:
+        import numpy as np
+
+        if not np.isfinite(args.fermi_energy):
+            raise InputError(f"--fermi-energy must be a finite energy in eV, got {args.fermi_energy}")
+        return float(args.fermi_energy), "--fermi-energy"
+    if settings is not None and settings.fermi_energy is not None:
+        return settings.fermi_energy, settings.source("fermi_energy")
+    return None, None
+
+
+def resolve_kmesh(args, settings) -> tuple[int, int, int]:
+    """``--kmesh``, else the ``.win``'s mesh; an error naming both when neither is there."""
+    if args.kmesh is not None:
+        return tuple(args.kmesh)
+    if settings is not None and settings.kmesh is not None:
+        return settings.kmesh
+    where = f" and {settings.path} has no berry_kmesh" if settings is not None else " and no SEED.win was found"
+    raise InputError(f"--kmesh: required{where} (give --kmesh N1 N2 N3)")
+
+
+def resolve_mus(args, settings, ef: float | None, *, several: bool = True):
+    """Chemical potentials (eV, absolute) from ``--mu``/``--mu-range`` (relative to E_F with ``--mu-relative``),
+    else the ``.win``'s ``fermi_energy_min/max/step`` scan, else E_F itself."""
+    from ..api import inclusive_range
+
+    mu_range = getattr(args, "mu_range", None)
+    if args.mu is None and mu_range is None:
+        if args.mu_relative:
+            raise InputError("--mu-relative: give --mu or --mu-range (values relative to E_F)")
+        if several and settings is not None and settings.mu_range is not None:
+            return inclusive_range(*settings.mu_range, name="mu_range")
+        if ef is not None:
+            return [ef] if several else ef
+        give = "--mu or --mu-range" if several else "--mu EV"
+        raise InputError(f"--mu: give {give} (no fermi_energy in a .win and no --fermi-energy)")
+    shift = 0.0
+    if args.mu_relative:
+        if ef is None:
+            raise InputError("--mu-relative: E_F is unknown: give --fermi-energy EV (or fermi_energy in the .win)")
+        shift = ef
+    if not several:
+        return args.mu + shift
+    values = args.mu if args.mu is not None else inclusive_range(*mu_range, name="mu_range")
+    return [float(m) + shift for m in values]
 
 
 def add_adaptive_arguments(p) -> None:
@@ -116,20 +186,27 @@ def add_ac_arguments(p, *, omega_help: str, smearing_help: str) -> None:
     """Photon energies and broadening of the AC quantities."""
     p.add_argument("--omega-range", nargs=3, type=float, default=None, metavar=("START", "STOP", "STEP"),
                    help=omega_help)
-    p.add_argument("--smearing", nargs=2, default=("lorentzian", "0.05"), metavar=("SHAPE", "WIDTH"),
-                   help=smearing_help)
+    p.add_argument("--smearing", nargs=2, default=None, metavar=("SHAPE", "WIDTH"), help=smearing_help)
 
 
-def ac_options(args) -> dict:
-    """compute() keyword arguments for the AC options of ``args``."""
-    shape, width = args.smearing
+def ac_options(args, settings=None) -> dict:
+    """compute() keyword arguments for the AC options of ``args``; the ``.win``'s ``kubo_*`` settings
+    where an option is not given, then lorentzian 0.05 eV."""
+    smearing = args.smearing
+    if smearing is None:
+        smearing = settings.smearing if settings is not None and settings.smearing is not None \
+            else ("lorentzian", "0.05")
+    shape, width = smearing
     try:
         width = float(width)
     except ValueError:
         raise InputError(f"--smearing WIDTH must be a number in eV, got {width!r}") from None
     from ..api import inclusive_range
 
-    omegas = None if args.omega_range is None else inclusive_range(*args.omega_range, name="omega_range")
+    omega_range = args.omega_range
+    if omega_range is None and settings is not None:
+        omega_range = settings.omega_range
+    omegas = None if omega_range is None else inclusive_range(*omega_range, name="omega_range")
     return {"omegas": omegas, "smearing": shape.lower(), "smearing_width": width}
 
 

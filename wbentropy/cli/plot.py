@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("--kslice-temperature", type=float, default=None, metavar="K",
                    help="temperature of the maps (default: the result's highest)")
     p.add_argument("--kslice-mu", type=float, default=None, metavar="EV",
-                   help="chemical potential of the maps (default: the middle of the result's mu grid)")
+                   help="chemical potential of the maps (default: the result's E_F, else the middle of its mu grid)")
     p.add_argument("--kslice-extent", type=float, default=None, metavar="INV_ANGSTROM",
                    help="half-width of a Cartesian plane (default: covers the first BZ)")
     p.add_argument("--component", default="xy", help="sigma^s component of the map (default xy)")
@@ -65,7 +65,11 @@ def _kslice(args, result):
     model = O.load_model_from_args(args) if (args.w90 or args.tb or args.hr) else \
         _model_from_provenance(result, args.result)
     T = args.kslice_temperature if args.kslice_temperature is not None else float(np.max(result.temperature))
-    mu = args.kslice_mu if args.kslice_mu is not None else float(result.mu[len(result.mu) // 2])
+    from ..plot import fermi_energy
+
+    ef = fermi_energy(result)
+    mu = args.kslice_mu if args.kslice_mu is not None else ef if ef is not None else float(
+        result.mu[len(result.mu) // 2])
     tau = args.tau
     if tau is None:
         for q in result.quantities.values():

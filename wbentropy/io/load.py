@@ -93,6 +93,22 @@ def win_beside_tb(tb: str | Path) -> Path | None:
     return _beside(Path(tb).with_name(name.removesuffix("_tb.dat") + ".win")) if name.endswith("_tb.dat") else None
 
 
+def win_for(*, w90: str | Path | None = None, tb: str | Path | None = None, hr: str | Path | None = None,
+            win: str | Path | None = None) -> Path | None:
+    """The ``SEED.win`` of a model's files: ``win`` if given, else the one beside ``SEED.chk`` (``w90``),
+    ``SEED_tb.dat`` or ``SEED_hr.dat``, if it exists; None otherwise."""
+    if win is not None:
+        return Path(win)
+    if w90 is not None:
+        return _beside(Path(str(w90) + ".win"))
+    if tb is not None:
+        return win_beside_tb(tb)
+    if hr is not None:
+        name = Path(hr).name.removesuffix(".gz")
+        return _beside(Path(hr).with_name(name.removesuffix("_hr.dat") + ".win")) if name.endswith("_hr.dat") else None
+    return None
+
+
 def _beside(path: Path) -> Path | None:
     """``path`` if it is an existing regular file (the ``SEED.win`` of the run), else None."""
     return path if path.is_file() else None
