@@ -226,8 +226,8 @@ def recording_splits(record):
         marks.append(mark(*a))
         return marks[-1]
 
-    def refining(evaluator, geo, settings, parallel, leaves, marked, shell_forced):
-        out = refine(evaluator, geo, settings, parallel, leaves, marked, shell_forced)
+    def refining(evaluator, geo, settings, parallel, leaves, marked, shell_forced, *rest):
+        out = refine(evaluator, geo, settings, parallel, leaves, marked, shell_forced, *rest)
         chosen, taken = marks.pop()
         ordered = out[2][np.searchsorted(np.flatnonzero(chosen), taken)]
         record(geo.n_children * geo.n_nodes, dict(zip((q.name for q in evaluator.quantities),

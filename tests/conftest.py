@@ -1,6 +1,7 @@
 """Shared pytest fixtures: real Wannier90 data sets unpacked into session temp folders."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,9 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # any pytest import mo
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from wb_reference import prepare_material, shared_data_dir
+
+# no periodic progress lines in tests (they assert exact stderr); tests/test_progress.py turns them on
+os.environ.setdefault("WBENTROPY_PROGRESS_INTERVAL", "0")
 
 
 def _material(tmp_path_factory, folder: str):

@@ -118,8 +118,8 @@ def _record_splits(monkeypatch, splits: dict, levels: dict) -> None:
         taken.append((marked, order))
         return marked, order
 
-    def refining(evaluator, geo, settings, parallel, leaves, marked, shell_forced):
-        out = refine(evaluator, geo, settings, parallel, leaves, marked, shell_forced)
+    def refining(evaluator, geo, settings, parallel, leaves, marked, shell_forced, *rest):
+        out = refine(evaluator, geo, settings, parallel, leaves, marked, shell_forced, *rest)
         chosen, order = taken.pop()
         change = out[2][np.searchsorted(np.flatnonzero(chosen), order)]  # memory order -> budget order
         level = max(levels)

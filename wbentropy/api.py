@@ -315,7 +315,9 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     tolerance, abs_tolerance, max_kpoints, max_levels : float, float, int, int
         Adaptive target (relative error per tensor, plus ``abs_tolerance`` in its units) and budget.
     checkpoint, restart, progress : str, str, bool
-        Adaptive: HDF5 checkpoint after every level; resume from one; progress line on stderr.
+        Adaptive: HDF5 checkpoint after every level; resume from one.  ``progress``: rank 0 reports the
+        k-points done, rate and time left on stderr (a bar on a terminal, else a line every
+        ``WBENTROPY_PROGRESS_INTERVAL`` s, default 30; :mod:`wbentropy.integrate.progress`).
     omegas, smearing, smearing_width : sequence of float, str, float
         Photon energies (eV) of the AC quantities, line shape ("lorentzian" or "gaussian") and width
         (eV) replacing their delta function (:mod:`wbentropy.physics.optical`).
@@ -482,7 +484,8 @@ def _integrate_uniform(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel,
     if evaluator.fermi_weighted and np.any(T > 0):
         evaluator.track_fermi_sampling(cell=mesh.cell_vectors(model.reciprocal_lattice))
     nfft = uniform_route(evaluator=evaluator, mesh=mesh)
-    flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel, fft=nfft is not None)
+    flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel, fft=nfft is not None,
+                             progress=plan.request.progress)
     attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape), "num_kpoints": mesh.size,
                   "fourier": ("direct sums" if nfft is None
                               else f"mixed FFT on {nfft[0]}x{nfft[1]}x{nfft[2]} sub-grids")})

@@ -46,13 +46,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _launcher_rank() -> int:
+    """This process's MPI rank as its launcher announces it (mpiexec/Hydra, Open MPI, PMIx, Slurm); 0 alone."""
+    import os
+
+    for var in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return 0
+
+
 def main(argv=None) -> int:
     from ..integrate.threads import configure
 
     configure()  # BLAS and pool threads, before anything imports numpy
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+    verbose = getattr(args, "verbose", False) and _launcher_rank() == 0  # -v: INFO lines once, from rank 0
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     import warnings
 

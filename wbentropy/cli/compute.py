@@ -148,7 +148,7 @@ def _integrate(args, parallel, state: dict, *, adaptive: bool):
                   max_memory_mb=args.max_memory, tau_fs=args.tau, entropy_production_form=args.entropy_production_form,
                   tolerance=args.tolerance, abs_tolerance=args.abs_tolerance, max_kpoints=args.max_kpoints,
                   max_levels=args.max_levels, checkpoint=state["checkpoint"], restart=args.restart,
-                  progress=adaptive and not args.no_progress and sys.stderr.isatty(), **ac,
+                  progress=not args.no_progress, **ac,
                   threads=args.threads, box_occupations=args.box_occupations)
     if prep["fermi_energy"] is not None:
         result.attrs["fermi_energy_eV"] = prep["fermi_energy"]

@@ -166,7 +166,9 @@ def add_adaptive_arguments(p) -> None:
     a.add_argument("--checkpoint", default=None, metavar="FILE",
                    help="checkpoint written after each level (default: RESULT.h5 + .checkpoint.h5)")
     a.add_argument("--restart", default=None, metavar="CHECKPOINT", help="resume a killed adaptive run")
-    a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    a.add_argument("--no-progress", action="store_true",
+                   help="no progress report (default: rank 0 draws a bar on a terminal, else writes a line with "
+                        "k-points done, rate and time left every WBENTROPY_PROGRESS_INTERVAL s, default 30)")
 
 
 def add_tau(p, *, default: float | None, help: str) -> None:

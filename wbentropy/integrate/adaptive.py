@@ -79,7 +79,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +88,7 @@ import numpy as np
 
 from ..errors import InputError
 from .parallel import Parallel
+from .progress import Progress
 
 __all__ = ["AdaptiveSettings", "AdaptiveResult", "integrate_adaptive"]
 
@@ -254,7 +254,8 @@ class _Geometry:
         return lev, cor
 
 
-def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel, boxes: bool = False):
+def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel, boxes: bool = False,
+                    progress: Progress | None = None):
     """Gauss values Q (n, n_out), embedded indicators (n, n_out) and Fermi-shell lengths (n,) of cells.
 
     The cells' nodes (cell by cell, node by node) are cut into batches of ``evaluator.batch_size``
@@ -275,7 +276,7 @@ def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel
         b = min(n, a + step)
         c0, c1 = a // nn, -(-b // nn)  # the cells the round's nodes belong to
         F, ell = _evaluate_round(evaluator, geo, level[c0:c1], corner[c0:c1], a - c0 * nn, b - c0 * nn,
-                                 parallel, boxes)
+                                 parallel, boxes, progress)
         F, ell = np.concatenate([carry_F, F]), np.concatenate([carry_ell, ell])  # from node c0 * nn on
         done = len(ell) // nn
         parts.append(_cell_values(geo, level[c0:c0 + done], F[:done * nn], ell[:done * nn]))
@@ -286,7 +287,7 @@ def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel
 
 
 def _evaluate_round(evaluator, geo: _Geometry, level, corner, lo: int, hi: int, parallel: Parallel,
-                    boxes: bool):
+                    boxes: bool, progress: Progress | None = None):
     """Integrands (hi - lo, n_out) and Fermi-shell lengths of nodes [lo, hi) of the cells (``lo`` on a
     batch boundary): each rank evaluates a contiguous run of whole batches, gathered in rank order."""
     k = geo.points(level, corner)[lo:hi]
@@ -300,6 +301,8 @@ def _evaluate_round(evaluator, geo: _Geometry, level, corner, lo: int, hi: int, 
             F, ell = evaluator(k[s:e], radius[s:e], None if box is None else box[s:e])
         else:
             F, ell = np.empty((0, evaluator.n_outputs)), np.empty(0)
+    if progress is not None:
+        progress.advance(max(0, e - s))
     both = parallel.allgather_rows(np.concatenate([F, ell[:, None]], axis=1))
     return both[:, :-1], both[:, -1]
 
@@ -382,7 +385,8 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
                       "order": settings.order, "rules": _RULES, "box_occupations": settings.box_occupations})
     t0 = time.perf_counter()
     shell_forced = evaluator.fermi_weighted  # a quantity lives in the thermal shell (see the docstring)
-    leaves, n_eval, level, history = _start(evaluator, geo, settings, parallel, restart, signature)
+    progress = Progress(enabled=settings.progress and parallel.is_root, ranks=parallel.size)
+    leaves, n_eval, level, history = _start(evaluator, geo, settings, parallel, restart, signature, progress)
     converged = False
     while True:
         value = leaves.Q.sum(axis=0)
@@ -406,18 +410,18 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
             break
         indicator = np.max(_ratio(leaves.err, scale.astype(np.float32)), axis=1).astype(np.float64)
         marked, _ = _mark(indicator, unresolved, budget_cells)
-        leaves, added, _ = _refine(evaluator, geo, settings, parallel, leaves, marked, shell_forced)
+        leaves, added, _ = _refine(evaluator, geo, settings, parallel, leaves, marked, shell_forced, progress,
+                                   f"adaptive, level {level + 1}")
         n_eval += added
         level += 1
-    if settings.progress and parallel.is_root:
-        sys.stderr.write("\n")
+    progress.finish()
     return AdaptiveResult(value=leaves.Q.sum(axis=0), error=leaves.err.astype(np.float64).sum(axis=0),
                           n_evaluations=n_eval, levels=level, n_leaves=len(leaves), converged=converged,
                           history=history)
 
 
 def _start(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Parallel, restart: str | None,
-           signature: dict):
+           signature: dict, progress: Progress | None = None):
     """The leaves, k-points evaluated, level and history to start from: the checkpoint ``restart``, or the
     coarse level evaluated now."""
     if restart is not None:
@@ -431,7 +435,9 @@ def _start(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Para
                          f"cell), more than {{max_kpoints}} {settings.max_kpoints}", param="max_kpoints")
     corner = np.stack(np.unravel_index(np.arange(nk0), tuple(geo.mesh)), axis=1).astype(np.int64)
     lev = np.zeros(nk0, dtype=np.int64)
-    Q, emb, ell = _evaluate_cells(evaluator, geo, lev, corner, parallel, settings.box_occupations)
+    if progress is not None:
+        progress.start("adaptive, coarse mesh", nk0 * geo.n_nodes)
+    Q, emb, ell = _evaluate_cells(evaluator, geo, lev, corner, parallel, settings.box_occupations, progress)
     return _Leaves(lev, corner, Q, emb.astype(np.float32), ell), nk0 * geo.n_nodes, 0, []
 
 
@@ -452,7 +458,7 @@ def _budget_cells(settings: AdaptiveSettings, geo: _Geometry, evaluator, n_leave
 
 
 def _refine(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Parallel, leaves: _Leaves,
-            marked: np.ndarray, shell_forced: bool):
+            marked: np.ndarray, shell_forced: bool, progress: Progress | None = None, label: str = ""):
     """Split the ``marked`` leaves into 2^D children, each with its own Gauss rule.
 
     Returns the new leaves, the k-points evaluated, and the change of the integral by each split cell
@@ -461,7 +467,9 @@ def _refine(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Par
     n_mark = int(marked.sum())
     parents = leaves.take(marked)
     clev, ccor = geo.children(parents.level, parents.corner)
-    Q, emb, ell = _evaluate_cells(evaluator, geo, clev, ccor, parallel, settings.box_occupations)
+    if progress is not None:
+        progress.start(label, len(clev) * geo.n_nodes)
+    Q, emb, ell = _evaluate_cells(evaluator, geo, clev, ccor, parallel, settings.box_occupations, progress)
     nc = geo.n_children
     Qf = Q.reshape(n_mark, nc, -1)
     change = Qf.sum(axis=1) - parents.Q
@@ -499,19 +507,9 @@ def _family_factor(shell_forced: bool, geo: _Geometry, clev, ell, n_families: in
 
 
 def _progress(settings, parallel, level, n_eval, rel, unresolved, elapsed) -> None:
-    msg = (f"level {level:2d}  k-points {n_eval:>10d}  error {rel:9.2e} (target {settings.tolerance:.1e})  "
-           f"unresolved Fermi cells {unresolved:>7d}  {elapsed:7.1f} s")
-    logger.info(msg)
-    if settings.progress and parallel.is_root:
-        width = 24
-        done = 0.0
-        if rel > 0 and settings.tolerance > 0:
-            done = min(1.0, max(0.0, np.log10(rel) / np.log10(settings.tolerance))) if rel < 1 else 0.0
-        elif rel == 0:
-            done = 1.0
-        bar = "#" * int(width * done) + "." * (width - int(width * done))
-        sys.stderr.write(f"\r[{bar}] {msg}")
-        sys.stderr.flush()
+    """The line logged (INFO) after each level; the report within a level is :class:`Progress`'s."""
+    logger.info(f"level {level:2d}  k-points {n_eval:>10d}  error {rel:9.2e} (target {settings.tolerance:.1e})  "
+                f"unresolved Fermi cells {unresolved:>7d}  {elapsed:7.1f} s")
 
 
 #: the leaf arrays of a checkpoint: name -> (dtype kind(s) accepted, trailing shape; "out" = n_outputs)

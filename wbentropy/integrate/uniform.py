@@ -17,6 +17,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from .parallel import Parallel
+from .progress import Progress
 
 __all__ = ["UniformMesh", "integrate_uniform", "uniform_route", "plan_memory", "MemoryPlan",
            "default_max_memory_mb"]
@@ -205,7 +206,7 @@ def uniform_route(*, evaluator: BatchEvaluator, mesh: UniformMesh, fft: bool | N
 
 
 def integrate_uniform(*, evaluator: BatchEvaluator, mesh: UniformMesh, parallel: Parallel | None = None,
-                      fft: bool | None = None) -> np.ndarray:
+                      fft: bool | None = None, progress: bool = False) -> np.ndarray:
     """Mean of the integrands over a uniform mesh -> (n_outputs,).
 
     The mesh is cut into batches: FFT sub-grids (:meth:`UniformMesh.fft_subgrid`, evaluated by
@@ -230,12 +231,16 @@ def integrate_uniform(*, evaluator: BatchEvaluator, mesh: UniformMesh, parallel:
     mine = starts[parallel.rank::parallel.size]
     t0 = time.perf_counter()
     done = [0]
+    report = Progress(enabled=progress and parallel.is_root, ranks=parallel.size)
+    report.start("uniform mesh " + "x".join(str(n) for n in mesh.shape), nk)
 
     def one(s: int) -> np.ndarray:
         if use_fft:
             total = evaluator.block_sum(offsets[s], nfft)
+            report.advance(int(np.prod(nfft)))
         else:
             total = evaluator.batch_sum(mesh.points(s, min(s + bs, nk)))
+            report.advance(min(s + bs, nk) - s)
         done[0] += 1
         if parallel.is_root and done[0] % max(1, len(mine) // 10) == 0:
             logger.info("k-points: %d/%d batches on rank 0 (%.1f s)", done[0], len(mine), time.perf_counter() - t0)
@@ -243,6 +248,7 @@ def integrate_uniform(*, evaluator: BatchEvaluator, mesh: UniformMesh, parallel:
 
     with parallel.stop_all_on_error():
         partial = evaluator.map_batches(one, mine)  # in the order of ``mine``, whichever thread ran a batch
+    report.finish()
     gathered = parallel.allgather(partial)
     total = np.zeros(evaluator.n_outputs)
     for j in range(len(starts)):  # batch order, whatever rank computed it
