@@ -186,7 +186,7 @@ CASES = [
     Case("tolerance_negative", lambda c: (_run(tolerance=-1e-3), _cli("--tolerance", "-1e-3")), None, None,
          "must be > 0 and < 1 (a relative error"),
     Case("box_occupations_uniform", lambda c: (_run(box_occupations=True), _cli("--box-occupations")), None, None,
-         "--box-occupations applies to adaptive integration"),
+         "box_occupations applies to adaptive integration"),
     Case("output_folder_missing", lambda c: (None, _cli("--out", str(c.tmp / "no" / "r.h5"))), "r.h5", None,
          "output folder does not exist", cli=True),
     Case("output_path_is_a_folder", lambda c: (None, _cli("--out", str(c.tmp))), None, None,

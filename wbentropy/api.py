@@ -210,14 +210,10 @@ def check_mu_in_band_range(*, interpolator: Interpolator, mus: np.ndarray, tempe
                          f"({lo:.4f} .. {hi:.4f} eV): all results would be trivially zero. mu is on the "
                          "Hamiltonian's absolute energy scale: add the Fermi energy of the DFT run", path=where)
     if np.any(outside):
-        import warnings
+        from .errors import warn_input
 
-        msg = (f"chemical potentials {_short(mus[outside])} eV lie outside the bands of the model "
-               f"({lo:.4f} .. {hi:.4f} eV); results there are trivially zero")
-        from .errors import InputWarning
-
-        logger.warning(msg)
-        warnings.warn(msg, InputWarning, stacklevel=3)
+        warn_input(f"chemical potentials {_short(mus[outside])} eV lie outside the bands of the model "
+                   f"({lo:.4f} .. {hi:.4f} eV); results there are trivially zero", logger_name=logger.name)
 
 
 def _check_against_model(*, evaluator: Evaluator, mus: np.ndarray, temperatures: np.ndarray, degen_thresh: float,

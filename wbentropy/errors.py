@@ -10,7 +10,8 @@ import contextlib
 import re
 from pathlib import Path
 
-__all__ = ["InputError", "parameter_names", "ConvergenceWarning", "InputWarning", "warn_unconverged"]
+__all__ = ["InputError", "parameter_names", "spell", "ConvergenceWarning", "InputWarning", "warn_unconverged",
+           "warn_input"]
 
 
 class InputError(ValueError):
@@ -80,10 +81,33 @@ class InputWarning(UserWarning):
     """An input is used, but probably not as meant (a ``_wsvec.dat`` beside it not given, mu outside the bands)."""
 
 
-def warn_unconverged(message: str) -> None:
-    """Report a likely unconverged result: a ``logging`` warning and a :class:`ConvergenceWarning`."""
+def spell(param: str, value=None) -> str:
+    """How the caller names the parameter ``param`` (with ``value``): ``--wsvec FILE`` on the command line
+    (inside :func:`parameter_names`), ``wsvec='FILE'`` in Python."""
+    if _NAMING:
+        flag = _NAMING[-1](param)
+        return flag if value is None else f"{flag} {value}"
+    return param if value is None else f"{param}={str(value)!r}"
+
+
+def _report(message: str, category, logger_name: str, stacklevel: int) -> None:
+    """A Python warning, and a ``logging`` warning where logging is configured (the command line shows the
+    log line and ignores the warning): printed once either way, not twice by logging's last resort."""
     import logging
     import warnings
 
-    logging.getLogger("wbentropy").warning(message)
-    warnings.warn(message, ConvergenceWarning, stacklevel=3)
+    log = logging.getLogger(logger_name)
+    if log.hasHandlers():
+        log.warning(message)
+    warnings.warn(message, category, stacklevel=stacklevel + 1)
+
+
+def warn_unconverged(message: str) -> None:
+    """Report a likely unconverged result (:class:`ConvergenceWarning`, and a log line where logging is set up)."""
+    _report(message, ConvergenceWarning, "wbentropy", stacklevel=3)
+
+
+def warn_input(message: str, *, logger_name: str = "wbentropy") -> None:
+    """Report an input used but probably not as meant (:class:`InputWarning`, and a log line where logging is
+    set up)."""
+    _report(message, InputWarning, logger_name, stacklevel=3)

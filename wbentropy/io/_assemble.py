@@ -7,7 +7,6 @@ minimal-distance (MDRS) images (:mod:`wbentropy.io.wsvec`).
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,13 +48,11 @@ def _warn_missing_wsvec(path: str | Path, suffix: str) -> None:
         return
     candidate = p.with_name(base[: -len(suffix)] + "_wsvec.dat" + (".gz" if gz else ""))
     if candidate.exists():
-        from ..errors import InputWarning
+        from ..errors import spell, warn_input
 
-        msg = (f"{candidate} exists but was not given: the MDRS (use_ws_distance) correction is NOT applied to "
-               f"{p.name}; on coarse ab-initio k grids interpolated quantities can then be very wrong. Give it "
-               f"with --wsvec {candidate} (Python: load_model(..., wsvec=...)) to apply it.")
-        logger.warning(msg)
-        warnings.warn(msg, InputWarning, stacklevel=3)
+        warn_input(f"{candidate} exists but was not given: the MDRS (use_ws_distance) correction is NOT applied to "
+                   f"{p.name}; on coarse ab-initio k grids interpolated quantities can then be very wrong. Give it "
+                   f"with {spell('wsvec', candidate)} to apply it.", logger_name=logger.name)
 
 
 def _finish(raw: _Raw, *, r: np.ndarray | None, wsvec_file: str | Path | None, name: str,
