@@ -175,6 +175,9 @@ class Quantity:
     family : callable(kind, factor, name) -> per_k, or None
         Builds the integrand of the quantity with band weight ``kind`` ("charge": f, "entropy": s); what
         :func:`entropy_twin` uses to make the entropy version of a charge quantity.
+    checks : tuple of callable(value, *, name) -> None
+        Checks every result of the quantity must pass (each raises if not); with
+        ``positive_semidefinite`` it holds :func:`~wbentropy.physics.entropy_production.check_positive_semidefinite`.
     """
 
     name: str
@@ -202,6 +205,12 @@ class Quantity:
     weight: str = ""
     factor: float | None = None
     family: Callable[..., Callable] | None = None
+    checks: tuple[Callable[..., None], ...] = ()
+
+    def __post_init__(self) -> None:
+        psd = EP.check_positive_semidefinite  # the second law: follows the positive_semidefinite field
+        checks = tuple(c for c in self.checks if c is not psd) + ((psd,) if self.positive_semidefinite else ())
+        object.__setattr__(self, "checks", checks)
 
     @property
     def fermi_weighted(self) -> bool:
