@@ -201,8 +201,8 @@ class Interpolator:
     ----------
     model : TBModel
         The real-space model.
-    operators : sequence of str, optional
-        The store operators to evaluate (default: all the model holds): "H" always, with its first
+    operators : sequence of str
+        The store operators to evaluate (default "H" and "AA"): "H" always, with its first
         derivatives; "AA" adds the Berry connection A and its curl; any other name X its matrices
         X(k) as a block named X (:func:`plan_components`).
     second_derivatives : bool
@@ -215,13 +215,12 @@ class Interpolator:
         shared memory.
     """
 
-    def __init__(self, *, model: TBModel, operators=None, second_derivatives: bool = False, position: bool = True,
-                 parallel=None) -> None:
+    def __init__(self, *, model: TBModel, operators=("H", "AA"), second_derivatives: bool = False,
+                 position: bool = True, parallel=None) -> None:
         self.model = model
         nR, nw, _ = model.H.shape
         self.num_wann = nw
-        wanted = [name for name in (model.operators if operators is None else operators)
-                  if position or name != "AA"]
+        wanted = [name for name in operators if position or name != "AA"]
         self.components = plan_components(model, operators=wanted, second_derivatives=second_derivatives)
         self.operators = tuple(dict.fromkeys(["H"] + [c.operator for c in self.components]))
         self.has_position = "AA" in self.operators
