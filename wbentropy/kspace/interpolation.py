@@ -61,7 +61,6 @@ __all__ = ["WannierGauge", "Interpolator", "Component", "COMPONENTS", "hermitian
 FFT_MIN_ROWS = 128
 
 
-
 @dataclass(frozen=True)
 class Component:
     """One block of Wannier-gauge matrices built from an operator of the model's store.
@@ -229,8 +228,8 @@ class Interpolator:
         self._ncomp = 1 + self._nfull + self._ndiag
         self._reps, self._plus, self._minus, self._zero = hermitian_pairs(model.R)
         shape = (1 + 2 * len(self._reps), 2 * nw * nw * self._ncomp)
-        self._ops = self._build_operators() if parallel is None else parallel.shared_array(shape, float,
-                                                                                            self._build_operators)
+        build = self._build_operators
+        self._ops = build() if parallel is None else parallel.shared_array(shape, float, build)
         self._Rp = self._reps.astype(float)
         self._fold_cache: dict = {}  # nfft -> (rho_plus, rho_minus) of fft_block
         self.layout = {}
