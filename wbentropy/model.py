@@ -146,8 +146,8 @@ class TBModel:
         no position matrix elements are known (then the Berry connection is
         taken as zero: all orbitals at the origin of their cell): the store's "AA".
     operators : dict name -> array, optional
-        The store itself (:data:`OPERATORS`): every operator as (nR, nw, nw[, 3 ...]).  With it, ``H``
-        and ``r`` are left out or add "H" and "AA" to it.
+        The store itself (:data:`OPERATORS`): every operator as (nR, nw, nw[, 3 ...]).  ``H`` and ``r``,
+        if given too, add "H" and "AA" to it.
     name : str
         A label (the seed name).
     sources : dict
@@ -186,10 +186,6 @@ class TBModel:
                 store[key] = value
         sources = {} if sources is None else sources
         where = sources.get("primary")
-        set_ = lambda key, value: object.__setattr__(self, key, value)  # noqa: E731 (frozen)
-        set_("name", name)
-        set_("sources", sources)
-        set_("spin_degeneracy_source", spin_degeneracy_source)
         lattice = np.asarray(lattice, dtype=float)
         R = np.asarray(R, dtype=int)
         if lattice.shape != (3, 3) or not np.all(np.isfinite(lattice)):
@@ -200,13 +196,14 @@ class TBModel:
             raise InputError(f"R vectors must have shape (nR, 3), got {R.shape}", path=where)
         if "H" not in store:
             raise InputError("a model needs its Hamiltonian H(R)", path=where)
-        set_("operators", _checked_store(store, nR=R.shape[0], where=where))
+        store = _checked_store(store, nR=R.shape[0], where=where)
         if spin_degeneracy not in (1, 2) or isinstance(spin_degeneracy, bool):
             raise InputError(f"the spin degeneracy must be 1 (spinor Wannier functions) or 2 (spinless), "
                              f"got {spin_degeneracy!r}", path=where)
-        set_("spin_degeneracy", int(spin_degeneracy))
-        set_("lattice", lattice)
-        set_("R", R)
+        values = dict(lattice=lattice, R=R, operators=store, name=name, sources=sources,
+                      spin_degeneracy=int(spin_degeneracy), spin_degeneracy_source=spin_degeneracy_source)
+        for key, value in values.items():
+            object.__setattr__(self, key, value)  # frozen dataclass
 
     @property
     def H(self) -> np.ndarray:
