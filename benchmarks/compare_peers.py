@@ -75,7 +75,9 @@ TIME = "/usr/bin/time"
 
 # ----------------------------------------------------------------------------- workers
 def _worker_wbentropy(seed: str, n: int, out: str) -> None:
-    import wbentropy  # noqa: F401  (first: BLAS threads per MPI rank, before numpy)
+    import wbentropy
+
+    wbentropy.configure_threads()  # first: BLAS threads per MPI rank, before numpy
     from wbentropy.api import compute
     from wbentropy.io.load import load_model
     from wbentropy.integrate.parallel import world
@@ -96,7 +98,9 @@ def _worker_wbentropy(seed: str, n: int, out: str) -> None:
 
 def _worker_wbentropy_tb(folder: str, n: int, out: str) -> None:
     """T = 0 AHC of the real-space model written by wannier90.x (Fe_tb.dat + Fe_wsvec.dat)."""
-    import wbentropy  # noqa: F401
+    import wbentropy
+
+    wbentropy.configure_threads()
     from wbentropy.api import compute
     from wbentropy.io.load import load_model
 
@@ -135,7 +139,9 @@ def _worker_wannierberri(seed: str, n: int, out: str) -> None:
 
 def _worker_per_k(seed: str, n: int, out: str) -> None:
     """Per-k-point costs inside one process (best of several interleaved passes)."""
-    import wbentropy  # noqa: F401
+    import wbentropy
+
+    wbentropy.configure_threads()
     import numpy as np
 
     from wbentropy.kspace.geometry import band_geometry

@@ -11,7 +11,7 @@ evaluation ratio needed for 1 % error; the 1 -> 2 rank speed-up and peak memory 
 Each quantity is integrated adaptively on its own (its k-points are refined for it alone;
 --joint adds runs of both together).  With --curves, one adaptive run per quantity is
 recorded level by level and its last level is the reference (where no uniform mesh can be
-one, e.g. the 2.6 meV thermal shell at 30 K).  The run also records (``on_split``) the result
+one, e.g. the 2.6 meV thermal shell at 30 K).  The run also records (by wrapping the integrator's split step) the result
 that every ``--max-kpoints`` budget between its levels would give, one run per split cell, so the
 k-points from which the adaptive error stays within a target are found to the cell, not only at
 the levels (levels are about 1.6x apart; the uniform meshes N^3 are run every few N).
@@ -27,9 +27,10 @@ Everything is printed; nothing is asserted (tests/test_adaptive.py holds the ass
 """
 from __future__ import annotations
 
-import wbentropy  # noqa: F401  (before numpy: the thread pool and single-threaded BLAS)
+import _threads  # noqa: F401  (before numpy: the thread pool and single-threaded BLAS)
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -211,6 +212,35 @@ def run_T(model, T, args):
         report_needed(label, [(r[0], r[col]) for r in rows["uniform"]], [(r[0], r[col]) for r in rows[kind]])
 
 
+@contextlib.contextmanager
+def recording_splits(record):
+    """Within the block, every refinement level of the adaptive integrator calls ``record(cost, changes)``
+    with the k-points per split cell and each split cell's change of the integral (dict name -> array,
+    in the order a run cut short by ``max_kpoints`` takes the cells): a run with budget
+    ``k-points of the level + m * cost`` ends with the level's value plus ``changes[:m].sum(0)``."""
+    from wbentropy.integrate import adaptive
+
+    mark, refine, marks = adaptive._mark, adaptive._refine, []
+
+    def marking(*a):
+        marks.append(mark(*a))
+        return marks[-1]
+
+    def refining(evaluator, geo, settings, parallel, leaves, marked, shell_forced):
+        out = refine(evaluator, geo, settings, parallel, leaves, marked, shell_forced)
+        chosen, taken = marks.pop()
+        ordered = out[2][np.searchsorted(np.flatnonzero(chosen), taken)]
+        record(geo.n_children * geo.n_nodes, dict(zip((q.name for q in evaluator.quantities),
+                                                      evaluator.values(ordered))))
+        return out
+
+    adaptive._mark, adaptive._refine = marking, refining
+    try:
+        yield
+    finally:
+        adaptive._mark, adaptive._refine = mark, refine
+
+
 def adaptive_curve(model, T, quantity, args):
     """One adaptive run of one quantity to --curve-tolerance / --curve-budget, recorded level by
     level (a run stopped at a looser tolerance is one of these levels): rows of (k-points,
@@ -227,13 +257,14 @@ def adaptive_curve(model, T, quantity, args):
                          time.perf_counter() - t0])
             logger.info("  %s level %d: %d k-points, xy = %.6g +- %.2g", quantity, level, n, rows[-1][1], rows[-1][2])
 
-        def record_split(level, n, cost, changes):  # the result of every --max-kpoints between the levels
-            steps.append([level, n, cost, np.cumsum(changes[quantity][:, 0, 0, 0, 1]).tolist()])
+        def record_split(cost, changes):  # the result of every --max-kpoints between the levels
+            steps.append([len(rows) - 1, rows[-1][0], cost, np.cumsum(changes[quantity][:, 0, 0, 0, 1]).tolist()])
 
         c = args.coarse
-        r = compute(model=model, quantities=[quantity], temperatures=[T], mus=[EF_FE], kmesh=(c, c, c),
-                    tolerance=args.curve_tolerance, max_kpoints=args.curve_budget, on_level=record,
-                    on_split=record_split, box_occupations=args.box_occupations)
+        with recording_splits(record_split):
+            r = compute(model=model, quantities=[quantity], temperatures=[T], mus=[EF_FE], kmesh=(c, c, c),
+                        tolerance=args.curve_tolerance, max_kpoints=args.curve_budget, on_level=record,
+                        box_occupations=args.box_occupations)
         for row, h in zip(rows, r.attrs["history"]):  # the run's own stopping figures at each level
             row += [h["rel_error"], h.get("unresolved_fermi_cells", 0)]
         cache = json.loads(Path(args.cache).read_text()) if args.cache and Path(args.cache).exists() else {}

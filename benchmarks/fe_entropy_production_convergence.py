@@ -8,7 +8,7 @@ rate eta = hbar/tau is kept in the denominator (Eq. 13).
 """
 from __future__ import annotations
 
-import wbentropy  # noqa: F401  (before numpy: the thread pool and single-threaded BLAS)
+import _threads  # noqa: F401  (before numpy: the thread pool and single-threaded BLAS)
 
 import argparse
 import logging
@@ -32,7 +32,7 @@ def main() -> None:
     model = load_model(w90=material("Fe_Wannier90") / "Fe")
     q = ["entropy_production_drude", "entropy_production_interband", "drude_conductivity"]
     logger.info("%5s %14s %14s %14s %14s %8s", "N", "PiD_xx", "PiI_xx exact", "PiI_xx paper", "sigmaD_xx", "time")
-    logger.info("%5s %14s %14s %14s %14s %8s", "", "S/(m K)", "S/(m K)", "S/(m K)", "S/m", "s")
+    logger.info("%5s %14s %14s %14s %14s %8s", "", "S/(m K)", "S/(m K)", "S/(m K)", "S/cm", "s")
     for n in args.meshes:
         t0 = time.perf_counter()
         r = compute(model=model, quantities=q, temperatures=[args.temperature], mus=[EF_FE], kmesh=(n, n, n),

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from wbentropy.api import compute
-from wbentropy.io.w90text import write_tb
+from wbentropy.io.tb import write_tb
 from wbentropy.toy_models import qwz_chern_model, random_model
 from _mpi import mpiexec as _mpiexec, two_node_launch
+from _patched_cli import cli_command
 
 T_LOW, MU = 30.0, -1.5
 
@@ -105,16 +106,42 @@ def test_on_level_reports_the_running_integral(qwz2d):
     assert len(seen) > 2 and seen[0][2]["ahc"][0, 0, 0, 1] != seen[-1][2]["ahc"][0, 0, 0, 1]
 
 
+def _record_splits(monkeypatch, splits: dict, levels: dict) -> None:
+    """Record, for every level split, (k-points before, k-points per split cell, each split cell's change
+    of the integral as dict name -> array, in the order a run cut short by max_kpoints takes the cells)."""
+    from wbentropy.integrate import adaptive
+
+    mark, refine, taken = adaptive._mark, adaptive._refine, []
+
+    def marking(*args):
+        marked, order = mark(*args)
+        taken.append((marked, order))
+        return marked, order
+
+    def refining(evaluator, geo, settings, parallel, leaves, marked, shell_forced):
+        out = refine(evaluator, geo, settings, parallel, leaves, marked, shell_forced)
+        chosen, order = taken.pop()
+        change = out[2][np.searchsorted(np.flatnonzero(chosen), order)]  # memory order -> budget order
+        level = max(levels)
+        splits[level] = (levels[level][0], geo.n_children * geo.n_nodes,
+                         {q.name: v for q, v in zip(evaluator.quantities, evaluator.values(change))})
+        return out
+
+    monkeypatch.setattr(adaptive, "_mark", marking)
+    monkeypatch.setattr(adaptive, "_refine", refining)
+
+
 @pytest.mark.parametrize("quantities", [["ahc"], ["ahc", "entropy_hall"]])
-def test_on_split_gives_the_result_of_every_budget(qwz2d, quantities):
+def test_split_changes_give_the_result_of_every_budget(qwz2d, quantities, monkeypatch):
     """A run cut short by --max-kpoints ends with its last full level plus the first m cell
-    changes that on_split reported for the next level (m = the cells the budget pays for):
-    checked against real runs with those budgets, a full level's changes against the next level,
-    in a Fermi-sea run (no forced cells) and in one with forced Fermi-shell cells (taken first)."""
+    changes of the next level's split, in the order the budget takes them (m = the cells the budget
+    pays for): checked against real runs with those budgets, a full level's changes against the next
+    level, in a Fermi-sea run (no forced cells) and in one with forced Fermi-shell cells (taken first)."""
     kw = dict(model=qwz2d, quantities=quantities, temperatures=[T_LOW], mus=[MU], kmesh=(6, 6, 1))
     levels, splits = {}, {}
-    compute(**kw, max_kpoints=20_000, on_level=lambda lev, n, v, e: levels.__setitem__(lev, (n, v)),
-            on_split=lambda lev, n, cost, d: splits.__setitem__(lev, (n, cost, d)))
+    with monkeypatch.context() as patch:
+        _record_splits(patch, splits, levels)
+        compute(**kw, max_kpoints=20_000, on_level=lambda lev, n, v, e: levels.__setitem__(lev, (n, v)))
     checked = [lev for lev in sorted(splits) if lev + 1 in levels and len(splits[lev][2]["ahc"]) >= 10][-2:]
     assert len(checked) == 2
     for lev in checked:
@@ -150,7 +177,7 @@ def test_adaptive_error_dataset_and_attrs(tmp_path, qwz2d):
 
 
 def _run(args, n=None, env=None, timeout=300):
-    cmd = ([_mpiexec(), "-n", str(n)] if n else []) + [sys.executable, "-m", "wbentropy.cli", "compute"] + args
+    cmd = ([_mpiexec(), "-n", str(n)] if n else []) + cli_command(["compute", *args])
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=dict(os.environ, **(env or {})))
 
 
@@ -214,7 +241,7 @@ def test_killed_run_restarts_to_the_same_result(tmp_path, model_file):
     killed = tmp_path / "killed.h5"
     ckpt = tmp_path / "ckpt.h5"
     proc = _run(["--tb", str(model_file), *ARGS, "--out", str(killed), "--checkpoint", str(ckpt),
-                 "--_exit-after-level", "2"])
+                 "--kill-after-level", "2"])
     assert proc.returncode == 17 and not killed.exists() and ckpt.exists()
     with h5py.File(ckpt) as h:
         assert int(h.attrs["level"]) == 2
@@ -231,7 +258,7 @@ def test_killed_run_restarts_to_the_same_result(tmp_path, model_file):
 def test_restart_refuses_a_different_run(tmp_path, model_file):
     ckpt = tmp_path / "c.h5"
     proc = _run(["--tb", str(model_file), *ARGS, "--out", str(tmp_path / "x.h5"), "--checkpoint", str(ckpt),
-                 "--_exit-after-level", "0"])
+                 "--kill-after-level", "0"])
     assert proc.returncode == 17
     args = [a if a != "300" else "301" for a in ARGS]
     proc = _run(["--tb", str(model_file), *args, "--out", str(tmp_path / "x.h5"), "--restart", str(ckpt)])
@@ -244,8 +271,8 @@ def test_restart_refuses_a_different_run(tmp_path, model_file):
 def test_failing_rank_stops_the_job_with_its_message(tmp_path, model_file, adaptive, removes_mpich_leftovers):
     args = ARGS if adaptive else ["--kmesh", "6", "6", "6", "--temperature", "300", "--mu", "0"]
     t0 = time.perf_counter()
-    proc = _run(["--tb", str(model_file), *args, "--out", str(tmp_path / "f.h5")], n=2,
-                env={"WBENTROPY_TEST_FAIL_RANK": "1"}, timeout=120)
+    proc = _run(["--tb", str(model_file), *args, "--out", str(tmp_path / "f.h5"), "--fail-on-rank", "1"], n=2,
+                timeout=120)
     assert proc.returncode != 0
     assert "rank 1 of 2 failed" in proc.stderr and "injected failure" in proc.stderr
     assert time.perf_counter() - t0 < 60

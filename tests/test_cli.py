@@ -13,7 +13,8 @@ from wbentropy import __version__, constants as C
 from wbentropy.api import compute
 from wbentropy.cli import main
 from wbentropy.io.load import load_model
-from wbentropy.io.w90text import write_hr, write_tb
+from wbentropy.io.hr import write_hr
+from wbentropy.io.tb import write_tb
 from wbentropy.toy_models import random_model
 from _mpi import assert_same_results, rank_results
 from _mpi import mpiexec as _mpiexec

@@ -1,7 +1,7 @@
 """Corpus of malformed and inconsistent inputs: every one is a clear user error.
 
 Each case builds a broken input from a valid one (the bundled ``data/qwz_tb.dat``, a toy
-model written by :mod:`wbentropy.io.w90text`, or the real Fe Wannier90 files of the shared
+model written by :mod:`wbentropy.io.tb`, or the real Fe Wannier90 files of the shared
 data, whose big files are symlinked and whose small files are altered copies) and asserts
 that the error is an :class:`~wbentropy.errors.InputError` naming the file (and line where
 it applies) and the problem.  A representative subset runs through the command line in a
@@ -25,7 +25,7 @@ from wb_reference import FE_FERMI_EV, shared_data_dir
 from wbentropy.api import compute
 from wbentropy.errors import InputError
 from wbentropy.io.load import load_model
-from wbentropy.io.w90text import write_tb
+from wbentropy.io.tb import write_tb
 from wbentropy.toy_models import random_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,18 +173,18 @@ CASES = [
                                     _cli("--quantities", "entropy_production", "--tau", "-3")),
          None, None, "the relaxation time must be > 0 fs, got -3", cli=True),
     Case("tau_missing", lambda c: (_run(quantities=["drude_conductivity"]), None), None, None,
-         "needs the relaxation time: give --tau"),
+         "needs the relaxation time: give tau_fs"),
     Case("kmesh_zero", lambda c: (_run(kmesh=(0, 4, 4)), _cli("--kmesh", "0", "4", "4")), None, None,
          "k-mesh must be three positive integers", cli=True),
     Case("unknown_quantity", lambda c: (_run(quantities=["ahc", "entropy_hal"]), _cli("--quantities", "entropy_hal")),
          None, None, "unknown quantity 'entropy_hal'", cli=True),
     Case("degen_thresh_negative", lambda c: (_run(degen_thresh=-1e-4), None), None, None,
-         "--degen-thresh must be >= 0 eV"),
-    Case("batch_size_zero", lambda c: (_run(batch_size=0), None), None, None, "--batch-size must be >= 1"),
+         "degen_thresh must be >= 0 eV"),
+    Case("batch_size_zero", lambda c: (_run(batch_size=0), None), None, None, "batch_size must be >= 1"),
     Case("max_memory_zero", lambda c: (_run(max_memory_mb=0.0), _cli("--max-memory", "0")), None, None,
-         "--max-memory must be > 0 MB"),
+         "must be > 0 MB and finite, got 0"),
     Case("tolerance_negative", lambda c: (_run(tolerance=-1e-3), _cli("--tolerance", "-1e-3")), None, None,
-         "--tolerance must be > 0"),
+         "must be > 0 and < 1 (a relative error"),
     Case("box_occupations_uniform", lambda c: (_run(box_occupations=True), _cli("--box-occupations")), None, None,
          "--box-occupations applies to adaptive integration"),
     Case("output_folder_missing", lambda c: (None, _cli("--out", str(c.tmp / "no" / "r.h5"))), "r.h5", None,

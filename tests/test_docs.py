@@ -83,16 +83,6 @@ def test_readme_main_job_on_a_reduced_mesh(tmp_path):
     assert np.max(np.abs(res["ahc"])) > 100.0  # a ferromagnet: S/cm scale anomalous Hall effect
 
 
-def test_readme_python_api_snippet_runs(tmp_path, monkeypatch):
-    block = next(b for b in code_blocks(REPO / "README.md", "python") if "compute(" in b)
-    src = re.sub(r"kmesh=\(\d+, \d+, \d+\)", "kmesh=(4, 4, 4)", block).replace('"data/', f'"{REPO}/data/')
-    monkeypatch.chdir(tmp_path)
-    ns = {}
-    exec(compile(src, "README.md", "exec"), ns)
-    assert (tmp_path / "result.h5").is_file()
-    assert np.all(np.isfinite(ns["res"]["ahc"])) and ns["res"]["ahc"].shape[-2:] == (3, 3)
-
-
 def test_cli_md_plot_example(tmp_path):
     block = next(b for b in code_blocks(REPO / "docs" / "cli.md", "bash") if "wbentropy plot" in b)
     cmds = commands(block)

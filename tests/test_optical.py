@@ -61,7 +61,7 @@ def test_omega_axis_roundtrip_hdf5_and_text(tmp_path):
 def test_ac_input_errors():
     m = qwz_chern_model()
     kw = dict(model=m, quantities=["optical_conductivity"], temperatures=[300.0], mus=[0.0], kmesh=(4, 4, 1))
-    with pytest.raises(InputError, match="omega-range"):
+    with pytest.raises(InputError, match="need photon energies: give omegas"):
         compute(**kw)
     with pytest.raises(InputError, match="smearing must be one of"):
         compute(omegas=[1.0], smearing="cauchy", **kw)

@@ -90,3 +90,47 @@ def test_plot_adaptive_history_and_bad_plane(tmp_path, capsys):
         main(["plot", str(res), "--kslice", "q=1"])
     assert exc.value.code == 2
     assert "--kslice must look like" in capsys.readouterr().err
+
+
+def test_kslice_says_when_hot_spots_are_narrower_than_a_pixel():
+    """The half-pixel-shift measure falls as the mesh resolves the entropy-production hot spots: a 16 x 16
+    map is labelled under-resolved, a 128 x 128 one is not; the measure itself is exact on simple maps."""
+    from wbentropy.plot import UNDER_RESOLVED, map_change
+
+    model = qwz_chern_model(mass=-1.0)
+    coarse, fine = (kslice_map(model=model, plane="k3=0", mesh=n, temperature=300, mu=1.2, tau_fs=10.0).resolution
+                    for n in (16, 128))
+    assert coarse["entropy_production"] > 1.0 > UNDER_RESOLVED > 0.01 > fine["entropy_production"]
+    assert fine["entropy_hall"] < 1e-3
+    ones = np.ones((4, 4))
+    assert map_change(ones, ones) == 0.0 and map_change(0 * ones, 0 * ones) == 0.0
+    assert map_change(ones, 3 * ones) == pytest.approx(2.0)
+    assert map_change(ones, 0 * ones) == float("inf")
+
+
+def test_bz_section_of_the_plane():
+    """The first-BZ mask on the plane: the square of area (2 pi/a)^2 for the tetragonal QWZ lattice at k3 = 0,
+    and the map shown with its 8 periodic images around it."""
+    from wbentropy.plot import _bz_mask, _plane_frame
+
+    model = qwz_chern_model(mass=-1.0, a=3.0, c=5.0)
+    ks = kslice_map(model=model, plane="k3=0", mesh=4, temperature=300, mu=1.2)
+    eu, ev, offset, tiles = _plane_frame(ks)
+    g = 2 * np.pi / 3.0
+    x, y, inside = _bz_mask(ks, eu, ev, offset, (-g, g, -g, g), n=401)
+    area = inside.mean() * (2 * g) ** 2
+    assert area == pytest.approx(g * g, rel=0.01)
+    assert len(tiles) == 9
+
+
+def test_hall_figure_marks_e_f(tmp_path):
+    """With fermi_energy_eV in the result the x axis is mu - E_F and E_F is marked; without it, mu."""
+    from wbentropy.plot import _mu_axis, fermi_energy, plot_hall
+
+    res = compute(model=qwz_chern_model(mass=-1.0), quantities=["ahc", "entropy_hall"], temperatures=[0, 300],
+                  mus=[-1.0, 0.0, 1.0], kmesh=(8, 8, 1))
+    assert fermi_energy(res) is None and _mu_axis(res)[2] is None
+    res.attrs["fermi_energy_eV"] = 0.5
+    x, label, ef = _mu_axis(res)
+    assert np.allclose(x, [-1.5, -0.5, 0.5]) and ef == 0.0 and "E_F" in label
+    assert _is_image(plot_hall(res, tmp_path / "h.png"), "png")

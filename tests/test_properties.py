@@ -20,7 +20,9 @@ from wbentropy.api import compute  # noqa: E402
 from wbentropy.errors import InputError  # noqa: E402
 from wbentropy.kspace.interpolation import Interpolator  # noqa: E402
 from wbentropy.io.w90chk import read_eig  # noqa: E402
-from wbentropy.io.w90text import read_hr, read_tb, read_wsvec, write_hr, write_tb  # noqa: E402
+from wbentropy.io.hr import read_hr, write_hr  # noqa: E402
+from wbentropy.io.tb import read_tb, write_tb  # noqa: E402
+from wbentropy.io.wsvec import read_wsvec  # noqa: E402
 from wbentropy.model import TBModel, hermitize_position  # noqa: E402
 from wbentropy.toy_models import random_model  # noqa: E402
 

@@ -17,9 +17,6 @@ from wbentropy.physics.entropy_production import check_positive_semidefinite
 PACKAGE = Path(wbentropy.__file__).parent
 DATA = Path(__file__).resolve().parents[1] / "data"
 NAMES = set(Q.QUANTITIES)
-#: modules not yet reading the catalogue (issue 26): verify.py is being reworked separately; results.py prints
-#: the Wiedemann-Franz ratio of the two named quantities it relates (ahc, thermal_hall).
-PENDING = {"verify.py", "results.py"}
 
 
 def _constants(node) -> list[str]:
@@ -56,8 +53,6 @@ def test_the_scan_finds_name_branches():
 
 @pytest.mark.parametrize("path", sorted(p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")))
 def test_no_code_branches_on_a_quantity_name(path):
-    if path in PENDING:
-        pytest.skip("reworked separately (issue 26)")
     assert _name_branches((PACKAGE / path).read_text()) == []
 
 
@@ -149,3 +144,77 @@ def test_the_exact_entropy_nonlinear_drude_is_not_a_twin():
 def test_the_factory_refuses_a_factor_that_is_not_minus_kB_over_e():
     with pytest.raises(ValueError, match="is not -\\(k_B/e\\) x the factor of ahc"):
         Q.entropy_twin(Q.QUANTITIES["ahc"], name="x", factor=1.0, units="A/(m*K)", formula="x", symbol="x")
+
+
+# ------------------------------------------------------------------ units
+def test_one_rule_for_charge_conductivities():
+    """Every charge conductivity (a unit in siemens) is in S/cm, as postw90's and WannierBerri's AHC."""
+    siemens = {n for n, q in Q.QUANTITIES.items() if q.units.split("/")[0] == "S"}
+    assert siemens == {"ahc", "drude_conductivity", "optical_conductivity"}
+    assert {Q.QUANTITIES[n].units for n in siemens} == {"S/cm"}
+
+
+def test_every_unit_is_si():
+    """Units are products and quotients of SI units (cm for the conductivities, as postw90)."""
+    import re
+
+    si = {"S", "A", "K", "W", "V", "m", "cm"}
+    for n, q in Q.QUANTITIES.items():
+        assert set(re.findall(r"[A-Za-z]+", q.units)) <= si, (n, q.units)
+
+
+def test_drude_conductivity_is_in_s_per_cm_and_its_entropy_production_in_si():
+    """sigma_D [S/cm] = 100 x ... per m: Pi^D/E^2 = sigma_D[S/m]/T (Eq. 19)."""
+    from wbentropy import constants as C
+
+    assert C.DRUDE_FACTOR_S_PER_CM * C.S_PER_CM_TO_S_PER_M == pytest.approx(C.E2_OVER_HBAR * 1e10, rel=1e-15)
+
+
+def _groups(h5, path=""):
+    import h5py
+
+    for name, item in h5.items():
+        if isinstance(item, h5py.Group):
+            yield f"{path}/{name}", item
+            yield from _groups(item, f"{path}/{name}")
+
+
+def test_every_hdf5_quantity_group_has_units_and_formula(qwz, tmp_path):
+    """Every group of a saved file (each quantity and each spin channel of a collinear pair) carries its
+    ``units`` and ``formula``; ``wbentropy show`` prints the units of every quantity."""
+    import subprocess
+    import sys
+
+    import h5py
+
+    from wbentropy.api import compute_collinear
+
+    names = ["ahc", "entropy_hall", "thermal_hall", "drude_conductivity", "entropy_production_drude",
+             "optical_conductivity", "nonlinear_drude", "entropy_current_zero_field"]
+    kw = dict(quantities=names, temperatures=[300.0], mus=[0.5], kmesh=[4, 4, 1], tau_fs=10.0, omegas=[0.5, 1.0])
+    one = qwz.with_spin_degeneracy(1, source="test")
+    for label, res in (("single", compute(model=qwz, **kw)), ("pair", compute_collinear(up=one, down=one, **kw))):
+        path = res.save(tmp_path / f"{label}.h5")
+        with h5py.File(path) as h:
+            groups = dict(_groups(h))
+            assert {g.split("/")[1] for g in groups} == set(names)
+            for where, g in groups.items():
+                name = where.split("/")[1]
+                assert g.attrs["units"] == Q.QUANTITIES[name].units, where
+                assert g.attrs["formula"] == Q.QUANTITIES[name].formula, where
+            if label == "pair":
+                assert "/ahc/up" in groups and "/ahc/down" in groups
+        shown = subprocess.run([sys.executable, "-m", "wbentropy.cli", "show", str(path)], capture_output=True,
+                               text=True, timeout=120)
+        assert shown.returncode == 0, shown.stderr
+        for name in names:
+            assert f"## {name}  [{Q.QUANTITIES[name].units}]" in shown.stdout, name
+
+
+def test_show_prints_the_lorenz_ratio_of_the_records_marked_for_it(qwz):
+    """The Wiedemann-Franz ratio pairs the records marked ``wiedemann_franz`` (not names in results.py)."""
+    marked = {q.wiedemann_franz: n for n, q in Q.QUANTITIES.items() if q.wiedemann_franz}
+    assert marked == {"sigma": "ahc", "kappa": "thermal_hall"}
+    kw = dict(model=qwz, temperatures=[30.0], mus=[0.5], kmesh=[4, 4, 1])
+    assert "lorenz_ratio" not in compute(quantities=["ahc", "entropy_hall"], **kw).to_text()
+    assert "lorenz_ratio" in compute(quantities=["ahc", "thermal_hall"], **kw).to_text()

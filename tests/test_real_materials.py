@@ -92,7 +92,8 @@ def test_real_entropy_production_symmetric_positive(material, fe_model, gaas_dir
         assert np.allclose(v, np.swapaxes(v, -1, -2), rtol=0, atol=1e-10 * scale), q
         assert np.all(np.linalg.eigvalsh(v) >= -1e-10 * scale), q
     T = r.temperature[:, None, None, None]
-    assert np.allclose(r["entropy_production_drude"], r["drude_conductivity"] / T, rtol=1e-10,
+    sigma_d = r["drude_conductivity"] * C.S_PER_CM_TO_S_PER_M  # S/cm -> S/m
+    assert np.allclose(r["entropy_production_drude"], sigma_d / T, rtol=1e-10,
                        atol=1e-12 * np.max(np.abs(r["entropy_production_drude"])))
 
 

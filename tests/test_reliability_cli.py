@@ -28,6 +28,7 @@ from wbentropy.evaluate import Evaluator
 from wbentropy.kspace.interpolation import Interpolator
 from wbentropy.io.load import load_model
 from wbentropy.toy_models import random_model
+from _patched_cli import cli_command
 
 ROOT = Path(__file__).resolve().parents[1]
 QWZ = ROOT / "data" / "qwz_tb.dat"
@@ -149,23 +150,24 @@ def test_bad_chemical_potentials_are_one_line(tmp_path, capfd, mu, needle):
 
 
 def test_api_refuses_the_same_values():
-    """compute() (the Python API) refuses what the command line refuses, naming the option."""
+    """compute() (the Python API) refuses what the command line refuses, naming the parameter."""
     model = load_model(tb=QWZ)
     kw = dict(model=model, quantities=["ahc"], temperatures=[300.0], mus=[0.0], kmesh=(4, 4, 1))
-    bad = [({"degen_thresh": 100.0}, "--degen-thresh must be >= 0 eV and at most 1 eV"),
+    bad = [({"degen_thresh": 100.0}, "degen_thresh must be >= 0 eV and at most 1 eV"),
            ({"temperatures": [1e308]}, "temperatures must be <= 1e+06 K"),
-           ({"quantities": []}, "--quantities needs a comma-separated list"),
-           ({"quantities": ["ahc", "ahc"]}, "--quantities names ahc more than once"),
-           ({"tau_fs": 1e30}, "--tau must be between"),
-           ({"abs_tolerance": math.nan, "tolerance": 0.01}, "--abs-tolerance must be finite"),
-           ({"max_levels": -1, "tolerance": 0.01}, "--max-levels must be between 0 and 52"),
-           ({"max_memory_mb": math.inf}, "--max-memory must be > 0 MB and finite"),
-           ({"kmesh": (10**6, 10**6, 1)}, "has 1e+12 k-points"),
+           ({"quantities": []}, "quantities needs a comma-separated list"),
+           ({"quantities": ["ahc", "ahc"]}, "quantities names ahc more than once"),
+           ({"tau_fs": 1e30}, "tau_fs must be between"),
+           ({"abs_tolerance": math.nan, "tolerance": 0.01}, "abs_tolerance must be finite"),
+           ({"max_levels": -1, "tolerance": 0.01}, "max_levels must be between 0 and 52"),
+           ({"max_memory_mb": math.inf}, "max_memory_mb must be > 0 MB and finite"),
+           ({"kmesh": (10**6, 10**6, 1)}, "kmesh 1000000 1000000 1 has 1e+12 k-points"),
            ({"kmesh": (4.5, 4, 1)}, "k-mesh must be three positive integers"),
-           ({"threads": 10**6}, "--threads must be >= 1 and at most 4 per core")]
+           ({"threads": 10**6}, "threads must be >= 1 and at most 4 per core")]
     for change, needle in bad:
         with pytest.raises(InputError) as info:
             compute(**{**kw, **change})
+        assert "--" not in str(info.value), str(info.value)  # the Python names, not the options
         assert needle in str(info.value), (change, str(info.value))
 
 
@@ -176,7 +178,7 @@ def test_degen_thresh_above_the_band_width_is_refused():
     width = hi - lo
     assert 0 < width < 0.5
     kw = dict(model=model, quantities=["ahc"], temperatures=[300.0], mus=[(lo + hi) / 2], kmesh=(3, 3, 3))
-    with pytest.raises(InputError, match=r"--degen-thresh [0-9.e-]+ eV is not below the band width of the model"):
+    with pytest.raises(InputError, match=r"^degen_thresh [0-9.e-]+ eV is not below the band width of the model"):
         compute(**kw, degen_thresh=min(0.99, 1.5 * width))
     res = compute(**kw, degen_thresh=width / 100)  # a threshold below the width is accepted
     assert np.all(np.isfinite(res["ahc"]))
@@ -327,7 +329,7 @@ def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tmp_path):
         n_eval = int(h.attrs["n_evaluations"])
     assert f"level {level} ({n_eval} k-points)" in line
     assert not out.exists()
-    resumed = subprocess.run([*cmd, "--restart", str(checkpoint), "--_exit-after-level", str(level), "-v"],
+    resumed = subprocess.run(cli_command([*cmd[3:], "--restart", str(checkpoint), "--kill-after-level", level, "-v"]),
                              capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 17, resumed.stderr  # the simulated kill right after the restored level
     assert f"restarted from {checkpoint} at level {level} ({n_eval} k-points)" in resumed.stderr
@@ -392,8 +394,8 @@ def test_mpi_bad_input_is_one_line_exit_2_no_abort(tmp_path, args, needle, remov
 def test_mpi_restart_from_another_run_is_one_line(tmp_path, removes_mpich_leftovers):
     """A checkpoint of another run (raised inside the adaptive integrator on every rank): one line, exit 2."""
     checkpoint = tmp_path / "q.h5.checkpoint.h5"
-    first = subprocess.run([sys.executable, "-m", "wbentropy.cli", *_qwz_adaptive(8), "--out", str(tmp_path / "q.h5"),
-                            "--_exit-after-level", "0"], capture_output=True, text=True, timeout=60)
+    first = subprocess.run(cli_command([*_qwz_adaptive(8), "--out", tmp_path / "q.h5", "--kill-after-level", 0]),
+                           capture_output=True, text=True, timeout=60)
     assert first.returncode == 17 and checkpoint.exists(), first.stderr
     before = _shm()
     argv = [*_qwz_adaptive(8), "--out", str(tmp_path / "q.h5"), "--restart", str(checkpoint)]

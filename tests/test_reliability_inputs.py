@@ -1,7 +1,7 @@
 """Issue 24, input files: inconsistent ``_wsvec.dat``, absurd values, special files, gzip bombs, encodings.
 
 Every case builds a broken input from a valid one (a toy model written by
-:mod:`wbentropy.io.w90text`, the bundled QWZ files, or the real Fe Wannier90 files) and
+:mod:`wbentropy.io.tb`, the bundled QWZ files, or the real Fe Wannier90 files) and
 asserts the :class:`~wbentropy.errors.InputError`: the file it names, the line and the
 words of the message.  Special files (FIFO, character device) and the gzip bomb also run
 through the command line: exit 2, one ``wbentropy: error:`` line, no traceback, within a
@@ -24,7 +24,8 @@ from test_w90text import _hr, _tb, edit_line, files, replace_token, write_wsvec_
 from wbentropy.api import compute
 from wbentropy.errors import InputError
 from wbentropy.io.load import load_model
-from wbentropy.io.w90text import read_hr, read_tb
+from wbentropy.io.hr import read_hr
+from wbentropy.io.tb import read_tb
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"

@@ -24,9 +24,10 @@ import h5py
 import numpy as np
 import pytest
 
-from wbentropy import outputs
+from wbentropy.io import outputs
 from wbentropy.errors import InputError
 from wbentropy.results import QuantityResult, Result
+from _patched_cli import cli_command
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -35,7 +36,7 @@ ADAPTIVE = ["--tolerance", "1e-3", "--max-kpoints", "3000"]
 
 
 def _cli(*argv, cwd, timeout=60, preexec_fn=None, env=None):
-    return subprocess.run([sys.executable, "-m", "wbentropy.cli", *map(str, argv)], capture_output=True, text=True,
+    return subprocess.run(cli_command(list(argv)), capture_output=True, text=True,
                           timeout=timeout, cwd=cwd, preexec_fn=preexec_fn, env=env)
 
 
@@ -141,7 +142,7 @@ def test_output_naming_an_input_is_refused_and_the_input_untouched(model, inputs
 def test_checkpoint_may_be_the_restart_file(model):
     """Resuming from a checkpoint and writing the next checkpoints to the same file is the normal case."""
     first = _cli("compute", "--tb", "m_tb.dat", *RUN, *ADAPTIVE, "--out", "a.h5", "--checkpoint", "ck.h5",
-                 "--_exit-after-level", "1", cwd=model)
+                 "--kill-after-level", "1", cwd=model)
     assert first.returncode == 17, first.stderr
     again = _cli("compute", "--tb", "m_tb.dat", *RUN, *ADAPTIVE, "--out", "a.h5", "--checkpoint", "ck.h5",
                  "--restart", "ck.h5", cwd=model)
@@ -184,7 +185,7 @@ def _special(kind: str, folder: Path) -> Path:
 
 
 @pytest.mark.parametrize("kind,words", [("chardev", "a character device (such as /dev/null)"),
-                                        ("fifo", "a FIFO (named pipe)"), ("socket", "a socket"),
+                                        ("fifo", "a named pipe (FIFO)"), ("socket", "a socket"),
                                         ("link_to_dev_null", "a character device (such as /dev/null)")])
 @pytest.mark.parametrize("option", ["--out", "--checkpoint"])
 def test_special_file_output_is_refused(model, kind, words, option, monkeypatch, capsys):
@@ -394,7 +395,7 @@ def test_write_failure_in_process_keeps_previous_checkpoint(tmp_path, monkeypatc
     """API: the second checkpoint write fails (ENOSPC); the first stays byte for byte; one warning."""
     import errno
 
-    from wbentropy.outputs import atomic_hdf5
+    from wbentropy.io.outputs import atomic_hdf5
 
     path = tmp_path / "ck.h5"
     with atomic_hdf5(path) as h:
@@ -422,7 +423,7 @@ def test_write_failure_in_process_keeps_previous_checkpoint(tmp_path, monkeypatc
 # ------------------------------------------------------------------ item 8: stale temporaries
 KILLED_WRITER = r"""
 import os, sys, time
-from wbentropy import outputs
+from wbentropy.io import outputs
 from wbentropy.results import Result, QuantityResult
 import numpy as np
 def slow(fd, data):
@@ -614,7 +615,7 @@ def test_plot_outputs_are_checked_before_plotting(model, case):
         expected = f"--out {model}/p_kslice.png: is the input file given with --tb; choose another name"
     elif case == "figure_is_fifo":
         os.mkfifo(model / "p_hall.png")
-        expected = (f"{model}/p_hall.png: is a FIFO (named pipe), not a regular file: results are written only "
+        expected = (f"{model}/p_hall.png: is a named pipe (FIFO), not a regular file: results are written only "
                     "to regular files; give a file name such as result.h5")
     else:
         argv[-1] = "/proc/p"

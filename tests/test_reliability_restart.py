@@ -15,6 +15,7 @@ import pytest
 from wbentropy.api import compute
 from wbentropy.errors import InputError
 from wbentropy.toy_models import qwz_chern_model, random_model
+from _patched_cli import cli_command
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 #: adaptive run on the 2-band Chern model: a few levels, well under a second
@@ -23,8 +24,8 @@ RUN = ["--kmesh", "6", "6", "1", "--temperature", "300", "--mu", "0", "--quantit
 
 
 def _cli(*args, cwd=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "wbentropy.cli", "compute", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, cwd=cwd)
+    return subprocess.run(cli_command(["compute", *args]), capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd)
 
 
 def _one_line_error(proc, path) -> str:
@@ -48,7 +49,7 @@ def _set_mass(path: Path, mass: float) -> None:
 
 def _killed_after_level_1(folder: Path, model: Path, *extra) -> Path:
     ckpt = folder / "c.h5"
-    proc = _cli("--tb", model, *RUN, *extra, "--out", folder / "r.h5", "--checkpoint", ckpt, "--_exit-after-level", 1)
+    proc = _cli("--tb", model, *RUN, *extra, "--out", folder / "r.h5", "--checkpoint", ckpt, "--kill-after-level", 1)
     assert proc.returncode == 17 and ckpt.exists(), proc.stderr
     return ckpt
 
@@ -133,7 +134,7 @@ def test_restart_names_the_changed_file_of_an_hr_model(tmp_path):
         shutil.copy(DATA / f"qwz{ext}", path)
     model = ["--hr", files["_hr.dat"], "--r", files["_r.dat"], "--win", files[".win"]]
     ckpt = tmp_path / "c.h5"
-    proc = _cli(*model, *RUN, "--out", tmp_path / "r.h5", "--checkpoint", ckpt, "--_exit-after-level", 0)
+    proc = _cli(*model, *RUN, "--out", tmp_path / "r.h5", "--checkpoint", ckpt, "--kill-after-level", 0)
     assert proc.returncode == 17, proc.stderr
     text = files["_r.dat"].read_text().splitlines()
     i = next(i for i, x in enumerate(text) if len(x.split()) == 11 and x.split()[:5] == ["0", "0", "0", "1", "1"])
@@ -395,7 +396,7 @@ def _mpiexec():
 def rounding_model(tmp_path_factory):
     """A random 10-band model with 125 R vectors: a k-point evaluated alone (a 1-row matrix product)
     differs from the same k-point in a batch in the last bits, so batch composition shows."""
-    from wbentropy.io.w90text import write_tb
+    from wbentropy.io.tb import write_tb
 
     path = tmp_path_factory.mktemp("rounding") / "m_tb.dat"
     write_tb(model=random_model(num_wann=10, radius=2, seed=5), path=path)
@@ -453,7 +454,7 @@ def test_uniform_mesh_stays_bit_identical_for_ranks_and_threads(tmp_path, roundi
     """Batch sums added in batch order: direct sums (125 R vectors, batches of 52 over 75 points
     with a 1-point batch) and the FFT route (343 R vectors: enough for the FFT to pay)."""
     if fourier == "fft":
-        from wbentropy.io.w90text import write_tb
+        from wbentropy.io.tb import write_tb
 
         rounding_model = tmp_path / "fft_tb.dat"
         write_tb(model=random_model(num_wann=6, radius=3, seed=6), path=rounding_model)
@@ -538,8 +539,8 @@ def test_one_rank_checkpoint_resumed_on_two_ranks_is_bit_identical(tmp_path, rou
     cli = [sys.executable, "-m", "wbentropy.cli", "compute", *args]
     full, resumed, ckpt = tmp_path / "full.h5", tmp_path / "resumed.h5", tmp_path / "c.h5"
     assert subprocess.run(cli + ["--out", str(full)], capture_output=True, timeout=300).returncode == 0
-    proc = subprocess.run(cli + ["--out", str(resumed), "--checkpoint", str(ckpt), "--_exit-after-level", "1"],
-                          capture_output=True, timeout=300)
+    proc = subprocess.run(cli_command(cli[3:] + ["--out", str(resumed), "--checkpoint", str(ckpt),
+                                                 "--kill-after-level", "1"]), capture_output=True, timeout=300)
     assert proc.returncode == 17
     proc = subprocess.run([_mpiexec(), "-n", "2"] + cli + ["--out", str(resumed), "--restart", str(ckpt)],
                           capture_output=True, text=True, timeout=300)

@@ -14,10 +14,11 @@ import pytest
 
 from wbentropy.api import compute
 from wbentropy.errors import InputError
-from wbentropy.io.w90text import write_tb
+from wbentropy.io.tb import write_tb
 from wbentropy.toy_models import random_model
 from wbentropy.results import QuantityResult, Result
 from _mpi import mpiexec as _mpiexec
+from _patched_cli import cli_command
 
 
 def _result(value: float) -> Result:
@@ -128,9 +129,10 @@ def test_user_error_on_one_rank_stops_all_ranks(tmp_path, adaptive, removes_mpic
     model = tmp_path / "m_tb.dat"
     write_tb(model=random_model(num_wann=3, seed=2), path=model)
     extra = ["--tolerance", "1e-6"] if adaptive else []
-    cmd = [_mpiexec(), "-n", "2", sys.executable, "-m", "wbentropy.cli", "compute", "--tb", str(model),
-           "--kmesh", "6", "6", "6", "--temperature", "300", "--mu", "0", "--out", str(tmp_path / "o.h5"), *extra]
-    env = dict(os.environ, WBENTROPY_TEST_FAIL_RANK="1", WBENTROPY_TEST_FAIL_KIND="input")
+    cmd = [_mpiexec(), "-n", "2", *cli_command(["compute", "--tb", model, "--kmesh", "6", "6", "6", "--temperature",
+                                                 "300", "--mu", "0", "--out", tmp_path / "o.h5", *extra,
+                                                 "--fail-on-rank", "1", "--fail-kind", "input"])]
+    env = dict(os.environ)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     elapsed = time.perf_counter() - t0
@@ -201,7 +203,7 @@ def test_memory_bound_on_fe(fe_dir):
 
 
 def test_too_small_memory_budget_is_a_clear_error():
-    with pytest.raises(InputError, match=r"--max-memory 0.01 MB is too small: this model needs [0-9.]+ MB"):
+    with pytest.raises(InputError, match=r"max_memory_mb 0.01 MB is too small: this model needs [0-9.]+ MB"):
         compute(model=random_model(num_wann=8, seed=1), quantities=["ahc"], temperatures=[300], mus=[0.0],
                 kmesh=(2, 2, 2), max_memory_mb=0.01)
 

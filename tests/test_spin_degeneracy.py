@@ -19,9 +19,12 @@ import pytest
 from wbentropy.api import compute
 from wbentropy.errors import InputError
 from wbentropy.io.load import load_model, resolve_spin_degeneracy, spin_warning
-from wbentropy.io.w90text import read_win_spinors, write_hr, write_tb
+from wbentropy.io.hr import write_hr
+from wbentropy.io.tb import write_tb
+from wbentropy.io.win import read_win_spinors
 from wbentropy.model import TBModel
 from wbentropy.toy_models import random_model
+from _patched_cli import cli_command
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 ASSUMED_1 = "assumed spinor Wannier functions (one electron per band): give --spin-degeneracy 2 for a spinless model"
@@ -193,8 +196,7 @@ def test_write_hr_records_spinors_and_round_trips(tmp_path):
 
 # ------------------------------------------------------------------ command line
 def _cli(args, cwd):
-    return subprocess.run([sys.executable, "-m", "wbentropy.cli", "compute", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(cli_command(["compute", *args]), cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 RUN = ["--kmesh", "4", "4", "1", "--temperature", "300", "--mu", "0", "--quantities", "ahc"]
@@ -357,7 +359,7 @@ def test_restart_with_another_spin_degeneracy_is_refused(tmp_path, how):
     (tmp_path / "m_tb.dat").write_bytes((DATA / "qwz_tb.dat").read_bytes())
     run = ["--tb", "m_tb.dat", "--kmesh", "4", "4", "1", "--temperature", "300", "--mu", "0", "--quantities", "ahc",
            "--tolerance", "1e-6", "--max-kpoints", "5000", "--no-progress", "--out", "r.h5", "--checkpoint", "c.h5"]
-    first = _cli([*run, "--spin-degeneracy", "1", "--_exit-after-level", "1"], tmp_path)
+    first = _cli([*run, "--spin-degeneracy", "1", "--kill-after-level", "1"], tmp_path)
     assert first.returncode == 17, first.stderr
     before = (tmp_path / "c.h5").read_bytes()
     if how == "win":

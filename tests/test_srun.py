@@ -15,7 +15,7 @@ import pytest
 
 import wbentropy
 from wbentropy.errors import InputError
-from wbentropy.io.w90text import write_tb
+from wbentropy.io.tb import write_tb
 from wbentropy.toy_models import random_model
 from wbentropy.integrate.parallel import check_task_count
 from _mpi import assert_same_results, mpiexec, rank_results

@@ -23,7 +23,8 @@ from wb_reference import wb_ahc, wb_eigenvalues
 from wbentropy.api import compute
 from wbentropy.errors import InputError
 from wbentropy.io.load import load_model
-from wbentropy.io.w90text import read_win_structure, write_tb
+from wbentropy.io.tb import write_tb
+from wbentropy.io.win import read_win_structure
 from wbentropy.symmetry import (_bands, _symmetrize_system, band_breaking, from_system_r, magnetic_group,
                                 measure_breaking, parse_magmom, prepare_symmetry, symmetrize_model, to_system_r)
 

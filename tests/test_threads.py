@@ -74,19 +74,20 @@ def test_sampling_counts_add_up_over_threads(model3d):
 
 
 def test_bad_thread_count_is_an_input_error(model3d):
-    with pytest.raises(InputError, match="--threads"):
+    with pytest.raises(InputError, match="^threads must be >= 1") as info:
         compute(model=model3d, quantities=["ahc"], temperatures=[0.0], mus=[0.0], kmesh=(2, 2, 2), threads=0)
+    assert info.value.param == "threads"
 
 
 def _defaults(env_extra: dict, cpus=None) -> dict:
-    """pool size and BLAS thread variable chosen by ``import wbentropy`` in a fresh process."""
+    """pool size and BLAS thread variable chosen by ``wbentropy.configure_threads()`` in a fresh process."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "WBENTROPY_THREADS",
                         "PMI_SIZE", "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS",
                         "SLURM_TASKS_PER_NODE", "SLURM_NTASKS_PER_NODE", "OMPI_COMM_WORLD_SIZE",
                         "MV2_COMM_WORLD_LOCAL_SIZE", "WBENTROPY_BLAS_THREADS_SET")}
     env.update(env_extra)
-    code = ("import os, json, wbentropy; from wbentropy.integrate import threads as t; "
+    code = ("import os, json, wbentropy; wbentropy.configure_threads(); from wbentropy.integrate import threads as t; "
             "print(json.dumps({'pool': t.pool_size(), 'blas': os.environ.get('OPENBLAS_NUM_THREADS'), "
             "'affinity': t.available_cores(), 'node': os.cpu_count()}))")
     pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus is not None else None
@@ -138,3 +139,17 @@ def test_malformed_thread_variable_is_a_one_line_error(value):
                           text=True)
     assert proc.returncode != 0
     assert f"WBENTROPY_THREADS='{value}'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_import_changes_no_thread_variable():
+    """``import wbentropy`` (and its lazy attributes) leaves the environment alone and loads no numpy;
+    only :func:`wbentropy.configure_threads` sets the BLAS variables."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                            "MKL_NUM_THREADS", "WBENTROPY_BLAS_THREADS_SET",
+                                                            "WBENTROPY_THREADS")}
+    code = ("import os, sys, json, wbentropy; light = 'numpy' not in sys.modules; before = dict(os.environ); "
+            "wbentropy.InputError, wbentropy.TBModel; from wbentropy.integrate import threads; "
+            "print(json.dumps({'light': light, 'same': dict(os.environ) == before, 'pool': threads.pool_size()}))")
+    out = json.loads(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                    check=True).stdout)
+    assert out == {"light": True, "same": True, "pool": 1}

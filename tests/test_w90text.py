@@ -1,4 +1,4 @@
-"""Tests for the Wannier90 text readers/writers (wbentropy.io.w90text)."""
+"""Tests for the Wannier90 text readers/writers (wbentropy.io.tb, .hr, .win, .wsvec)."""
 from __future__ import annotations
 
 import logging
@@ -10,19 +10,10 @@ import numpy as np
 import pytest
 
 from wbentropy.errors import InputError
-from wbentropy.io.w90text import (
-    W90_BOHR_ANGSTROM,
-    WSVec,
-    _parse_tb,
-    apply_mdrs,
-    read_hr,
-    read_tb,
-    read_win_lattice,
-    read_wsvec,
-    write_hr,
-    write_tb,
-    write_wsvec,
-)
+from wbentropy.io.hr import read_hr, write_hr
+from wbentropy.io.tb import _parse_tb, read_tb, write_tb
+from wbentropy.io.win import W90_BOHR_ANGSTROM, read_win_lattice
+from wbentropy.io.wsvec import WSVec, apply_mdrs, read_wsvec, write_wsvec
 from wbentropy.model import TBModel, hermitize_position
 from wbentropy.toy_models import random_model
 
@@ -323,7 +314,7 @@ def test_gaas_tb(gaas_tb):
 def test_gaas_tb_matches_wannierberri(gaas_tb):
     """Independent reader: WannierBerri's System_tb gives the same H(R) (row/column convention)."""
     wb = pytest.importorskip("wannierberri")
-    from wbentropy.io.w90text import _row_lookup
+    from wbentropy.io._rvectors import _row_lookup
 
     m = read_tb(tb_file=gaas_tb)
     system = wb.system.System_tb(tb_file=str(gaas_tb), berry=False)
@@ -611,7 +602,7 @@ def test_gzip_compressed_tb_and_wsvec_read_like_plain_files(tmp_path):
     """SEED_tb.dat.gz / SEED_wsvec.dat.gz (how data/Fe_* is bundled) give the identical model."""
     import gzip
 
-    from wbentropy.io.w90text import write_tb
+    from wbentropy.io.tb import write_tb
 
     model = random_model(num_wann=3, seed=7)
     write_tb(model=model, path=tmp_path / "m_tb.dat")

@@ -1,12 +1,16 @@
 """wbentropy's WannierBerri calculators (wbentropy.wannierberri) inside ``wannierberri.run``.
 
-Real data: bcc Fe (E_F = 17.6255 eV) and GaAs (valence-band maximum 7.7209 eV).
+Real data: bcc Fe twice — the bundled model (data/Fe_hr + Fe_r + Fe_wsvec + Fe.win, E_F = 17.3811 eV,
+into WannierBerri through wbentropy.symmetry.to_system_r) and, when ../shared/data is there,
+WannierBerri's own reading of Fe.chk/.eig/.mmn (E_F = 17.6255 eV) — and GaAs (valence-band maximum
+7.7209 eV, shared data).
 Every run evaluates the Gamma-centred mesh k = i/N with no refinement; where stated,
 WannierBerri's own symmetrisation / irreducible K-points are switched on.
 """
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +21,9 @@ from wb_reference import grid_arguments, pseudovector, wb_ahc, wb_system
 from wbentropy import InputError
 from wbentropy import constants as C
 from wbentropy.api import compute
+from wbentropy.io.load import load_model
 from wbentropy.io.w90chk import read_chk
+from wbentropy.symmetry import to_system_r
 
 wb = pytest.importorskip("wannierberri")
 from wannierberri.calculators.static import AHC  # noqa: E402
@@ -27,18 +33,34 @@ from wbentropy.wannierberri import (S_PER_CM_TO_S_PER_M, EntropyHall, EntropyPro
                                     EntropyProductionInterband, FiniteTemperatureAHC)
 
 EF_FE = 17.6255
+EF_FE_BUNDLED = 17.3811
+DATA = Path(__file__).resolve().parents[1] / "data"
 EF_GAAS_VBM = 7.7209
 TAU_FS = 10.0
+
+
+class Fe:
+    """One bcc-Fe model as a wbentropy TBModel and as WannierBerri systems, with its Fermi energy."""
+
+    def __init__(self, *, model, new_system, ef: float):
+        self.model, self.new_system, self.ef = model, new_system, ef
+        self.wb = new_system()
+
+
+@pytest.fixture(scope="module", params=["bundled", "shared"])
+def fe(request):
+    """The bundled Fe (every clean clone) and the shared-data Fe (skipped without ../shared/data)."""
+    if request.param == "bundled":
+        model = load_model(hr=DATA / "Fe_hr.dat.gz", r=DATA / "Fe_r.dat.gz", wsvec=DATA / "Fe_wsvec.dat.gz",
+                           win=DATA / "Fe.win")
+        return Fe(model=model, new_system=lambda: to_system_r(model), ef=EF_FE_BUNDLED)
+    fe_dir = request.getfixturevalue("fe_dir")
+    return Fe(model=read_chk(seed=fe_dir / "Fe"), new_system=lambda: wb_system(seed=fe_dir / "Fe"), ef=EF_FE)
 
 
 @pytest.fixture(scope="module")
 def fe_wb(fe_dir):
     return wb_system(seed=fe_dir / "Fe")
-
-
-@pytest.fixture(scope="module")
-def fe_model(fe_dir):
-    return read_chk(seed=fe_dir / "Fe")
 
 
 def _run(system, calculators, *, mesh, max_fft=16, workdir, symmetrize=False, irreducible=False):
@@ -87,13 +109,16 @@ def _rel_err(ours, ref):
     return np.max(np.abs(ours - ref), axis=axes) / np.max(np.abs(ref), axis=axes)
 
 
-def test_fe_calculators_equal_wbentropy_compute(fe_wb, fe_model, tmp_path):
+# the paper form's pair weights reach ~1e299 on the bundled model's deep bands (documented, capped);
+# WannierBerri's refinement bookkeeping takes the norm of that result and overflows (its code, not ours)
+@pytest.mark.filterwarnings("ignore:overflow encountered in dot:RuntimeWarning")
+def test_fe_calculators_equal_wbentropy_compute(fe, tmp_path):
     """Each calculator through wannierberri.run == wbentropy.api.compute on the same mesh, <= 1e-8.
 
     6^3 mesh as 2^3 K-points x 3^3 FFT grids (exercises WannierBerri's K-point shifts and
     weights); non-uniform Efermi; T = 300 and 1000 K (and T = 0 for the AHC)."""
     mesh, temperatures = 6, (300.0, 1000.0)
-    mus = np.array([EF_FE - 0.3, EF_FE, EF_FE + 0.2])
+    mus = np.array([fe.ef - 0.3, fe.ef, fe.ef + 0.2])
     calcs = {"ahc_0K": FiniteTemperatureAHC(mus, 0.0)}
     for T in temperatures:
         calcs[f"sh_{T:g}"] = EntropyHall(mus, T)
@@ -101,13 +126,13 @@ def test_fe_calculators_equal_wbentropy_compute(fe_wb, fe_model, tmp_path):
         calcs[f"drude_{T:g}"] = EntropyProductionDrude(mus, T, TAU_FS)
         calcs[f"inter_{T:g}"] = EntropyProductionInterband(mus, T, TAU_FS)
     calcs["paper_1000"] = EntropyProductionInterband(mus, 1000.0, TAU_FS, form="paper")
-    res = _run(fe_wb, calcs, mesh=mesh, max_fft=3, workdir=tmp_path)
+    res = _run(fe.wb, calcs, mesh=mesh, max_fft=3, workdir=tmp_path)
 
-    ref = compute(model=fe_model, quantities=["ahc", "entropy_hall", "entropy_production_drude",
+    ref = compute(model=fe.model, quantities=["ahc", "entropy_hall", "entropy_production_drude",
                                               "entropy_production_interband"],
                   temperatures=temperatures, mus=mus, kmesh=(mesh,) * 3, tau_fs=TAU_FS)
-    ahc_0K = compute(model=fe_model, quantities=["ahc"], temperatures=[0.0], mus=mus, kmesh=(mesh,) * 3)
-    paper = compute(model=fe_model, quantities=["entropy_production_interband"], temperatures=[1000.0],
+    ahc_0K = compute(model=fe.model, quantities=["ahc"], temperatures=[0.0], mus=mus, kmesh=(mesh,) * 3)
+    paper = compute(model=fe.model, quantities=["entropy_production_interband"], temperatures=[1000.0],
                     mus=mus, kmesh=(mesh,) * 3, tau_fs=TAU_FS, entropy_production_form="paper")
 
     checks = [("ahc_0K", pseudovector(ahc_0K["ahc"][0]) * S_PER_CM_TO_S_PER_M)]  # S/cm -> S/m
@@ -132,50 +157,50 @@ def test_fe_calculators_equal_wbentropy_compute(fe_wb, fe_model, tmp_path):
     assert np.max(np.abs(res["ahc_300"].data)) > 1e4  # S/m
 
 
-@pytest.mark.parametrize("mu", [EF_FE, EF_FE - 0.3])
-def test_fe_entropy_hall_equals_nernst_from_wannierberri_ahc(fe_wb, tmp_path, mu):
+@pytest.mark.parametrize("shift", [0.0, -0.3])
+def test_fe_entropy_hall_equals_nernst_from_wannierberri_ahc(fe, tmp_path, shift):
     """Onsager, against another code: sigma^s(T, mu) from the EntropyHall calculator equals the
     anomalous Nernst coefficient alpha = -(1/q) int dE (df/dE) sigma(E) (E - mu)/T, q = -e,
     with sigma(E) WannierBerri's own T = 0 AHC curve (recipe of
     tests/test_real_materials.py::test_fe_entropy_hall_equals_nernst_from_wannierberri_ahc_curve)."""
-    mesh, T = 8, 300.0
+    mesh, T, mu = 8, 300.0, fe.ef + shift
     kT = sc.k * T / sc.e
-    E = mu + kT * np.linspace(-25, 25, 20001)
-    sigma = wb_ahc(system=fe_wb, mesh=mesh, mu=E) * 100.0  # S/cm -> S/m
+    E = mu + kT * np.linspace(-25, 25, 80001)
+    sigma = wb_ahc(system=fe.wb, mesh=mesh, mu=E) * 100.0  # S/cm -> S/m
     x = (E - mu) / kT
     dfde = -np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))) ** 2 / kT
     volts = C.E_CHARGE / C.ELECTRON_CHARGE  # (E - mu)[J]/q per eV of E - mu
     alpha = -volts * np.trapezoid(dfde[:, None, None] * sigma * (E - mu)[:, None, None] / T, E, axis=0)
-    ours = _run(fe_wb, {"sh": EntropyHall([mu], T)}, mesh=mesh, workdir=tmp_path)["sh"].data[0]
+    ours = _run(fe.wb, {"sh": EntropyHall([mu], T)}, mesh=mesh, workdir=tmp_path)["sh"].data[0]
     expected = pseudovector(alpha)
     scale = np.max(np.abs(expected))
     print(f"mu = {mu}: sigma^s = {ours} A/(m K), Nernst from WB AHC = {expected}, "
           f"rel. dev. {np.max(np.abs(ours - expected)) / scale:.1e}")
-    assert scale > 1.0
-    assert np.allclose(ours, expected, rtol=0, atol=1e-3 * scale)
+    assert scale > 0.1  # A/(m K): a magnetic metal
+    assert np.allclose(ours, expected, rtol=0, atol=1e-3 * scale)  # trapezoid over the steps of sigma(E): error ~ dE
 
 
-def test_fe_irreducible_symmetrised_run_weights_like_wannierberri_ahc(fe_dir, tmp_path):
+def test_fe_irreducible_symmetrised_run_weights_like_wannierberri_ahc(fe, tmp_path):
     """With WannierBerri's irreducible K-points and symmetrisation (inversion), the T = 0 limit of
     FiniteTemperatureAHC is WannierBerri's own AHC: same K-point weights, same transformation.
 
     Inversion is a probe of the machinery here, not a symmetry of this data set: its Wannier
     Hamiltonian has E(k) != E(-k) (by up to ~1 eV), so the symmetrised irreducible result differs
     from the full mesh (by ~60 %, for WannierBerri's AHC and ours alike)."""
-    system = wb_system(seed=fe_dir / "Fe")
+    system = fe.new_system()
     system.set_pointgroup(["Inversion"])
-    mus = np.array([EF_FE - 0.3, EF_FE - 0.1, EF_FE + 0.1])  # uniform, as AHC needs
+    mus = np.array([fe.ef - 0.3, fe.ef - 0.1, fe.ef + 0.1])  # uniform, as AHC needs
     res = _run(system, {"wb": AHC(Efermi=mus, save_mode=""), "ours": FiniteTemperatureAHC(mus, 0.0, save_mode="")},
                mesh=6, max_fft=2, workdir=tmp_path, symmetrize=True, irreducible=True)  # 3^3 K-points
     err = _rel_err(res["ours"].data, res["wb"].data)
     assert np.all(err <= 1e-8), err
 
 
-def test_time_reversal_parity_like_wannierberri(fe_dir, tmp_path):
+def test_time_reversal_parity_like_wannierberri(fe, tmp_path):
     """Symmetrising with time reversal alone (a parity probe: Fe is magnetic) removes every T-odd
     result and keeps every T-even one.  The Hall calculators vanish exactly like WB's AHC; the
     entropy production (T-even, sigma_sym/T) is unchanged."""
-    mus = np.array([EF_FE])
+    mus = np.array([fe.ef])
 
     def calcs():
         return {"wb_ahc": AHC(Efermi=mus, save_mode=""), "ahc": FiniteTemperatureAHC(mus, 300.0, save_mode=""),
@@ -183,8 +208,8 @@ def test_time_reversal_parity_like_wannierberri(fe_dir, tmp_path):
                 "drude": EntropyProductionDrude(mus, 300.0, TAU_FS, save_mode=""),
                 "inter": EntropyProductionInterband(mus, 300.0, TAU_FS, save_mode="")}
 
-    plain = _run(wb_system(seed=fe_dir / "Fe"), calcs(), mesh=4, workdir=tmp_path / "plain")
-    system = wb_system(seed=fe_dir / "Fe")
+    plain = _run(fe.new_system(), calcs(), mesh=4, workdir=tmp_path / "plain")
+    system = fe.new_system()
     system.set_pointgroup(["TimeReversal"])
     sym = _run(system, calcs(), mesh=4, workdir=tmp_path / "tr", symmetrize=True)
     for name in ("wb_ahc", "ahc", "sh"):
@@ -240,10 +265,10 @@ def test_gaas_gauge_covariance_with_degenerate_bands(gaas_dir, tmp_path):
     assert np.max(np.abs(rotated["sh"].data - plain["sh"].data)) < 1e-4
 
 
-def test_results_are_saved_and_reloaded_by_wannierberri(fe_wb, tmp_path):
+def test_results_are_saved_and_reloaded_by_wannierberri(fe, tmp_path):
     """run() writes our results like its own (.npz and .dat) and EnergyResult.from_npz restores them."""
-    mus = np.array([EF_FE - 0.1, EF_FE])
-    res = _run(fe_wb, {"sigma_s": EntropyHall(mus, 300.0),
+    mus = np.array([fe.ef - 0.1, fe.ef])
+    res = _run(fe.wb, {"sigma_s": EntropyHall(mus, 300.0),
                        "pi_d": EntropyProductionDrude(mus, 300.0, TAU_FS)}, mesh=4, workdir=tmp_path)
     for name in ("sigma_s", "pi_d"):
         npz = tmp_path / f"result-{name}_iter-0000.npz"

@@ -11,9 +11,11 @@ Example
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -26,8 +28,7 @@ from .integrate.uniform import UniformMesh, integrate_uniform, uniform_route
 from .kspace.geometry import DEFAULT_DEGEN_THRESH
 from .kspace.interpolation import Interpolator
 from .model import TBModel
-from .physics.entropy_production import check_positive_semidefinite
-from .quantities import Options, get_quantities
+from .quantities import Options, Quantity, get_quantities
 from .results import QuantityResult, Result
 
 __all__ = ["compute", "compute_collinear", "check_grid", "check_mu_in_band_range", "band_range", "check_omegas",
@@ -76,23 +77,24 @@ def check_grid(*, temperatures: Sequence[float], mus: Sequence[float]) -> tuple[
     return T, mu
 
 
-def inclusive_range(start: float, stop: float, step: float, *, name: str = "--mu-range") -> np.ndarray:
+def inclusive_range(start: float, stop: float, step: float, *, name: str = "mu_range") -> np.ndarray:
     """START, START + STEP, ... up to STOP inclusive (within 1e-9 STEP), as ``--mu-range`` gives them.
 
     Raises
     ------
     InputError
-        Naming ``name`` if a value is not finite, STOP < START, STEP <= 0, or the grid would hold
+        Naming the parameter ``name`` if a value is not finite, STOP < START, STEP <= 0, or the grid would hold
         more than :data:`MAX_GRID_POINTS` points.
     """
     if not all(np.isfinite(x) for x in (start, stop, step)):
-        raise InputError(f"{name} needs three finite numbers START STOP STEP, got {start:g} {stop:g} {step:g}")
+        raise InputError(f"{{{name}}} needs three finite numbers START STOP STEP, got {start:g} {stop:g} {step:g}",
+                         param=name)
     if step <= 0 or stop < start:
-        raise InputError(f"{name} needs START <= STOP and STEP > 0, got {start:g} {stop:g} {step:g}")
+        raise InputError(f"{{{name}}} needs START <= STOP and STEP > 0, got {start:g} {stop:g} {step:g}", param=name)
     count = np.floor((stop - start) / step + 1e-9) + 1
     if not count <= MAX_GRID_POINTS:
-        raise InputError(f"{name} {start:g} {stop:g} {step:g} asks for {count:.4g} points, more than the "
-                         f"{MAX_GRID_POINTS} wbentropy accepts: use a larger STEP")
+        raise InputError(f"{{{name}}} {start:g} {stop:g} {step:g} asks for {count:.4g} points, more than the "
+                         f"{MAX_GRID_POINTS} wbentropy accepts: use a larger STEP", param=name)
     return start + step * np.arange(int(count))
 
 
@@ -102,16 +104,17 @@ def check_quantity_names(names: Sequence[str]) -> list[str]:
 
     names = [str(n).strip() for n in names]
     if not names or not all(names):
-        raise InputError("--quantities needs a comma-separated list of names without empty entries, e.g. "
-                         f"ahc,entropy_hall (known: {', '.join(sorted(QUANTITIES))}), got {','.join(names)!r}")
+        raise InputError("{quantities} needs a comma-separated list of names without empty entries, e.g. "
+                         f"ahc,entropy_hall (known: {', '.join(sorted(QUANTITIES))}), got {','.join(names)!r}",
+                         param="quantities")
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise InputError(f"--quantities names {', '.join(repeated)} more than once")
+        raise InputError(f"{{quantities}} names {', '.join(repeated)} more than once", param="quantities")
     get_quantities(names)
     return names
 
 
-def check_kmesh(kmesh: Sequence[int], *, name: str = "--kmesh") -> tuple[int, int, int]:
+def check_kmesh(kmesh: Sequence[int], *, name: str = "kmesh") -> tuple[int, int, int]:
     """Three integers >= 1 with at most :data:`MAX_KPOINTS` points in all."""
     shape = tuple(kmesh)
     try:
@@ -123,9 +126,9 @@ def check_kmesh(kmesh: Sequence[int], *, name: str = "--kmesh") -> tuple[int, in
     shape = tuple(int(n) for n in shape)
     count = shape[0] * shape[1] * shape[2]
     if count > MAX_KPOINTS:
-        raise InputError(f"{name} {' '.join(str(n) for n in shape)} has {count:.4g} k-points, more than the "
+        raise InputError(f"{{{name}}} {' '.join(str(n) for n in shape)} has {count:.4g} k-points, more than the "
                          f"2^36 = {MAX_KPOINTS} (4096^3) wbentropy accepts: at ~10^5 k-points per core and second "
-                         "that is days of CPU time; use --tolerance (adaptive refinement) for fine meshes")
+                         "that is days of CPU time; use {tolerance} (adaptive refinement) for fine meshes", param=name)
     return shape
 
 
@@ -138,37 +141,38 @@ def check_options(*, degen_thresh: float = DEFAULT_DEGEN_THRESH, batch_size: int
     Raises
     ------
     InputError
-        Naming the option (by its command-line name) and the accepted range.
+        Naming the parameter (``param``; the command line shows its option) and the accepted range.
     """
     import os
 
     if not (np.isfinite(degen_thresh) and 0 <= degen_thresh <= MAX_DEGEN_THRESH_EV):
-        raise InputError(f"--degen-thresh must be >= 0 eV and at most {MAX_DEGEN_THRESH_EV:g} eV (bands closer than "
-                         f"it are merged into one group, their interband terms dropped; default "
-                         f"{DEFAULT_DEGEN_THRESH:g} eV), got {degen_thresh:g}")
+        raise InputError(f"{{degen_thresh}} must be >= 0 eV and at most {MAX_DEGEN_THRESH_EV:g} eV (bands closer "
+                         f"than it are merged into one group, their interband terms dropped; default "
+                         f"{DEFAULT_DEGEN_THRESH:g} eV), got {degen_thresh:g}", param="degen_thresh")
     if batch_size is not None and not batch_size >= 1:
-        raise InputError(f"--batch-size must be >= 1, got {batch_size}")
+        raise InputError(f"{{batch_size}} must be >= 1, got {batch_size}", param="batch_size")
     if max_memory_mb is not None and not (np.isfinite(max_memory_mb) and max_memory_mb > 0):
-        raise InputError(f"--max-memory must be > 0 MB and finite, got {max_memory_mb:g}")
+        raise InputError(f"{{max_memory_mb}} must be > 0 MB and finite, got {max_memory_mb:g}", param="max_memory_mb")
     if tau_fs is not None and not (np.isfinite(tau_fs) and tau_fs > 0):
         raise InputError(f"the relaxation time must be > 0 fs, got {tau_fs:g}")
     if tau_fs is not None and not TAU_RANGE_FS[0] <= tau_fs <= TAU_RANGE_FS[1]:
-        raise InputError(f"--tau must be between {TAU_RANGE_FS[0]:g} and {TAU_RANGE_FS[1]:g} fs (hbar/tau from 658 eV "
-                         f"to 0.66 neV), got {tau_fs:g}")
+        raise InputError(f"{{tau_fs}} must be between {TAU_RANGE_FS[0]:g} and {TAU_RANGE_FS[1]:g} fs (hbar/tau from "
+                         f"658 eV to 0.66 neV), got {tau_fs:g}", param="tau_fs")
     if tolerance is not None and not (np.isfinite(tolerance) and 0 < tolerance < 1):
-        raise InputError(f"--tolerance must be > 0 and < 1 (a relative error; 1 would accept any result), "
-                         f"got {tolerance:g}")
+        raise InputError(f"{{tolerance}} must be > 0 and < 1 (a relative error; 1 would accept any result), "
+                         f"got {tolerance:g}", param="tolerance")
     if not (np.isfinite(abs_tolerance) and abs_tolerance >= 0):
-        raise InputError(f"--abs-tolerance must be finite and >= 0 (in each tensor's units), got {abs_tolerance:g}")
+        raise InputError(f"{{abs_tolerance}} must be finite and >= 0 (in each tensor's units), got {abs_tolerance:g}",
+                         param="abs_tolerance")
     if max_kpoints is not None and max_kpoints < 1:
-        raise InputError(f"--max-kpoints must be >= 1, got {max_kpoints}")
+        raise InputError(f"{{max_kpoints}} must be >= 1, got {max_kpoints}", param="max_kpoints")
     if not 0 <= max_levels <= MAX_LEVELS:
-        raise InputError(f"--max-levels must be between 0 and {MAX_LEVELS} (after {MAX_LEVELS} halvings a cell is "
-                         f"narrower than the double-precision spacing of k), got {max_levels}")
+        raise InputError(f"{{max_levels}} must be between 0 and {MAX_LEVELS} (after {MAX_LEVELS} halvings a cell "
+                         f"is narrower than the double-precision spacing of k), got {max_levels}", param="max_levels")
     cores = os.cpu_count() or 1
     if threads is not None and not 1 <= threads <= 4 * cores:
-        raise InputError(f"--threads must be >= 1 and at most 4 per core ({4 * cores} on this node of {cores} "
-                         f"cores), got {threads}")
+        raise InputError(f"{{threads}} must be >= 1 and at most 4 per core ({4 * cores} on this node of {cores} "
+                         f"cores), got {threads}", param="threads")
     if entropy_production_form not in ("exact", "paper"):
         raise InputError(f"entropy production form must be 'exact' or 'paper', got {entropy_production_form!r}")
 
@@ -224,18 +228,19 @@ def _check_against_model(*, evaluator: Evaluator, mus: np.ndarray, temperatures:
     check_mu_in_band_range(interpolator=evaluator.interp, mus=mus, temperatures=temperatures)
     lo, hi = band_range(interpolator=evaluator.interp)
     if evaluator.model.num_wann > 1 and degen_thresh > DEFAULT_DEGEN_THRESH and degen_thresh >= hi - lo:
-        raise InputError(f"--degen-thresh {degen_thresh:g} eV is not below the band width of the model "
+        raise InputError(f"{{degen_thresh}} {degen_thresh:g} eV is not below the band width of the model "
                          f"({hi - lo:.4g} eV): every band would be one degenerate group and every interband "
-                         f"term zero (default {DEFAULT_DEGEN_THRESH:g} eV)")
+                         f"term zero (default {DEFAULT_DEGEN_THRESH:g} eV)", param="degen_thresh")
     if coarse_mesh is not None:
         cells = int(np.prod(coarse_mesh))
         leaf_bytes = 12 * evaluator.n_outputs + 64  # as the adaptive integrator counts its leaf cells
         limit = AdaptiveSettings.max_leaf_memory_mb
         if cells * leaf_bytes > limit * 2**20:
-            raise InputError(f"the adaptive coarse mesh --kmesh {' '.join(map(str, coarse_mesh))} has {cells} cells "
-                             f"of {leaf_bytes} bytes ({evaluator.n_outputs} outputs each): "
+            raise InputError(f"the adaptive coarse mesh {{kmesh}} {' '.join(map(str, coarse_mesh))} has {cells} "
+                             f"cells of {leaf_bytes} bytes ({evaluator.n_outputs} outputs each): "
                              f"{cells * leaf_bytes / 2**20:.0f} MB, more than the {limit:g} MB the leaf cells may "
-                             "use: give a coarser --kmesh (refinement adds points where needed) or fewer outputs")
+                             "use: give a coarser {kmesh} (refinement adds points where needed) or fewer outputs",
+                             param="kmesh")
 
 
 def _short(values: np.ndarray) -> str:
@@ -248,7 +253,7 @@ def check_omegas(*, omegas, smearing: str, smearing_width: float) -> np.ndarray:
     from .physics.optical import SMEARINGS
 
     if omegas is None or len(np.atleast_1d(omegas)) == 0:
-        raise InputError("AC quantities need photon energies: give --omega-range START STOP STEP (eV)")
+        raise InputError("AC quantities need photon energies: give {omegas} START STOP STEP (eV)", param="omegas")
     w = np.atleast_1d(np.asarray(omegas, dtype=float))
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise InputError(f"photon energies must be finite and >= 0 eV, got {_short(w)}")
@@ -270,15 +275,15 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             progress: bool = False, omegas: Sequence[float] | None = None, smearing: str = "lorentzian",
             smearing_width: float = 0.05, threads: int | None = None,
             on_level: Callable[[int, int, dict, dict], None] | None = None,
-            on_split: Callable[[int, int, int, dict], None] | None = None, box_occupations: bool = False,
-            _exit_after_level: int | None = None) -> Result:
+            box_occupations: bool = False) -> Result:
     """Integrate the requested quantities over the Brillouin zone.
 
     With neither ``tolerance`` nor ``max_kpoints`` the integral is the mean over the uniform
     Gamma-centred mesh ``kmesh``.  With either, ``kmesh`` is the coarse mesh of the adaptive
     integrator (:mod:`wbentropy.integrate.adaptive`), which refines where the integrands are hot until
     the relative error estimate is below ``tolerance`` or ``max_kpoints`` evaluations are spent;
-    every tensor then carries an ``error`` estimate.
+    every tensor then carries an ``error`` estimate.  The run is validated (:func:`_validate`),
+    planned (:func:`_plan`) and run (:func:`_run`) in this order.
 
     Parameters
     ----------
@@ -286,146 +291,172 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         Loaded with :func:`wbentropy.io.load.load_model` or built in Python.
     quantities : sequence of str
         Names, e.g. ``["ahc", "entropy_hall"]`` (see :data:`wbentropy.quantities.QUANTITIES`).
-    temperatures : sequence of float
-        Temperatures in K (0 allowed: step occupations).
-    mus : sequence of float
-        Chemical potentials in eV, on the Hamiltonian's absolute scale.
+    temperatures, mus : sequence of float
+        Temperatures in K (0 allowed: step occupations); chemical potentials in eV, on the
+        Hamiltonian's absolute scale.
     kmesh : (N1, N2, N3)
         Mesh k = (i1/N1, i2/N2, i3/N3) in reduced coordinates (coarse mesh if adaptive).
     degen_thresh : float
         Bands closer than this (eV) are treated as a degenerate group.
-    batch_size : int, optional
-        k-points per batch (default: from ``max_memory_mb``).
-    max_memory_mb : float, optional
-        Budget (MB) of the computation's arrays per rank: R-space operators, one batch of
-        k-points and the integrand blocks (:func:`wbentropy.integrate.uniform.plan_memory`); default
-        a quarter of the available memory shared by the ranks, within 64..2048 MB.
-    comm : mpi4py communicator, optional
-        Distribute the work over MPI ranks (or pass ``parallel``).
+    batch_size, max_memory_mb : int, float, optional
+        k-points per batch (default: from ``max_memory_mb``); budget (MB) per rank of the R-space
+        operators, one batch and the integrand blocks (:func:`wbentropy.integrate.uniform.plan_memory`;
+        default a quarter of the available memory shared by the ranks, within 64..2048 MB).
+    comm, parallel : mpi4py communicator or Parallel, optional
+        Distribute the work over MPI ranks.
     threads : int, optional
-        Threads per rank evaluating k-batches side by side (default: the rank's share of the
-        node's cores, or ``WBENTROPY_THREADS``; see :mod:`wbentropy.integrate.threads`).  Results do not
-        depend on it.
+        Threads per rank (default: the rank's share of the node's cores, or ``WBENTROPY_THREADS``;
+        :mod:`wbentropy.integrate.threads`).  Results do not depend on it.
     tau_fs : float, optional
-        Relaxation time in fs, needed by entropy production and Drude quantities.
+        Relaxation time in fs, needed by entropy production, Drude and second-order quantities.
     entropy_production_form : {"exact", "paper"}
-        Interband entropy-production kernel: "exact" (Kubo-Mori, the second-order
-        expansion of the paper's Eq. 9; default) or "paper" (Eq. 18 as printed).
-    tolerance, abs_tolerance : float
-        Adaptive target: relative error per tensor (relative to its largest component,
-        plus ``abs_tolerance`` in the tensor's units).
-    max_kpoints : int
-        Adaptive budget of k-point evaluations.
-    checkpoint : str, optional
-        Adaptive: HDF5 checkpoint written after every refinement level.
-    restart : str, optional
-        Adaptive: resume from this checkpoint.
-    progress : bool
-        Adaptive: progress line on stderr (rank 0).
-    omegas : sequence of float, optional
-        Photon energies hbar*omega in eV for the AC quantities (``optical_conductivity``,
-        ``optical_entropy_conductivity``).
-    smearing, smearing_width : str, float
-        Line shape ("lorentzian" or "gaussian") and width gamma (eV) replacing the delta
-        function of the AC quantities (:mod:`wbentropy.physics.optical`).
+        Interband kernel: Kubo-Mori (second-order expansion of the paper's Eq. 9) or Eq. 18 as printed.
+    tolerance, abs_tolerance, max_kpoints, max_levels : float, float, int, int
+        Adaptive target (relative error per tensor, plus ``abs_tolerance`` in its units) and budget.
+    checkpoint, restart, progress : str, str, bool
+        Adaptive: HDF5 checkpoint after every level; resume from one; progress line on stderr.
+    omegas, smearing, smearing_width : sequence of float, str, float
+        Photon energies (eV) of the AC quantities, line shape ("lorentzian" or "gaussian") and width
+        (eV) replacing their delta function (:mod:`wbentropy.physics.optical`).
     on_level : callable(level, num_kpoints, values, errors), optional
-        Adaptive: called on every rank after each refinement level (level 0 = the coarse
-        mesh) with the running integral and its error estimate, dicts name -> array shaped
-        as in the result; e.g. to follow the convergence of one run level by level.
-    on_split : callable(level, num_kpoints, kpoints_per_cell, changes), optional
-        Adaptive: called on every rank when a level's cells are split, with each split cell's
-        change of the integral (dict name -> array (n_split, *shape)) in the order a run cut
-        short by ``max_kpoints`` splits them: a run with ``max_kpoints = num_kpoints + m *
-        kpoints_per_cell`` ends with the level's ``on_level`` values plus ``changes[:m].sum(0)``.
-        One run thus gives the convergence curve at every budget, not only at its levels.
+        Adaptive: called on every rank after each level with the running integral and its error
+        estimate (dicts name -> array shaped as in the result).
     box_occupations : bool
-        Adaptive: average each Gauss node's Fermi-sea and entropy weights (f_n, s_n) over the
-        energies its band sweeps in the node's box where that spread exceeds k_B T (see
-        :mod:`wbentropy.integrate.adaptive`); False (default) takes the weights at the node.
+        Adaptive: average each Gauss node's weights f_n, s_n over its box where the band spread
+        exceeds k_B T (:mod:`wbentropy.integrate.adaptive`).
 
-    Every tensor counts :attr:`model.spin_degeneracy <wbentropy.model.TBModel.spin_degeneracy>`
-    electrons per band (recorded, with where it came from, as the result's ``spin_degeneracy``
-    and ``spin_degeneracy_source`` attributes); a run whose degeneracy was assumed logs one warning.
+    Every tensor counts ``model.spin_degeneracy`` electrons per band (recorded, with its source, in
+    the result's attributes).
 
     Returns
     -------
     Result
-        Tensors of shape (nT, nmu, 3, 3) in SI units ((nT, nmu, 3) for vector quantities,
-        (nT, nmu, nomega, 3, 3) complex for AC quantities, with ``Result.omega``).
+        Tensors (nT, nmu, 3, 3) in SI units, charge conductivities in S/cm ((nT, nmu, 3) vectors,
+        (nT, nmu, 3, 3, 3) second order, (nT, nmu, nomega, 3, 3) complex AC with ``Result.omega``).
     """
-    T, mu = check_grid(temperatures=temperatures, mus=mus)
-    qs = get_quantities(check_quantity_names(list(quantities)))
-    check_options(degen_thresh=degen_thresh, batch_size=batch_size, max_memory_mb=max_memory_mb, tau_fs=tau_fs,
-                  tolerance=tolerance, abs_tolerance=abs_tolerance, max_kpoints=max_kpoints, max_levels=max_levels,
-                  threads=threads, entropy_production_form=entropy_production_form)
-    kmesh = check_kmesh(kmesh)
-    omega_axis = check_omegas(omegas=omegas, smearing=smearing, smearing_width=smearing_width) \
+    request = _Request(quantities=quantities, temperatures=temperatures, mus=mus, kmesh=kmesh,
+                       degen_thresh=degen_thresh, batch_size=batch_size, max_memory_mb=max_memory_mb, tau_fs=tau_fs,
+                       entropy_production_form=entropy_production_form, tolerance=tolerance,
+                       abs_tolerance=abs_tolerance, max_kpoints=max_kpoints, max_levels=max_levels,
+                       checkpoint=checkpoint, restart=restart, progress=progress, omegas=omegas, smearing=smearing,
+                       smearing_width=smearing_width, threads=threads, on_level=on_level,
+                       box_occupations=box_occupations)
+    return _run(_plan(request, _validate(request)), model=model, parallel=parallel or Parallel(comm))
+
+
+@dataclass(frozen=True)
+class _Request:
+    """The keyword arguments of :func:`compute` except the model and the processes, as given."""
+
+    quantities: Sequence[str]
+    temperatures: Sequence[float]
+    mus: Sequence[float]
+    kmesh: Sequence[int]
+    degen_thresh: float = DEFAULT_DEGEN_THRESH
+    batch_size: int | None = None
+    max_memory_mb: float | None = None
+    tau_fs: float | None = None
+    entropy_production_form: str = "exact"
+    tolerance: float | None = None
+    abs_tolerance: float = 0.0
+    max_kpoints: int | None = None
+    max_levels: int = 50
+    checkpoint: str | None = None
+    restart: str | None = None
+    progress: bool = False
+    omegas: Sequence[float] | None = None
+    smearing: str = "lorentzian"
+    smearing_width: float = 0.05
+    threads: int | None = None
+    on_level: Callable | None = None
+    box_occupations: bool = False
+
+    @property
+    def adaptive(self) -> bool:
+        """True if the adaptive integrator runs (a tolerance, a k-point budget or a restart)."""
+        return self.tolerance is not None or self.max_kpoints is not None or self.restart is not None
+
+
+class _Checked(NamedTuple):
+    """What :func:`_validate` returns: the request's grids and quantities, checked."""
+
+    quantities: list[Quantity]
+    temperatures: np.ndarray
+    mus: np.ndarray
+    kmesh: tuple[int, int, int]
+    omegas: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A validated run: its quantities, grids, options and integrator (the model comes with :func:`_run`)."""
+
+    request: _Request
+    checked: _Checked
+    options: Options
+    mesh: UniformMesh
+    #: settings of the adaptive integrator, or None for the uniform mesh
+    settings: AdaptiveSettings | None
+
+
+def _validate(r: _Request) -> _Checked:
+    """Check every argument that does not need the model (:class:`~wbentropy.errors.InputError` otherwise)."""
+    T, mu = check_grid(temperatures=r.temperatures, mus=r.mus)
+    qs = get_quantities(check_quantity_names(list(r.quantities)))
+    check_options(degen_thresh=r.degen_thresh, batch_size=r.batch_size, max_memory_mb=r.max_memory_mb,
+                  tau_fs=r.tau_fs, tolerance=r.tolerance, abs_tolerance=r.abs_tolerance, max_kpoints=r.max_kpoints,
+                  max_levels=r.max_levels, threads=r.threads, entropy_production_form=r.entropy_production_form)
+    kmesh = check_kmesh(r.kmesh)
+    omegas = check_omegas(omegas=r.omegas, smearing=r.smearing, smearing_width=r.smearing_width) \
         if any(q.omega_axis for q in qs) else None
-    options = Options(tau_fs=tau_fs, entropy_production_form=entropy_production_form,
-                      omegas=None if omega_axis is None else tuple(float(w) for w in omega_axis),
-                      smearing=smearing, smearing_width=float(smearing_width))
     for q in qs:
         if q.needs_tau:
-            options.eta  # raises a clear error if tau is missing or invalid
+            Options(tau_fs=r.tau_fs).eta  # raises a clear error if tau is missing or invalid
         if q.fermi_surface and np.any(T <= 0):
             raise InputError(f"{q.name} needs T > 0 (it contains -df/dE or 1/T); remove temperature 0")
-    mesh = UniformMesh(tuple(kmesh))
-    parallel = parallel or Parallel(comm)
-    adaptive = tolerance is not None or max_kpoints is not None or restart is not None
-    if box_occupations and not adaptive:
-        raise InputError("--box-occupations applies to adaptive integration: add --tolerance or --max-kpoints "
-                         "(a uniform mesh takes f_n, s_n at its points)")
+    if r.box_occupations and not r.adaptive:
+        raise InputError("{box_occupations} applies to adaptive integration: add {tolerance} or {max_kpoints} "
+                         "(a uniform mesh takes f_n, s_n at its points)", param="box_occupations")
+    return _Checked(quantities=qs, temperatures=T, mus=mu, kmesh=kmesh, omegas=omegas)
+
+
+def _plan(r: _Request, checked: _Checked) -> _Plan:
+    """The physical options of the quantities and the integrator's settings of a validated request."""
+    omegas = checked.omegas
+    options = Options(tau_fs=r.tau_fs, entropy_production_form=r.entropy_production_form,
+                      omegas=None if omegas is None else tuple(float(w) for w in omegas),
+                      smearing=r.smearing, smearing_width=float(r.smearing_width))
+    mesh = UniformMesh(tuple(checked.kmesh))
+    settings = None
+    if r.adaptive:
+        settings = AdaptiveSettings(coarse_mesh=mesh.shape, tolerance=r.tolerance if r.tolerance is not None else 0.0,
+                                    abs_tolerance=r.abs_tolerance,
+                                    max_kpoints=r.max_kpoints if r.max_kpoints is not None else 10**12,
+                                    max_levels=r.max_levels, checkpoint=r.checkpoint, progress=r.progress,
+                                    box_occupations=r.box_occupations)
+    return _Plan(request=r, checked=checked, options=options, mesh=mesh, settings=settings)
+
+
+def _run(plan: _Plan, *, model: TBModel, parallel: Parallel) -> Result:
+    """Integrate a planned run on ``model``: evaluator, model checks, integral, warnings, result."""
+    r, c = plan.request, plan.checked
     evaluator = parallel.agree(lambda: Evaluator(
-        model=model, quantities=qs, temperatures=T, mus=mu, options=options, degen_thresh=degen_thresh,
-        parallel=parallel, batch_size=batch_size, max_memory_mb=max_memory_mb, threads=threads))
-    parallel.agree(lambda: _check_against_model(evaluator=evaluator, mus=mu, temperatures=T, degen_thresh=degen_thresh,
-                                                coarse_mesh=mesh.shape if adaptive and restart is None else None))
+        model=model, quantities=c.quantities, temperatures=c.temperatures, mus=c.mus, options=plan.options,
+        degen_thresh=r.degen_thresh, parallel=parallel, batch_size=r.batch_size, max_memory_mb=r.max_memory_mb,
+        threads=r.threads))
+    coarse = plan.mesh.shape if plan.settings is not None and r.restart is None else None
+    parallel.agree(lambda: _check_against_model(evaluator=evaluator, mus=c.mus, temperatures=c.temperatures,
+                                                degen_thresh=r.degen_thresh, coarse_mesh=coarse))
     t0 = time.perf_counter()
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
     attrs.update({"spin_degeneracy": model.spin_degeneracy, "spin_degeneracy_source": model.spin_degeneracy_source})
-    errors = None
-    warnings_found: list[str] = []
-    if not adaptive and evaluator.fermi_weighted and np.any(T > 0):
-        evaluator.track_fermi_sampling(cell=mesh.cell_vectors(model.reciprocal_lattice))
-    if adaptive:
-        settings = AdaptiveSettings(coarse_mesh=mesh.shape, tolerance=tolerance if tolerance is not None else 0.0,
-                                    abs_tolerance=abs_tolerance,
-                                    max_kpoints=max_kpoints if max_kpoints is not None else 10**12,
-                                    max_levels=max_levels, checkpoint=checkpoint, progress=progress,
-                                    box_occupations=box_occupations, exit_after_level=_exit_after_level,
-                                    on_level=None if on_level is None else lambda lev, n, v, e: on_level(
-                                        lev, n, dict(zip((q.name for q in qs), evaluator.values(v))),
-                                        dict(zip((q.name for q in qs), evaluator.errors(e)))),
-                                    on_split=None if on_split is None else lambda lev, n, cost, d: on_split(
-                                        lev, n, cost, dict(zip((q.name for q in qs), evaluator.values(d)))))
-        signature = run_signature(model=model, parallel=parallel, quantities=qs, temperatures=T, mus=mu,
-                                  options=options, degen_thresh=degen_thresh, settings=settings) \
-            if checkpoint or restart else {}
-        res = integrate_adaptive(evaluator=evaluator, settings=settings, parallel=parallel, restart=restart,
-                                 signature=signature)
-        flat, errors = res.value, evaluator.errors(res.error)
-        if not res.converged and tolerance is not None:
-            warnings_found.append(f"adaptive integration stopped before reaching the tolerance {tolerance:.1e}: "
-                                  f"estimated relative error {res.history[-1]['rel_error']:.2e} after "
-                                  f"{res.n_evaluations} k-points (raise --max-kpoints or --max-levels)")
-        attrs.update({"integrator": "adaptive: Gauss-Legendre cells (3 points per direction), 2x2x2 splitting, "
-                                    "on a Gamma-centred coarse mesh",
-                      "coarse_kmesh": list(mesh.shape), "num_kpoints": res.n_evaluations,
-                      "refinement_levels": res.levels, "num_leaf_cells": res.n_leaves,
-                      "converged": bool(res.converged), "tolerance": settings.tolerance,
-                      "abs_tolerance": abs_tolerance, "estimated_rel_error": res.history[-1]["rel_error"],
-                      "history": res.history})
-    else:
-        nfft = uniform_route(evaluator=evaluator, mesh=mesh)
-        flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel, fft=nfft is not None)
-        attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape), "num_kpoints": mesh.size,
-                      "fourier": ("direct sums" if nfft is None
-                                  else f"mixed FFT on {nfft[0]}x{nfft[1]}x{nfft[2]} sub-grids")})
+    integrate = _integrate_uniform if plan.settings is None else _integrate_adaptive
+    flat, errors, warnings_found = integrate(plan, evaluator=evaluator, parallel=parallel, model=model, attrs=attrs)
     values = evaluator.values(flat)
     stats, *others = parallel.allgather(evaluator.stats)
     for other in others:
         stats = stats + other
-    warnings_found += sampling_warnings(stats, degen_thresh=degen_thresh, temperatures=T, mus=mu,
+    warnings_found += sampling_warnings(stats, degen_thresh=r.degen_thresh, temperatures=c.temperatures, mus=c.mus,
                                         fermi_tracked=evaluator.fermi_tracked)
     if parallel.is_root:
         for message in warnings_found:
@@ -438,38 +469,88 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         attrs["warnings"] = warnings_found
     wall = time.perf_counter() - t0
     logger.info("integrated in %.2f s", wall)
-    attrs.update({"model_name": model.name, "num_wann": model.num_wann, "degen_thresh_eV": degen_thresh,
+    attrs.update({"model_name": model.name, "num_wann": model.num_wann, "degen_thresh_eV": r.degen_thresh,
                   "wbentropy_version": __version__, "wall_time_s": wall, "mpi_ranks": parallel.size,
                   "threads_per_rank": evaluator.threads})
-    result = Result(temperature=T, mu=mu, quantities={}, attrs=attrs, omega=omega_axis)
-    for i, (q, v) in enumerate(zip(qs, values)):
+    return _result(plan, values=values, errors=errors, attrs=attrs)
+
+
+def _integrate_uniform(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel, model: TBModel, attrs: dict):
+    """The mean over the uniform mesh: (flat values, no errors, no warnings); records the route in ``attrs``."""
+    mesh, T = plan.mesh, plan.checked.temperatures
+    if evaluator.fermi_weighted and np.any(T > 0):
+        evaluator.track_fermi_sampling(cell=mesh.cell_vectors(model.reciprocal_lattice))
+    nfft = uniform_route(evaluator=evaluator, mesh=mesh)
+    flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel, fft=nfft is not None)
+    attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape), "num_kpoints": mesh.size,
+                  "fourier": ("direct sums" if nfft is None
+                              else f"mixed FFT on {nfft[0]}x{nfft[1]}x{nfft[2]} sub-grids")})
+    return flat, None, []
+
+
+def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel, model: TBModel, attrs: dict):
+    """Adaptive refinement: (flat values, errors per quantity, warnings); records the refinement in ``attrs``."""
+    r, c = plan.request, plan.checked
+    names = [q.name for q in c.quantities]
+    settings = dataclasses.replace(
+        plan.settings,
+        on_level=None if r.on_level is None else lambda lev, n, v, e: r.on_level(
+            lev, n, dict(zip(names, evaluator.values(v))), dict(zip(names, evaluator.errors(e)))))
+    signature = run_signature(model=model, parallel=parallel, quantities=c.quantities, temperatures=c.temperatures,
+                              mus=c.mus, options=plan.options, degen_thresh=r.degen_thresh, settings=settings) \
+        if r.checkpoint or r.restart else {}
+    res = integrate_adaptive(evaluator=evaluator, settings=settings, parallel=parallel, restart=r.restart,
+                             signature=signature)
+    warnings_found = []
+    if not res.converged and r.tolerance is not None:
+        warnings_found.append(f"adaptive integration stopped before reaching the tolerance {r.tolerance:.1e}: "
+                              f"estimated relative error {res.history[-1]['rel_error']:.2e} after "
+                              f"{res.n_evaluations} k-points (raise --max-kpoints or --max-levels)")
+    attrs.update({"integrator": "adaptive: Gauss-Legendre cells (3 points per direction), 2x2x2 splitting, "
+                                "on a Gamma-centred coarse mesh",
+                  "coarse_kmesh": list(plan.mesh.shape), "num_kpoints": res.n_evaluations,
+                  "refinement_levels": res.levels, "num_leaf_cells": res.n_leaves,
+                  "converged": bool(res.converged), "tolerance": settings.tolerance,
+                  "abs_tolerance": r.abs_tolerance, "estimated_rel_error": res.history[-1]["rel_error"],
+                  "history": res.history})
+    return res.value, evaluator.errors(res.error), warnings_found
+
+
+def _result(plan: _Plan, *, values, errors, attrs: dict) -> Result:
+    """The Result of a run: each quantity's tensor with units, formula and the options it depends on; the
+    second law checked on the records that ask for it."""
+    r, c = plan.request, plan.checked
+    result = Result(temperature=c.temperatures, mu=c.mus, quantities={}, attrs=attrs, omega=c.omegas)
+    for i, (q, v) in enumerate(zip(c.quantities, values)):
         qattrs = {"formula": q.formula}
         if q.needs_tau:
-            qattrs["tau_fs"] = float(tau_fs)
+            qattrs["tau_fs"] = float(r.tau_fs)
         if q.rank == 3:
             qattrs["axes"] = "temperature, mu, a, b, c"
         if q.omega_axis:
-            qattrs.update({"axes": "temperature, mu, omega, a, b", "smearing": smearing,
-                           "smearing_width_eV": float(smearing_width),
+            qattrs.update({"axes": "temperature, mu, omega, a, b", "smearing": r.smearing,
+                           "smearing_width_eV": float(r.smearing_width),
                            "part": "absorptive (Hermitian): Re symmetric, Im antisymmetric"})
         if q.form_dependent:
-            qattrs["form"] = _FORM_LABELS[entropy_production_form]
-        if entropy_production_form == "paper" and np.max(np.abs(v)) > _PAPER_OVERFLOW:
+            qattrs["form"] = _FORM_LABELS[r.entropy_production_form]
+        if r.entropy_production_form == "paper" and np.max(np.abs(v)) > _PAPER_OVERFLOW:
             qattrs["overflow"] = ("the paper's 1/(f_n(1-f_n)) weight ~ exp(|E_n-mu|/kT) exceeds double precision "
                                   "for bands far from mu; each pair weight is capped at ~1e299, so this value is "
                                   "a lower bound of an astronomically large number")
             logger.warning("%s (paper form): %s", q.name, qattrs["overflow"])
         result.quantities[q.name] = QuantityResult(value=v, units=q.units, attrs=qattrs,
                                                    error=None if errors is None else errors[i])
-        if q.positive_semidefinite and "overflow" not in qattrs:
-            check_positive_semidefinite(v, name=q.name)
+        if "overflow" not in qattrs:  # a capped lower bound is no value to check
+            for check in q.checks:
+                check(v, name=q.name)
     return result
 
 
 def compute_collinear(*, up: TBModel, down: TBModel, **kwargs) -> Result:
     """Integrate both channels of a collinear spin-polarised run (Wannier90 run for spin up and down).
 
-    Each channel is a model of its own with one electron per band; the total is their sum.
+    Each channel is a model of its own with one electron per band; the total is their sum.  The run
+    is validated and planned once and run on each channel.
 
     Parameters
     ----------
@@ -495,34 +576,44 @@ def compute_collinear(*, up: TBModel, down: TBModel, **kwargs) -> Result:
         raise InputError("the spin-up and spin-down models have different lattices: give the two channels "
                          "of the same Wannier90 calculation", path=down.sources.get("primary"))
     if kwargs.get("checkpoint") or kwargs.get("restart"):
-        raise InputError("--checkpoint/--restart: not available for a collinear spin-polarised pair; "
-                         "integrate each channel in a run of its own to checkpoint it")
-    parts = [compute(model=m, **kwargs) for m in (up, down)]
-    total = parts[0]
-    attrs = dict(total.attrs)
-    for k, v in parts[1].attrs.items():
-        if k.startswith("input_") or k in ("num_kpoints", "model_name", "num_wann", "spin_degeneracy_source"):
-            attrs[f"down_{k}"] = v
-    for k in ("num_kpoints", "wall_time_s"):
-        if k in attrs and k in parts[1].attrs:
-            attrs[k] = attrs[k] + parts[1].attrs[k]
-    if "converged" in attrs:
-        attrs["converged"] = bool(parts[0].attrs["converged"]) and bool(parts[1].attrs["converged"])
-        attrs["estimated_rel_error"] = max(parts[0].attrs["estimated_rel_error"], parts[1].attrs["estimated_rel_error"])
-    warnings_found = list(parts[0].attrs.get("warnings", [])) + list(parts[1].attrs.get("warnings", []))
-    if warnings_found:
-        attrs["warnings"] = warnings_found
-    attrs.update({"spin_channels": "collinear spin-polarised pair: up (input_*) and down (down_input_*); "
-                                   "values are totals, per channel in <quantity>/up and <quantity>/down",
-                  "spin_degeneracy": 1,
-                  "spin_degeneracy_source": "collinear spin-polarised pair: one electron per band in each channel"})
+        raise InputError("{checkpoint}/{restart}: not available for a collinear spin-polarised pair; "
+                         "integrate each channel in a run of its own to checkpoint it", param="checkpoint")
+    comm, parallel = kwargs.pop("comm", None), kwargs.pop("parallel", None)
+    request = _Request(**kwargs)
+    plan = _plan(request, _validate(request))
+    parallel = parallel or Parallel(comm)
+    parts = [_run(plan, model=m, parallel=parallel) for m in (up, down)]
     quantities = {}
     for name, q_up in parts[0].quantities.items():
         q_down = parts[1].quantities[name]
         error = None if q_up.error is None else q_up.error + q_down.error
         quantities[name] = QuantityResult(value=q_up.value + q_down.value, units=q_up.units, attrs=dict(q_up.attrs),
                                           error=error, channels=dict(zip(SPIN_CHANNELS, (q_up, q_down))))
-    return Result(temperature=total.temperature, mu=total.mu, quantities=quantities, attrs=attrs, omega=total.omega)
+    total = parts[0]
+    return Result(temperature=total.temperature, mu=total.mu, quantities=quantities,
+                  attrs=_collinear_attrs(*parts), omega=total.omega)
+
+
+def _collinear_attrs(up: Result, down: Result) -> dict:
+    """Provenance of a collinear pair: the up channel's, the down channel's inputs as ``down_*``, counts added."""
+    attrs = dict(up.attrs)
+    for k, v in down.attrs.items():
+        if k.startswith("input_") or k in ("num_kpoints", "model_name", "num_wann", "spin_degeneracy_source"):
+            attrs[f"down_{k}"] = v
+    for k in ("num_kpoints", "wall_time_s"):
+        if k in attrs and k in down.attrs:
+            attrs[k] = attrs[k] + down.attrs[k]
+    if "converged" in attrs:
+        attrs["converged"] = bool(up.attrs["converged"]) and bool(down.attrs["converged"])
+        attrs["estimated_rel_error"] = max(up.attrs["estimated_rel_error"], down.attrs["estimated_rel_error"])
+    warnings_found = list(up.attrs.get("warnings", [])) + list(down.attrs.get("warnings", []))
+    if warnings_found:
+        attrs["warnings"] = warnings_found
+    attrs.update({"spin_channels": "collinear spin-polarised pair: up (input_*) and down (down_input_*); "
+                                   "values are totals, per channel in <quantity>/up and <quantity>/down",
+                  "spin_degeneracy": 1,
+                  "spin_degeneracy_source": "collinear spin-polarised pair: one electron per band in each channel"})
+    return attrs
 
 
 def run_signature(*, model: TBModel, parallel: Parallel, quantities, temperatures: np.ndarray, mus: np.ndarray,

@@ -42,7 +42,12 @@ eE = E[V/m] * 1e-10 eV/A and int d^3k/(2pi)^3 = <.>/V[A^3] = 1e30 <.>/V[m^3]:
     Pi/E^2 [W/(K m^3)/(V/m)^2] = (e k_B/hbar) * 1e-20 * 1e30 * <pi>/V = (e k_B/hbar) * 1e10 * <pi>/V.
 
 Drude conductivity sigma_D = (e^2 tau/hbar^2) sum_n int v^a v^b (-df/dE) with v in eV*A,
-tau = hbar/eta:  sigma_D[S/m] = (e^2/hbar) * 1e10 * <sum v v (-f')>/(eta V).
+tau = hbar/eta: <sum v v (-f')>/(eta V) is in 1/A = 1e8 1/cm, so
+sigma_D[S/cm] = (e^2/hbar) * 1e8 * <sum v v (-f')>/(eta V).
+
+Units rule: every charge conductivity (ahc, drude_conductivity, optical_conductivity) is in S/cm,
+as postw90's and WannierBerri's AHC output (:data:`CHARGE_CONDUCTIVITY_UNITS`); entropy
+conductivities are in A/(m K), the entropy production in W/(K m^3)/(V/m)^2 = S/(m K).
 """
 from __future__ import annotations
 
@@ -73,8 +78,8 @@ AHC_FACTOR_S_PER_CM: float = -E2_OVER_HBAR * PER_ANGSTROM_TO_PER_CM
 ENTROPY_HALL_FACTOR_A_PER_MK: float = E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
 #: Factor turning <pi>/V [A^2/eV / A^3] into Pi/E^2 [W/(K m^3)/(V/m)^2] = [S/(m K)].
 ENTROPY_PRODUCTION_FACTOR: float = E_KB_OVER_HBAR * PER_ANGSTROM_TO_PER_M
-#: Factor turning <sum v v (-f')>/(eta V) [eV A^2 / eV / eV / A^3] into sigma_D [S/m].
-DRUDE_FACTOR_S_PER_M: float = E2_OVER_HBAR * PER_ANGSTROM_TO_PER_M
+#: Factor turning <sum v v (-f')>/(eta V) [eV A^2 / eV / eV / A^3 = 1/A] into sigma_D [S/cm].
+DRUDE_FACTOR_S_PER_CM: float = E2_OVER_HBAR * PER_ANGSTROM_TO_PER_CM
 #: Factor turning <v s>/V [eV A / A^3] into j^s [W/(K m^2)]: k_B * (e/hbar) * 1e20.
 ENTROPY_CURRENT_FACTOR: float = _c.k * _c.e / _c.hbar * 1e20
 #: Factor turning the absorptive optical sum <pi eps r r f_nm delta>/V [A^2/A^3] into sigma^e(w) [S/cm]
@@ -116,8 +121,11 @@ ELECTRON_CHARGE: float = -_c.e
 #: Conductance quantum e^2/h in S (for the quantised Hall test: sigma = C e^2/(h c)).
 E2_OVER_H: float = _c.e**2 / _c.h
 
+#: Units of every charge conductivity (one rule: S/cm, as postw90 and WannierBerri report the AHC).
+CHARGE_CONDUCTIVITY_UNITS: str = "S/cm"
+
 UNITS = {
-    "ahc": "S/cm",
+    "ahc": CHARGE_CONDUCTIVITY_UNITS,
     "entropy_hall": "A/(m*K)",
     "thermal_hall": "W/(m*K)",
 }

@@ -103,7 +103,7 @@ class Options:
         from .errors import InputError
 
         if self.tau_fs is None:
-            raise InputError("this quantity needs the relaxation time: give --tau FS (femtoseconds)")
+            raise InputError("this quantity needs the relaxation time: give {tau_fs} (femtoseconds)", param="tau_fs")
         if not np.isfinite(self.tau_fs) or self.tau_fs <= 0:
             raise InputError(f"the relaxation time must be > 0 fs, got {self.tau_fs}")
         return C.HBAR_EV_FS / self.tau_fs
@@ -175,6 +175,12 @@ class Quantity:
     family : callable(kind, factor, name) -> per_k, or None
         Builds the integrand of the quantity with band weight ``kind`` ("charge": f, "entropy": s); what
         :func:`entropy_twin` uses to make the entropy version of a charge quantity.
+    wiedemann_franz : {"", "sigma", "kappa"}
+        Its part in the Wiedemann-Franz (Lorenz) ratio kappa/(L_0 T sigma) that ``wbentropy show`` prints when a
+        result holds both: "sigma" the charge Hall conductivity (S/cm), "kappa" the thermal Hall conductivity.
+    kslice_title : str
+        Title of its panel in the k-slice map of ``wbentropy plot --kslice`` (the per-k integrand; ``%s``: the
+        components), or "" if it has none.  A quantity that needs tau is mapped only when tau is known.
     checks : tuple of callable(value, *, name) -> None
         Checks every result of the quantity must pass (each raises if not); with
         ``positive_semidefinite`` it holds :func:`~wbentropy.physics.entropy_production.check_positive_semidefinite`.
@@ -205,6 +211,8 @@ class Quantity:
     weight: str = ""
     factor: float | None = None
     family: Callable[..., Callable] | None = None
+    wiedemann_franz: str = ""
+    kslice_title: str = ""
     checks: tuple[Callable[..., None], ...] = ()
 
     def __post_init__(self) -> None:
@@ -464,7 +472,7 @@ def charge_quantity(*, family, factor, **fields) -> Quantity:
 
 
 def entropy_twin(charge: Quantity, *, name: str, factor: float, units: str, formula: str, symbol: str,
-                 thermal_shell: bool = True) -> Quantity:
+                 thermal_shell: bool = True, kslice_title: str = "") -> Quantity:
     """The entropy version of a charge quantity: band weight f -> s, SI factor -(k_B/e) times the charge one.
 
     Everything else (shape, how it transforms, operators, needs) is the charge quantity's: s, like f, is
@@ -481,6 +489,8 @@ def entropy_twin(charge: Quantity, *, name: str, factor: float, units: str, form
         derivation); checked against -(k_B/e) times the charge factor (per metre if that one is per cm).
     thermal_shell : bool
         See :attr:`Quantity.thermal_shell`.
+    kslice_title : str
+        See :attr:`Quantity.kslice_title`.
     """
     per_cm = C.PER_ANGSTROM_TO_PER_M / C.PER_ANGSTROM_TO_PER_CM if charge.units.endswith("/cm") else 1.0
     expected = -C.KB_EV * charge.factor * per_cm
@@ -488,7 +498,7 @@ def entropy_twin(charge: Quantity, *, name: str, factor: float, units: str, form
         raise ValueError(f"{name}: factor {factor!r} is not -(k_B/e) x the factor of {charge.name} ({expected!r})")
     return dataclasses.replace(charge, name=name, units=units, formula=formula, symbol=symbol, factor=factor,
                                weight="s", per_k=charge.family("entropy", factor, name), thermal_shell=thermal_shell,
-                               plot_units="")
+                               plot_units="", wiedemann_franz="", kslice_title=kslice_title)
 
 
 def _rr(geom):
@@ -558,12 +568,13 @@ _ZERO_FIELD = dict(time_reversal="odd", vector=True)
 _EP_UNITS = "W/(K*m^3)/(V/m)^2"
 _CATALOGUE: list[Quantity] = [
     (ahc := charge_quantity(name="ahc", **_HALL, symbol=r"\sigma^e", figure="hall", units=C.UNITS["ahc"],
+                            wiedemann_franz="sigma",
                             formula="sigma^e_ab = -(e^2/hbar) sum_n int d3k/(2pi)^3 f_n Omega_n^ab",
                             family=_berry_sea, factor=C.AHC_FACTOR_S_PER_CM)),
     entropy_twin(ahc, name="entropy_hall", symbol=r"\sigma^s", units=C.UNITS["entropy_hall"],
                  formula="sigma^s_ab = +(e k_B/hbar) sum_n int d3k/(2pi)^3 s_n Omega_n^ab (paper Eq. 28)",
-                 factor=C.ENTROPY_HALL_FACTOR_A_PER_MK),
-    Quantity(name="thermal_hall", weight="k_BT c_2(f)", **_HALL, symbol=r"\kappa",
+                 factor=C.ENTROPY_HALL_FACTOR_A_PER_MK, kslice_title=r"$(ek_B/\hbar V)\sum_n s_n\Omega_n^{%s}$"),
+    Quantity(name="thermal_hall", weight="k_BT c_2(f)", **_HALL, symbol=r"\kappa", wiedemann_franz="kappa",
              units=C.UNITS["thermal_hall"],
              formula="kappa_ab = -(k_B^2 T/hbar) sum_n int d3k/(2pi)^3 c_2(f_n) Omega_n^ab, "
                      "c_2(f) = int_0^f ln^2((1-t)/t) dt (Qin, Niu & Shi 2011); kappa = L_0 T sigma^e at low T",
@@ -571,7 +582,7 @@ _CATALOGUE: list[Quantity] = [
     Quantity(name="entropy_production", weight="-df/dE (Drude) and f_n, f_m (interband pairs)",
              **_EP, operators=("H", "AA"), symbol=r"\Pi_{%s}/E^2", form_dependent=True,
              figure="dissipation", figure_part="total",
-             positive_semidefinite=True,
+             positive_semidefinite=True, kslice_title=r"entropy production density $\Pi_{%s}/E^2$",
              units=_EP_UNITS,
              formula="Pi_ab/E^2 = Drude (Eq. 19) + interband (exact Kubo-Mori or paper Eq. 18)",
              per_k=_on_grid(_ep_total_per_k, C.ENTROPY_PRODUCTION_FACTOR, name="entropy_production")),
@@ -605,9 +616,9 @@ _CATALOGUE: list[Quantity] = [
              formula="(tau/T) sum_n int v^ab_n f_n (the part Eq. 21 drops)",
              per_k=_qm_batch(1), needs_second_derivatives=True),
     Quantity(name="drude_conductivity", weight="-df/dE", **_DISSIPATIVE, symbol=r"\sigma^{D}",
-             units="S/m",
+             units=C.CHARGE_CONDUCTIVITY_UNITS,
              formula="sigma^D_ab = (e^2 tau/hbar^2) sum_n int v^a_n v^b_n (-df/dE)",
-             per_k=_on_grid(_drude_sigma_per_k, C.DRUDE_FACTOR_S_PER_M, name="drude_conductivity",
+             per_k=_on_grid(_drude_sigma_per_k, C.DRUDE_FACTOR_S_PER_CM, name="drude_conductivity",
                             nb_pairs=False)),
     Quantity(name="entropy_drude", weight="-ds/dE = ((E - mu)/k_BT) (-df/dE)", **_DISSIPATIVE, symbol=r"\sigma^{sD}",
              units=C.UNITS["entropy_hall"],
@@ -615,7 +626,7 @@ _CATALOGUE: list[Quantity] = [
              per_k=_on_grid(_entropy_drude_per_k, C.ENTROPY_HALL_FACTOR_A_PER_MK,
                             name="entropy_drude", nb_pairs=False)),
     (optical := charge_quantity(
-        name="optical_conductivity", **_OPTICAL, symbol=r"\sigma^e_{%s}(\omega)", units=C.UNITS["ahc"],
+        name="optical_conductivity", **_OPTICAL, symbol=r"\sigma^e_{%s}(\omega)", units=C.CHARGE_CONDUCTIVITY_UNITS,
         formula="sigma^e_ab(w) = (e^2/hbar) pi sum_nm int eps_mn r^a_nm r^b_mn f_nm delta(eps_mn - w) "
                 "(paper Eq. 32, absorptive = Hermitian part; delta broadened)",
         family=_optical_family, factor=C.OPTICAL_FACTOR_S_PER_CM)),

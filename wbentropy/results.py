@@ -4,6 +4,7 @@ HDF5 layout (the contract used by external checks)::
 
     /temperature            (nT,)  K
     /mu                     (nmu,) eV
+    /<quantity>             group, attributes ``units`` (SI, charge conductivities in S/cm) and ``formula``
     /<quantity>/value       (nT, nmu, 3, 3), attribute ``units``
     /<quantity>/error       (nT, nmu, 3, 3), optional error estimate, same units
     /<quantity>/up/value, /<quantity>/down/value (and .../error)
@@ -14,7 +15,7 @@ HDF5 layout (the contract used by external checks)::
     root attributes: input files, mesh, package version, options.
 
 Files are written atomically (built in memory, written to a temporary file in the same
-folder, then renamed; :mod:`wbentropy.outputs`), so an interrupted or failed write never leaves
+folder, then renamed; :mod:`wbentropy.io.outputs`), so an interrupted or failed write never leaves
 a corrupted file or destroys a previous good one.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .outputs import atomic_hdf5, check_output_path
+from .io.outputs import atomic_hdf5, check_output_path
 
 __all__ = ["Result", "QuantityResult", "check_output_path", "atomic_hdf5"]
 
@@ -75,12 +76,12 @@ class Result:
 
     # ------------------------------------------------------------------- HDF5
     def save(self, path: str | Path) -> Path:
-        """Write to HDF5 atomically (:func:`~wbentropy.outputs.atomic_hdf5`); returns the path.
+        """Write to HDF5 atomically (:func:`~wbentropy.io.outputs.atomic_hdf5`); returns the path.
 
         Raises
         ------
         InputError
-            ``path`` cannot hold a result (:func:`~wbentropy.outputs.check_output_path`).
+            ``path`` cannot hold a result (:func:`~wbentropy.io.outputs.check_output_path`).
         OSError
             The write failed (full disk, ...); a previous file at ``path`` is untouched.
         """
@@ -94,10 +95,11 @@ class Result:
                 h.create_dataset("omega", data=np.asarray(self.omega, dtype=float))
                 h["omega"].attrs["units"] = "eV"
             for name, q in self.quantities.items():
+                formula = _formula(name, q)
                 g = h.create_group(name)
-                _write_quantity(g, q)
+                _write_quantity(g, q, formula)
                 for channel, part in q.channels.items():
-                    _write_quantity(g.create_group(channel), part)
+                    _write_quantity(g.create_group(channel), part, formula)
             for k, v in self.attrs.items():
                 h.attrs[k] = _attr(v)
         return path
@@ -184,12 +186,22 @@ class Result:
                     lines.append(f"{T:9.3f} {mu:12.6f} {vals}")
             if q.error is not None:
                 lines.append(f"# error estimate of {name}: max {np.max(np.abs(q.error)):.3e} {q.units}")
-        if "ahc" in self.quantities and "thermal_hall" in self.quantities:
-            from .physics.relations import lorenz_ratio_lines
-            lines.extend(lorenz_ratio_lines(temperatures=self.temperature, mus=self.mu,
-                                            kappa=self.quantities["thermal_hall"].value,
-                                            sigma_s_per_cm=self.quantities["ahc"].value))
+        lines.extend(self._lorenz_lines())
         return "\n".join(lines) + "\n"
+
+    def _lorenz_lines(self) -> list[str]:
+        """The Wiedemann-Franz ratio kappa/(L_0 T sigma) if the result holds both quantities the catalogue
+        marks for it (:attr:`~wbentropy.quantities.Quantity.wiedemann_franz`), else nothing."""
+        from .quantities import QUANTITIES
+
+        roles = {QUANTITIES[n].wiedemann_franz: q for n, q in self.quantities.items()
+                 if n in QUANTITIES and QUANTITIES[n].wiedemann_franz}
+        if not {"sigma", "kappa"} <= set(roles):
+            return []
+        from .physics.relations import lorenz_ratio_lines
+
+        return lorenz_ratio_lines(temperatures=self.temperature, mus=self.mu, kappa=roles["kappa"].value,
+                                  sigma_s_per_cm=roles["sigma"].value)
 
 
 def _generic_table(res: "Result", value: np.ndarray) -> list[str]:
@@ -269,15 +281,26 @@ def _read_quantity(g, grid: tuple, omega) -> QuantityResult:
                           attrs={k: _unattr(v) for k, v in g.attrs.items() if k != "units"}, channels=channels)
 
 
-def _write_quantity(g, q: QuantityResult) -> None:
+def _formula(name: str, q: QuantityResult) -> str:
+    """The formula of a quantity: its result's ``formula`` attribute, else its catalogue record's."""
+    from .quantities import QUANTITIES
+
+    if q.attrs.get("formula"):
+        return str(q.attrs["formula"])
+    return QUANTITIES[name].formula if name in QUANTITIES else ""
+
+
+def _write_quantity(g, q: QuantityResult, formula: str) -> None:
+    """One quantity group: ``value`` (and ``error``), the group's ``units`` and ``formula`` and its other attributes."""
     g.create_dataset("value", data=q.value)
     g["value"].attrs["units"] = q.units
-    g.attrs["units"] = q.units
     if q.error is not None:
         g.create_dataset("error", data=q.error)
         g["error"].attrs["units"] = q.units
     for k, v in q.attrs.items():
         g.attrs[k] = _attr(v)
+    g.attrs["units"] = q.units
+    g.attrs["formula"] = formula
 
 
 def _header_value(v) -> str:

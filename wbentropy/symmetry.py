@@ -161,7 +161,7 @@ def parse_magmom(magmom, *, n_atoms: int, atom_names: list[str]) -> np.ndarray |
 
 
 def magnetic_group(*, structure: dict, magmom: np.ndarray | None) -> SymmetryGroup:
-    """The magnetic space and point group of ``structure`` (:func:`~wbentropy.io.w90text.read_win_structure`).
+    """The magnetic space and point group of ``structure`` (:func:`~wbentropy.io.win.read_win_structure`).
 
     ``magmom`` None: non-magnetic, time reversal kept.
     """
@@ -278,7 +278,7 @@ def symmetrize_model(model: TBModel, *, win: str | Path, magmom=None, mus=(), pr
         When the ``.win`` lacks what is needed, or the symmetrized bands leave the raw orbit spread
         or change the band filling (the Wannier functions lost the projections' character).
     """
-    from .io.w90text import read_win_structure
+    from .io.win import read_win_structure
 
     t0 = time.perf_counter()
     structure = read_win_structure(win_file=win)
@@ -319,7 +319,7 @@ def measure_breaking(model: TBModel, *, win: str | Path | None, magmom=None, mus
     Returns None (silently) when no ``.win`` with atoms is known.
     """
     from .constants import KB_EV
-    from .io.w90text import read_win_structure
+    from .io.win import read_win_structure
 
     if win is None or not Path(win).is_file():
         return None

@@ -31,9 +31,7 @@ Exit status: 0 if no check FAILs, 1 otherwise.  The checks are functions returni
 """
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,7 +53,7 @@ from .quantities import Options, get_quantities
 __all__ = ["Check", "verify", "check_onsager", "check_mott", "check_maxwell", "check_wiedemann_franz",
            "check_two_band_ratio",
            "check_zero_field_current", "check_entropy_production_positive", "check_band_hessian_identity",
-           "check_drude_sum_rule", "format_table", "add_verify_parser", "run_verify"]
+           "check_drude_sum_rule", "format_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -767,7 +765,7 @@ def _check_inputs(*, temperature, mu, tau_fs, omegas, smearing, smearing_width, 
     if kmesh is not None:
         check_kmesh(kmesh)
     if not 1 <= n_samples <= 10**6:
-        raise InputError(f"--samples must be between 1 and 1000000, got {n_samples}")
+        raise InputError(f"{{n_samples}} must be between 1 and 1000000, got {n_samples}", param="n_samples")
     return check_omegas(omegas=omegas, smearing=smearing, smearing_width=smearing_width)
 
 
@@ -817,50 +815,3 @@ def format_table(checks: list[Check], *, header: str = "") -> str:
     lines.append("")
     lines.append(f"{n_pass} PASS, {n_fail} FAIL, {len(checks) - n_pass - n_fail} INFO")
     return "\n".join(lines) + "\n"
-
-
-# ----------------------------------------------------------------------------- CLI
-def add_verify_parser(sub) -> argparse.ArgumentParser:
-    """The ``verify`` subcommand (same model options as ``compute``)."""
-    from .cli import add_model_arguments
-
-    v = sub.add_parser("verify", help="check the paper's relations (Onsager, Mott, Maxwell, Eq. 34, ...) "
-                                      "on a system; exit status 1 if any check fails")
-    add_model_arguments(v)
-    v.add_argument("--kmesh", nargs=3, type=int, required=True, metavar=("N1", "N2", "N3"))
-    v.add_argument("--temperature", type=float, required=True, metavar="K", help="temperature in K (> 0)")
-    v.add_argument("--mu", type=float, required=True, metavar="EV", help="chemical potential in eV")
-    v.add_argument("--tau", type=float, default=10.0, metavar="FS",
-                   help="relaxation time for the entropy-production checks (default 10 fs)")
-    v.add_argument("--omega-range", nargs=3, type=float, default=None, metavar=("START", "STOP", "STEP"),
-                   help="photon energies for the Eq. (34) check, eV (default 0.1..4 eV)")
-    v.add_argument("--smearing", nargs=2, default=("lorentzian", "0.05"), metavar=("SHAPE", "WIDTH"),
-                   help="broadening of the AC conductivities (default: lorentzian 0.05)")
-    v.add_argument("--samples", type=int, default=32, help="random k-points for the per-k checks (default 32)")
-    v.add_argument("--degen-thresh", type=float, default=DEFAULT_DEGEN_THRESH, metavar="EV")
-    v.add_argument("-v", "--verbose", action="store_true")
-    return v
-
-
-def run_verify(args) -> int:
-    """Implementation of ``wbentropy verify``; returns the exit status."""
-    from .cli import ac_options
-    from .io.load import load_model
-
-    ac = ac_options(args)
-    omegas = DEFAULT_OMEGAS if ac["omegas"] is None else ac["omegas"]
-    _check_inputs(temperature=args.temperature, mu=args.mu, tau_fs=args.tau, omegas=omegas,
-                  smearing=ac["smearing"], smearing_width=ac["smearing_width"], kmesh=args.kmesh,
-                  degen_thresh=args.degen_thresh, n_samples=args.samples)  # before the (slow) model load
-    model = load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win,
-                       spin_degeneracy=args.spin_degeneracy)
-    from .cli import symmetry_step
-
-    model = symmetry_step(model, args, mus=[args.mu], temperatures=[args.temperature])
-    checks = verify(model=model, temperature=args.temperature, mu=args.mu, kmesh=args.kmesh, tau_fs=args.tau,
-                    omegas=omegas, smearing=ac["smearing"], smearing_width=ac["smearing_width"],
-                    n_samples=args.samples, degen_thresh=args.degen_thresh)
-    header = (f"# wbentropy verify: {model.name} ({model.num_wann} Wannier functions), T = {args.temperature:g} K, "
-              f"mu = {args.mu:g} eV, mesh {tuple(args.kmesh)}")
-    sys.stdout.write(format_table(checks, header=header))
-    return 1 if any(c.status == "FAIL" for c in checks) else 0

@@ -99,9 +99,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: 1 S/cm in S/m: the ratio of the 1/Angstrom conversions of :mod:`wbentropy.constants`
-#: (wbentropy reports sigma^e in S/cm, WannierBerri in S/m).
-S_PER_CM_TO_S_PER_M: float = C.PER_ANGSTROM_TO_PER_M / C.PER_ANGSTROM_TO_PER_CM
+#: 1 S/cm in S/m (:data:`wbentropy.constants.S_PER_CM_TO_S_PER_M`; wbentropy reports charge conductivities in
+#: S/cm, WannierBerri in S/m).
+S_PER_CM_TO_S_PER_M: float = C.S_PER_CM_TO_S_PER_M
 
 #: Upper bound on nk * nb^2 per geometry batch (bounds the (nk, 3, nb, nb) matrices).
 _BATCH_ELEMENTS = 2**20

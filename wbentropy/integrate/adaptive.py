@@ -79,7 +79,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -141,14 +140,6 @@ class AdaptiveSettings:
         refinement stops (with a warning) rather than exceed it.
     on_level : callable(level, n_evaluations, value, error), optional
         Called on every rank after each level with the running integral and error (flat).
-    on_split : callable(level, n_evaluations, kpoints_per_cell, changes), optional
-        Called on every rank when the cells of a level have been split (their children
-        evaluated, before they replace their parents), with the change of the integral by each
-        split cell (``changes`` (n_split, n_out): children's
-        Gauss values minus the parent's) in the order a run cut short by ``max_kpoints`` takes
-        them.  A run with budget ``n_evaluations + m * kpoints_per_cell`` ends with
-        ``value + changes[:m].sum(0)`` (``value`` as passed to ``on_level`` for ``level``), so
-        one run gives the result of every budget.
     box_occupations : bool
         Average the Fermi-sea and entropy weights of every Gauss node over the box it stands
         for (see the module docstring); False (default) takes them at the node.
@@ -164,9 +155,7 @@ class AdaptiveSettings:
     progress: bool = False
     max_leaf_memory_mb: float = 4096.0
     box_occupations: bool = False
-    exit_after_level: int | None = None  # testing aid: simulate a killed run
     on_level: Callable[[int, int, np.ndarray, np.ndarray], None] | None = None
-    on_split: Callable[[int, int, int, np.ndarray], None] | None = None
 
 
 @dataclass
@@ -307,7 +296,6 @@ def _evaluate_round(evaluator, geo: _Geometry, level, corner, lo: int, hi: int, 
     first, last = parallel.split_range(-(-len(k) // bs))  # this rank's batches
     s, e = first * bs, min(len(k), last * bs)
     with parallel.stop_all_on_error():
-        parallel.inject_failure_for_tests()
         if e > s:
             F, ell = evaluator(k[s:e], radius[s:e], None if box is None else box[s:e])
         else:
@@ -393,24 +381,8 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
     signature.update({"coarse_mesh": [int(x) for x in geo.mesh], "n_outputs": int(evaluator.n_outputs),
                       "order": settings.order, "rules": _RULES, "box_occupations": settings.box_occupations})
     t0 = time.perf_counter()
-    history: list = []
     shell_forced = evaluator.fermi_weighted  # a quantity lives in the thermal shell (see the docstring)
-
-    if restart is not None:
-        state = _load_checkpoint(restart, signature)
-        leaves, n_eval, level, history = state["leaves"], state["n_eval"], state["level"], state["history"]
-        logger.info("restarted from %s at level %d (%d k-points)", restart, level, n_eval)
-    else:
-        nk0 = int(np.prod(geo.mesh))
-        if nk0 * geo.n_nodes > settings.max_kpoints:
-            raise InputError(f"the coarse mesh needs {nk0 * geo.n_nodes} k-points ({geo.n_nodes} Gauss nodes per "
-                             f"cell), more than --max-kpoints {settings.max_kpoints}")
-        corner = np.stack(np.unravel_index(np.arange(nk0), tuple(geo.mesh)), axis=1).astype(np.int64)
-        lev = np.zeros(nk0, dtype=np.int64)
-        Q, emb, ell = _evaluate_cells(evaluator, geo, lev, corner, parallel, settings.box_occupations)
-        leaves = _Leaves(lev, corner, Q, emb.astype(np.float32), ell)
-        n_eval, level = nk0 * geo.n_nodes, 0
-
+    leaves, n_eval, level, history = _start(evaluator, geo, settings, parallel, restart, signature)
     converged = False
     while True:
         value = leaves.Q.sum(axis=0)
@@ -425,54 +397,81 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
             settings.on_level(level, n_eval, value, error)
         if settings.checkpoint:
             _save_checkpoint(settings.checkpoint, parallel, leaves, n_eval, level, history, signature)
-        if settings.exit_after_level is not None and level >= settings.exit_after_level:
-            parallel.barrier()
-            logger.warning("exiting after level %d as requested (simulated kill)", level)
-            sys.stderr.flush()
-            os._exit(17)
         if rel <= settings.tolerance and not unresolved.any():
             converged = True
             break
-        if level >= settings.max_levels:
-            break
-        cost = geo.n_children * geo.n_nodes
-        budget_cells = (settings.max_kpoints - n_eval) // cost
-        # leaves store Q (float64) and err (float32) per output: keep that under the memory budget
-        leaf_bytes = 12 * evaluator.n_outputs + 64
-        room = int(settings.max_leaf_memory_mb * 2**20 // leaf_bytes) - len(leaves)
-        if room < budget_cells * geo.n_children:
-            budget_cells = max(0, room // geo.n_children)
-            if budget_cells == 0:
-                logger.warning("adaptive integration stopped: the leaf cells would exceed %.0f MB "
-                               "(%d outputs per cell: fewer (T, mu) points or quantities allow more refinement)",
-                               settings.max_leaf_memory_mb, evaluator.n_outputs)
+        budget_cells = _budget_cells(settings, geo, evaluator, len(leaves), n_eval) \
+            if level < settings.max_levels else 0
         if budget_cells <= 0:
             break
         indicator = np.max(_ratio(leaves.err, scale.astype(np.float32)), axis=1).astype(np.float64)
-        marked, taken = _mark(indicator, unresolved, budget_cells)
-        n_mark = int(marked.sum())
-        parents = leaves.take(marked)
-        # --- split the marked cells into 2^D children, each with its own Gauss rule
-        clev, ccor = geo.children(parents.level, parents.corner)
-        Q, emb, ell = _evaluate_cells(evaluator, geo, clev, ccor, parallel, settings.box_occupations)
-        nc = geo.n_children
-        Qf = Q.reshape(n_mark, nc, -1)
-        change = Qf.sum(axis=1) - parents.Q
-        if settings.on_split is not None:  # parents are in memory order; ``taken`` in budget order
-            settings.on_split(level, n_eval, cost, change[np.searchsorted(np.flatnonzero(marked), taken)])
-        family = np.abs(change) * _family_factor(shell_forced, geo, clev, ell, n_mark)
-        embf = emb.reshape(n_mark, nc, -1)
-        total = embf.sum(axis=1, keepdims=True)
-        share = np.where(total > 0, embf / np.where(total > 0, total, 1.0), 1.0 / nc)
-        cerr = (family[:, None, :] * share).reshape(n_mark * nc, -1).astype(np.float32)
-        leaves = _Leaves.concat(leaves.take(~marked), _Leaves(clev, ccor, Q, cerr, ell))
-        n_eval += len(clev) * geo.n_nodes
+        marked, _ = _mark(indicator, unresolved, budget_cells)
+        leaves, added, _ = _refine(evaluator, geo, settings, parallel, leaves, marked, shell_forced)
+        n_eval += added
         level += 1
     if settings.progress and parallel.is_root:
         sys.stderr.write("\n")
     return AdaptiveResult(value=leaves.Q.sum(axis=0), error=leaves.err.astype(np.float64).sum(axis=0),
                           n_evaluations=n_eval, levels=level, n_leaves=len(leaves), converged=converged,
                           history=history)
+
+
+def _start(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Parallel, restart: str | None,
+           signature: dict):
+    """The leaves, k-points evaluated, level and history to start from: the checkpoint ``restart``, or the
+    coarse level evaluated now."""
+    if restart is not None:
+        state = _load_checkpoint(restart, signature)
+        leaves, n_eval, level, history = state["leaves"], state["n_eval"], state["level"], state["history"]
+        logger.info("restarted from %s at level %d (%d k-points)", restart, level, n_eval)
+        return leaves, n_eval, level, history
+    nk0 = int(np.prod(geo.mesh))
+    if nk0 * geo.n_nodes > settings.max_kpoints:
+        raise InputError(f"the coarse mesh needs {nk0 * geo.n_nodes} k-points ({geo.n_nodes} Gauss nodes per "
+                         f"cell), more than {{max_kpoints}} {settings.max_kpoints}", param="max_kpoints")
+    corner = np.stack(np.unravel_index(np.arange(nk0), tuple(geo.mesh)), axis=1).astype(np.int64)
+    lev = np.zeros(nk0, dtype=np.int64)
+    Q, emb, ell = _evaluate_cells(evaluator, geo, lev, corner, parallel, settings.box_occupations)
+    return _Leaves(lev, corner, Q, emb.astype(np.float32), ell), nk0 * geo.n_nodes, 0, []
+
+
+def _budget_cells(settings: AdaptiveSettings, geo: _Geometry, evaluator, n_leaves: int, n_eval: int) -> int:
+    """How many cells the next level may split: the k-point budget left, and the memory of the leaves."""
+    cost = geo.n_children * geo.n_nodes
+    budget_cells = (settings.max_kpoints - n_eval) // cost
+    # leaves store Q (float64) and err (float32) per output: keep that under the memory budget
+    leaf_bytes = 12 * evaluator.n_outputs + 64
+    room = int(settings.max_leaf_memory_mb * 2**20 // leaf_bytes) - n_leaves
+    if room < budget_cells * geo.n_children:
+        budget_cells = max(0, room // geo.n_children)
+        if budget_cells == 0:
+            logger.warning("adaptive integration stopped: the leaf cells would exceed %.0f MB "
+                           "(%d outputs per cell: fewer (T, mu) points or quantities allow more refinement)",
+                           settings.max_leaf_memory_mb, evaluator.n_outputs)
+    return budget_cells
+
+
+def _refine(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Parallel, leaves: _Leaves,
+            marked: np.ndarray, shell_forced: bool):
+    """Split the ``marked`` leaves into 2^D children, each with its own Gauss rule.
+
+    Returns the new leaves, the k-points evaluated, and the change of the integral by each split cell
+    (children's Gauss values minus the parent's, (n_split, n_out), the split cells in memory order).
+    """
+    n_mark = int(marked.sum())
+    parents = leaves.take(marked)
+    clev, ccor = geo.children(parents.level, parents.corner)
+    Q, emb, ell = _evaluate_cells(evaluator, geo, clev, ccor, parallel, settings.box_occupations)
+    nc = geo.n_children
+    Qf = Q.reshape(n_mark, nc, -1)
+    change = Qf.sum(axis=1) - parents.Q
+    family = np.abs(change) * _family_factor(shell_forced, geo, clev, ell, n_mark)
+    embf = emb.reshape(n_mark, nc, -1)
+    total = embf.sum(axis=1, keepdims=True)
+    share = np.where(total > 0, embf / np.where(total > 0, total, 1.0), 1.0 / nc)
+    cerr = (family[:, None, :] * share).reshape(n_mark * nc, -1).astype(np.float32)
+    leaves = _Leaves.concat(leaves.take(~marked), _Leaves(clev, ccor, Q, cerr, ell))
+    return leaves, len(clev) * geo.n_nodes, change
 
 
 def _mark(indicator: np.ndarray, unresolved: np.ndarray, budget_cells: int) -> tuple[np.ndarray, np.ndarray]:
@@ -518,16 +517,16 @@ def _progress(settings, parallel, level, n_eval, rel, unresolved, elapsed) -> No
 #: the leaf arrays of a checkpoint: name -> (dtype kind(s) accepted, trailing shape; "out" = n_outputs)
 _LEAF_FIELDS = {"level": ("iu", ()), "corner": ("iu", (3,)), "Q": ("f", ("out",)), "err": ("f", ("out",)),
                 "ell": ("f", ())}
-#: how a signature entry is named in messages (the command-line option that sets it, where there is one)
-_SIGNATURE_LABELS = {"quantities": "--quantities", "temperature": "--temperature", "mu": "--mu",
-                     "tau_fs": "--tau", "form": "--entropy-production-form", "degen_thresh": "--degen-thresh",
-                     "omegas": "--omega-range", "smearing": "--smearing", "smearing_width": "--smearing width",
-                     "tolerance": "--tolerance", "abs_tolerance": "--abs-tolerance",
-                     "max_kpoints": "--max-kpoints", "coarse_mesh": "--kmesh",
-                     "box_occupations": "--box-occupations", "num_wann": "num_wann",
+#: how a signature entry is named in messages (``{param}``: the parameter that sets it, where there is one)
+_SIGNATURE_LABELS = {"quantities": "{quantities}", "temperature": "{temperatures}", "mu": "{mus}",
+                     "tau_fs": "{tau_fs}", "form": "{entropy_production_form}", "degen_thresh": "{degen_thresh}",
+                     "omegas": "{omegas}", "smearing": "{smearing}", "smearing_width": "{smearing} width",
+                     "tolerance": "{tolerance}", "abs_tolerance": "{abs_tolerance}",
+                     "max_kpoints": "{max_kpoints}", "coarse_mesh": "{kmesh}",
+                     "box_occupations": "{box_occupations}", "num_wann": "num_wann",
                      "n_outputs": "outputs per k-point", "order": "Gauss-Legendre order",
                      "rules": "refinement rules"}
-_RESTART_HINT = "start without --restart (or restore the inputs and options of the checkpoint's run)"
+_RESTART_HINT = "start without {restart} (or restore the inputs and options of the checkpoint's run)"
 
 
 def _leaf_digest(leaves: "_Leaves", n_eval: int, level: int, history: str) -> str:
@@ -545,7 +544,7 @@ def _leaf_digest(leaves: "_Leaves", n_eval: int, level: int, history: str) -> st
 def _save_checkpoint(path, parallel, leaves, n_eval, level, history, signature) -> None:
     if not parallel.is_root:
         return
-    from ..results import atomic_hdf5
+    from ..io.outputs import atomic_hdf5
 
     history_json = json.dumps(history)
     with atomic_hdf5(path) as h:
@@ -576,14 +575,15 @@ def _load_checkpoint(path, signature) -> dict:
         h = h5py.File(path, "r")
     except (OSError, ValueError):
         raise InputError(f"not an HDF5 file (truncated, damaged or not a checkpoint): {_RESTART_HINT}",
-                         path=path) from None
+                         param="restart", path=path) from None
     try:
         with h:
             return _read_checkpoint(h, path, json.loads(json.dumps(signature, sort_keys=True)))
     except InputError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as exc:  # h5py's errors on a damaged file
-        raise InputError(f"damaged checkpoint ({type(exc).__name__}: {exc}): {_RESTART_HINT}", path=path) from None
+        raise InputError(f"damaged checkpoint ({type(exc).__name__}: {exc}): {_RESTART_HINT}",
+                         param="restart", path=path) from None
 
 
 def _read_checkpoint(h, path, signature: dict) -> dict:
@@ -593,20 +593,22 @@ def _read_checkpoint(h, path, signature: dict) -> dict:
 
     if "signature" not in h.attrs:
         raise InputError("not a wbentropy checkpoint (an HDF5 file without a run signature): give the file "
-                         "that --checkpoint wrote", path=path)
+                         "that {checkpoint} wrote", param="restart", path=path)
     try:
         saved = json.loads(h.attrs["signature"])
     except (TypeError, ValueError):
         saved = None
     if not isinstance(saved, dict):
-        raise InputError(f"damaged checkpoint: its run signature is not a JSON object: {_RESTART_HINT}", path=path)
+        raise InputError(f"damaged checkpoint: its run signature is not a JSON object: {_RESTART_HINT}",
+                         param="restart", path=path)
     problem = _signature_mismatch(saved, signature)
     if problem:
-        raise InputError(problem, path=path)
+        raise InputError(problem, param="restart", path=path)
     missing = [name for name in [f"leaf_{f}" for f in _LEAF_FIELDS] if name not in h] + \
         [name for name in ("n_evaluations", "level", "history", "state_sha256") if name not in h.attrs]
     if missing:
-        raise InputError(f"damaged checkpoint: {', '.join(missing)} missing: {_RESTART_HINT}", path=path)
+        raise InputError(f"damaged checkpoint: {', '.join(missing)} missing: {_RESTART_HINT}",
+                         param="restart", path=path)
     arrays = {}
     n_out = signature.get("n_outputs")
     for f, (kinds, tail) in _LEAF_FIELDS.items():
@@ -616,7 +618,7 @@ def _read_checkpoint(h, path, signature: dict) -> dict:
                 or tuple(d.shape[1:]) != want or d.shape[0] != h["leaf_level"].shape[0]:
             raise InputError(f"damaged checkpoint: leaf_{f} is {_describe(d)}, expected "
                              f"{'integer' if kinds == 'iu' else 'float'} (n{''.join(f', {w}' for w in want)}) "
-                             f"with n the number of leaf cells: {_RESTART_HINT}", path=path)
+                             f"with n the number of leaf cells: {_RESTART_HINT}", param="restart", path=path)
         arrays[f] = d[()]
     leaves = _Leaves(*(arrays[f] for f in _LEAF_FIELDS))
     try:
@@ -624,11 +626,11 @@ def _read_checkpoint(h, path, signature: dict) -> dict:
         history = json.loads(history_json)
     except (TypeError, ValueError):
         raise InputError(f"damaged checkpoint: its counters or history are unreadable: {_RESTART_HINT}",
-                         path=path) from None
+                         param="restart", path=path) from None
     if len(leaves) == 0 or not isinstance(history, list) or not history \
             or _leaf_digest(leaves, n_eval, level, history_json) != str(h.attrs["state_sha256"]):
         raise InputError(f"damaged checkpoint: its contents do not match the checksum written with them: "
-                         f"{_RESTART_HINT}", path=path)
+                         f"{_RESTART_HINT}", param="restart", path=path)
     return {"leaves": leaves, "n_eval": n_eval, "level": level, "history": history[:-1]}
 
 

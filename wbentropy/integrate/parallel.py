@@ -95,17 +95,6 @@ class Parallel:
         if self.comm is not None and self.size > 1:
             self.comm.Barrier()
 
-    def inject_failure_for_tests(self) -> None:
-        """Raise on the rank named by WBENTROPY_TEST_FAIL_RANK (tests of the failure path only).
-
-        A RuntimeError (a bug), or an InputError (a user error) if WBENTROPY_TEST_FAIL_KIND=input.
-        """
-        if os.environ.get("WBENTROPY_TEST_FAIL_RANK") == str(self.rank):
-            msg = f"injected failure on rank {self.rank} (WBENTROPY_TEST_FAIL_RANK)"
-            if os.environ.get("WBENTROPY_TEST_FAIL_KIND") == "input":
-                raise InputError(msg, path="injected.dat", line=7)
-            raise RuntimeError(msg)
-
     def side(self):
         """A duplicate of the communicator for agreements made while the run's collectives may be
         pending (after a signal); created on the first call for a communicator (collective) and

@@ -18,7 +18,10 @@ BLAS thread count set by the user (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``
 imported: if numpy was imported before wbentropy (a Python session), BLAS keeps its own
 threads and the default pool has one thread.
 
-This module is imported by ``wbentropy/__init__.py`` before anything imports numpy.
+Nothing happens at import: the command line calls :func:`configure` first thing (before numpy
+is imported), and a Python program may call it as :func:`wbentropy.configure_threads` before it
+imports numpy.  Without that call the pool has one thread unless ``WBENTROPY_THREADS`` (or
+``threads=``) asks for more, and the BLAS variables are left as they are.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ POOL_VAR = "WBENTROPY_THREADS"
 _MARK_VAR = "WBENTROPY_BLAS_THREADS_SET"
 
 _pool_default = 1
+_configured = False
 
 
 def available_cores() -> int:
@@ -70,7 +74,7 @@ def _explicit_pool() -> int | None:
 
 
 def pool_size() -> int:
-    """Threads per rank for k-batches: ``WBENTROPY_THREADS``, else the default chosen at import."""
+    """Threads per rank for k-batches: ``WBENTROPY_THREADS``, else the default chosen by :func:`configure`."""
     return _explicit_pool() or _pool_default
 
 
@@ -84,13 +88,22 @@ def cores_per_rank() -> int:
 
 
 def configure() -> None:
-    """Choose the default pool and BLAS threads (must run before numpy is imported)."""
-    global _pool_default
+    """Choose the default pool and BLAS threads of this process (see the module docstring).
+
+    Call it before numpy is imported: BLAS reads its thread variables when it starts.  Sets
+    ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` to 1 (unless the user set
+    one of them, or numpy is already imported) and the default pool to the rank's cores.  Only
+    the first call acts.  A malformed ``WBENTROPY_THREADS`` raises SystemExit with its message.
+    """
+    global _pool_default, _configured
+    if _configured:
+        return
     cores = cores_per_rank()
     ours = os.environ.get(_MARK_VAR) == "1" and all(os.environ.get(v, "1") == "1" for v in _THREAD_VARS)
     user_blas = not ours and any(v in os.environ for v in _THREAD_VARS)
     numpy_loaded = "numpy" in sys.modules
     _explicit_pool()  # a malformed WBENTROPY_THREADS stops here, with its message
+    _configured = True
     if user_blas or numpy_loaded:
         _pool_default = 1  # BLAS threads are the user's (or already started): do not oversubscribe
         return
@@ -98,6 +111,3 @@ def configure() -> None:
     for v in _THREAD_VARS:  # the pool, not BLAS, spreads the work over the cores
         os.environ[v] = "1"
     os.environ[_MARK_VAR] = "1"
-
-
-configure()

@@ -158,12 +158,12 @@ def plan_memory(*, max_memory_mb: float, fixed_bytes: int, geometry_bytes_per_kp
     if budget < 2 * per_k:
         n = max(1, int(threads))
         given = (f"the default memory budget of {max_memory_mb:g} MB per rank (a quarter of the available memory, "
-                 f"64..2048 MB for each of its {n} threads)" if default else f"--max-memory {max_memory_mb:g} MB")
+                 f"64..2048 MB for each of its {n} threads)" if default else f"{{max_memory_mb}} {max_memory_mb:g} MB")
         raise InputError(f"{given} is too small: this model needs {(fixed_bytes + n * 2 * per_k) / 2**20:.3g} MB for "
                          f"its R-space operators and one k-point per thread, of which "
                          f"{n * 2 * _OUTPUT_BYTES * n_outputs / 2**20:.3g} MB hold the {n_outputs} outputs per k-point "
                          "(temperatures x chemical potentials x photon energies x components): ask for fewer of "
-                         "those or give a larger --max-memory")
+                         "those or give a larger {max_memory_mb}", param="max_memory_mb")
     batch = int(max(1, min(MAX_BATCH, budget / 2 // per_k, max(16, CACHE_BATCH_BYTES // per_k))))
     block = int(max(num_bands * (num_bands if pairs else 1), budget / 2 // (8 * _BLOCK_ARRAYS)))
     return MemoryPlan(batch_size=batch, block_floats=block, fixed_bytes=int(fixed_bytes), per_kpoint_bytes=per_k,
@@ -231,7 +231,6 @@ def integrate_uniform(*, evaluator: Evaluator, mesh: UniformMesh, parallel: Para
         return total
 
     with parallel.stop_all_on_error():
-        parallel.inject_failure_for_tests()
         partial = evaluator.map_batches(one, mine)  # in the order of ``mine``, whichever thread ran a batch
     gathered = parallel.allgather(partial)
     total = np.zeros(evaluator.n_outputs)

@@ -23,7 +23,8 @@ from typing import Callable
 
 from ..errors import InputError
 
-__all__ = ["Limit", "LINE_BYTES", "SLACK_BYTES", "DEFAULT_MAX_BYTES", "check_regular", "read_input_bytes"]
+__all__ = ["Limit", "LINE_BYTES", "SLACK_BYTES", "DEFAULT_MAX_BYTES", "SPECIAL_FILES", "check_regular",
+           "read_input_bytes", "special_kind"]
 
 #: Bytes allowed per expected line when a bound is derived from a line count: Wannier90
 #: writes at most ~110 characters per line, wbentropy's full-precision writer ~170.
@@ -39,8 +40,10 @@ _HEAD_BYTES = 1 << 20
 _CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 
-_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+#: Special files, refused as inputs (here) and as outputs (:mod:`wbentropy.io.outputs`):
+#: (test of the ``st_mode``, what the file is, an example or "")
+SPECIAL_FILES = ((stat.S_ISFIFO, "a named pipe (FIFO)", ""), (stat.S_ISCHR, "a character device", "/dev/null"),
+                 (stat.S_ISBLK, "a block device", ""), (stat.S_ISSOCK, "a socket", ""))
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,20 @@ class Limit:
     hint: str = ""
 
 
+def special_kind(mode: int, *, example: bool = False) -> str | None:
+    """What a special file of mode ``mode`` is (``"a socket"``); None for a regular file or a folder.
+
+    With ``example``, a well-known file of the kind follows in brackets:
+    ``"a character device (such as /dev/null)"``.
+    """
+    for test, what, known in SPECIAL_FILES:
+        if test(mode):
+            return f"{what} (such as {known})" if example and known else what
+    return None
+
+
 def _kind(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return special_kind(mode) or "not a regular file"
 
 
 def check_regular(path: str | Path) -> os.stat_result:

@@ -57,12 +57,12 @@ def load_model(*, w90: str | Path | None = None, tb: str | Path | None = None, h
     elif tb is not None:
         if r is not None or win is not None:
             raise InputError("--r and --win apply to --hr input; a _tb.dat file holds both H and r")
-        from .w90text import read_tb
+        from .tb import read_tb
 
         model = read_tb(tb_file=tb, wsvec_file=wsvec)
         win = win_beside_tb(tb)
     else:
-        from .w90text import read_hr
+        from .hr import read_hr
 
         model = read_hr(hr_file=hr, r_file=r, wsvec_file=wsvec, win_file=win)
     return resolve_spin_degeneracy(model, win=win, given=spin_degeneracy)
@@ -122,7 +122,7 @@ def resolve_spin_degeneracy(model: TBModel, *, win: str | Path | None, given: in
         ``spin_degeneracy_source`` says which rule applied; it begins with ``"assumed: "``
         when no file or option stated it (see :func:`spin_warning`).
     """
-    from .w90text import read_win_spinors
+    from .win import read_win_spinors
 
     sources = dict(model.sources)
     if win is not None:

@@ -40,7 +40,8 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
+from ._files import special_kind
 
 __all__ = ["check_outputs", "check_output_path", "check_outputs_distinct", "input_files", "write_atomically",
            "atomic_hdf5", "save_with_fallback", "remove_stale_temporaries"]
@@ -49,8 +50,8 @@ logger = logging.getLogger("wbentropy")
 
 # Wannier90 files of a seed that --w90 SEED reads (or that belong to the same calculation)
 W90_EXTENSIONS = ("chk", "eig", "mmn", "nnkp", "win", "amn", "spn", "uHu", "uIu", "sHu", "sIu", "wout", "dmn")
-_SPECIAL = ((stat.S_ISCHR, "a character device (such as /dev/null)"), (stat.S_ISBLK, "a block device"),
-            (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"))
+#: Options naming input files (the model files and ``--restart``), read by :func:`input_files`
+INPUT_OPTIONS = ("--tb", "--tb-down", "--hr", "--r", "--wsvec", "--win", "--w90", "--restart")
 _CHUNK = 1 << 28  # bytes per os.write call
 _HDF5_BLOCK = 1 << 24  # growth step of the in-memory HDF5 file
 _warned: set = set()  # outputs whose write failure was already reported (warn once)
@@ -119,10 +120,6 @@ def _target(path: Path) -> Path:
     return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
-def _special_kind(mode: int) -> str | None:
-    return next((what for test, what in _SPECIAL if test(mode)), None)
-
-
 def check_output_path(path: str | Path, *, option: str | None = None) -> Path:
     """Check that a result can be written to ``path`` (before hours of computing); returns ``path``.
 
@@ -169,7 +166,7 @@ def _check_path(path: Path) -> None:
     if target.is_dir():
         raise InputError("output path is a folder; give a file name such as result.h5", path=path)
     with contextlib.suppress(FileNotFoundError):
-        kind = _special_kind(os.stat(target).st_mode)
+        kind = special_kind(os.stat(target).st_mode, example=True)
         if kind is not None:
             raise InputError(f"is {kind}, not a regular file: results are written only to regular files; "
                              "give a file name such as result.h5", path=path)
@@ -245,36 +242,44 @@ def _paths(given) -> list:
     return [] if given is None else list(given) if isinstance(given, (list, tuple)) else [given]
 
 
-def input_files(args) -> dict:
-    """Option -> input path(s) of parsed command-line ``args`` (the model files and ``--restart``)."""
-    inputs = {opt: getattr(args, opt[2:], None) for opt in ("--tb", "--hr", "--r", "--wsvec", "--win", "--restart")}
-    for tb_option in ("--tb", "--tb-down"):  # the SEED.win read beside a _tb.dat for its spinors
-        tb = getattr(args, tb_option[2:].replace("-", "_"), None)
+def input_files(given: dict) -> dict:
+    """Option -> input path(s), with the files an option implies.
+
+    Parameters
+    ----------
+    given : dict
+        Option -> path, list of paths, or None, e.g. ``{"--tb": "m_tb.dat", "--restart": None}``
+        (the options of :data:`INPUT_OPTIONS`, and any other inputs).  ``--w90 SEED`` names a
+        seed: it stands for the files ``SEED.chk``, ``SEED.eig``, ... of that calculation; a
+        ``_tb.dat`` given with ``--tb`` or ``--tb-down`` brings the ``SEED.win`` read beside it
+        (for its spinors).
+    """
+    inputs = {opt: paths for opt, paths in given.items() if opt != "--w90"}
+    for tb_option in ("--tb", "--tb-down"):
+        tb = given.get(tb_option)
         if tb is not None:
-            from .io.load import win_beside_tb
+            from .load import win_beside_tb
 
             inputs[f"{tb_option} (its SEED.win)"] = win_beside_tb(tb)
-    seed = getattr(args, "w90", None)
+    seed = given.get("--w90")
     if seed is not None:
         seed = Path(seed)
         inputs["--w90"] = [seed.with_name(f"{seed.name}.{ext}") for ext in W90_EXTENSIONS]
     return inputs
 
 
-def check_outputs(outputs: dict, args, *, inputs: dict | None = None) -> None:
+def check_outputs(outputs: dict, inputs: dict) -> None:
     """Every check of the outputs of a command before it computes anything.
 
     Parameters
     ----------
     outputs : dict
         Option -> output path, list of paths, or None, e.g. ``{"--out": ..., "--checkpoint": ...}``.
-    args : argparse.Namespace
-        Parsed command line, for the input files (:func:`input_files`); ``--checkpoint``
+    inputs : dict
+        Option -> input path, list of paths, or None (see :func:`input_files`); ``--checkpoint``
         may be the ``--restart`` file.
-    inputs : dict, optional
-        More inputs, option -> path or list of paths.
     """
-    check_outputs_distinct(outputs, {**input_files(args), **(inputs or {})}, allowed=(("--checkpoint", "--restart"),))
+    check_outputs_distinct(outputs, input_files(inputs), allowed=(("--checkpoint", "--restart"),))
     for option, paths in outputs.items():
         for path in _paths(paths):
             check_output_path(path, option=option)

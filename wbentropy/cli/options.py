@@ -1,0 +1,159 @@
+"""Option groups shared by the subcommands, each defined once, and what the subcommands build from them."""
+from __future__ import annotations
+
+import argparse
+
+from ..errors import InputError
+
+__all__ = ["add_model_files", "add_model_arguments", "add_spin_pair", "add_kmesh", "add_adaptive_arguments", "add_tau",
+           "add_entropy_production_form", "add_degen_thresh", "add_ac_arguments", "add_resource_arguments",
+           "add_verbose", "load_model_from_args", "symmetry_step", "ac_options", "check_outputs", "flag"]
+
+#: command-line options of the Python parameters whose option is not ``--`` + the name with dashes
+_FLAGS = {"tau_fs": "--tau", "max_memory_mb": "--max-memory", "temperatures": "--temperature", "mus": "--mu",
+          "omegas": "--omega-range", "smearing_width": "--smearing", "n_samples": "--samples",
+          "plane": "--kslice", "mesh": "--kslice-mesh", "extent": "--kslice-extent"}
+
+
+def flag(param: str) -> str:
+    """The option that sets the Python parameter ``param`` (``tau_fs`` -> ``--tau``): how
+    :class:`~wbentropy.errors.InputError` messages name parameters on the command line."""
+    return _FLAGS.get(param, "--" + param.replace("_", "-"))
+
+
+def add_model_files(p, *, required: bool = True) -> None:
+    """The model's input files: one of --w90, --tb, --hr, and the files that go with them."""
+    src = p.add_mutually_exclusive_group(required=required)
+    src.add_argument("--w90", metavar="SEED", help="SEED.chk + SEED.eig + SEED.mmn (read by WannierBerri)")
+    src.add_argument("--tb", metavar="FILE", help="Wannier90 SEED_tb.dat")
+    src.add_argument("--hr", metavar="FILE", help="Wannier90 SEED_hr.dat")
+    p.add_argument("--r", metavar="FILE", help="Wannier90 SEED_r.dat (with --hr)")
+    p.add_argument("--wsvec", metavar="FILE", help="Wannier90 SEED_wsvec.dat (MDRS, with --tb/--hr)")
+    p.add_argument("--win", metavar="FILE", help="Wannier90 SEED.win (lattice, with --hr)")
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """The model options of the subcommands that load a model: files, spin degeneracy, symmetrization."""
+    add_model_files(p)
+    p.add_argument("--spin-degeneracy", type=int, choices=(1, 2), default=None,
+                   help="electrons per band: 1 for spinor Wannier functions, 2 for spinless ones (default: "
+                        "from 'spinors' in the .win given with --hr or beside SEED_tb.dat / SEED.chk; "
+                        "1 if there is no .win)")
+    p.add_argument("--symmetrize", action="store_true",
+                   help="symmetrize H(R) and r(R) under the magnetic space group of the .win structure "
+                        "(WannierBerri's symmetrizer; checked, refused if it changes the bands: docs/symmetry.md)")
+    p.add_argument("--magmom", nargs="+", type=float, default=None, metavar="M",
+                   help="magnetic moments: MX MY MZ for every atom, or 3 numbers per atom of the .win "
+                        "(default: non-magnetic, time reversal kept)")
+    p.add_argument("--projections", nargs="+", default=None, metavar="ATOM:ORBITALS",
+                   help="projections for --symmetrize in WannierBerri's notation, e.g. Fe:sp3d2;t2g "
+                        "(default: the .win's projections block)")
+
+
+def add_spin_pair(p) -> None:
+    """The spin-down channel of a collinear spin-polarised pair (``compute``)."""
+    p.add_argument("--tb-down", metavar="FILE", default=None,
+                   help="collinear spin-polarised run: the spin-down SEED_tb.dat (--tb is then the spin-up one); "
+                        "both channels are integrated, the result holds the totals and each channel")
+    p.add_argument("--wsvec-down", metavar="FILE", default=None, help="SEED_wsvec.dat of the spin-down channel")
+
+
+def load_model_from_args(args):
+    """The model of the options of :func:`add_model_files` (and ``--spin-degeneracy`` where the command has it)."""
+    from ..io.load import load_model
+
+    return load_model(w90=args.w90, tb=args.tb, hr=args.hr, r=args.r, wsvec=args.wsvec, win=args.win,
+                      spin_degeneracy=getattr(args, "spin_degeneracy", None))
+
+
+def symmetry_step(model, args, *, mus, temperatures=()):
+    """The model after --symmetrize (or the breaking measurement without it)."""
+    from ..symmetry import prepare_symmetry
+
+    return prepare_symmetry(model, symmetrize=args.symmetrize, magmom=args.magmom, projections=args.projections,
+                            mus=mus, temperatures=temperatures)
+
+
+def add_kmesh(p) -> None:
+    p.add_argument("--kmesh", nargs=3, type=int, required=True, metavar=("N1", "N2", "N3"))
+
+
+def add_adaptive_arguments(p) -> None:
+    """The options of adaptive integration (``compute``)."""
+    a = p.add_argument_group("adaptive integration (active with --tolerance, --max-kpoints or --restart; "
+                             "--kmesh is then the coarse mesh)")
+    a.add_argument("--tolerance", type=float, default=None, metavar="REL",
+                   help="target relative error of every tensor (relative to its largest component)")
+    a.add_argument("--abs-tolerance", type=float, default=0.0, metavar="ABS",
+                   help="absolute error floor added to every tensor's scale (its units)")
+    a.add_argument("--max-kpoints", type=int, default=None, help="budget of k-point evaluations")
+    a.add_argument("--max-levels", type=int, default=50, help="maximum refinement levels (default 50)")
+    a.add_argument("--box-occupations", action="store_true",
+                   help="average f_n, s_n of each Gauss node over the energies its band sweeps in the node's box "
+                        "where that exceeds k_BT (adaptive smearing; default: the node's own f_n, s_n). Use it at "
+                        "T = 0 and low T, where the Fermi surface or the entropy shell is thinner than the cells; at "
+                        "room temperature it biases sigma^e (figures: docs/adaptive.md)")
+    a.add_argument("--checkpoint", default=None, metavar="FILE",
+                   help="checkpoint written after each level (default: RESULT.h5 + .checkpoint.h5)")
+    a.add_argument("--restart", default=None, metavar="CHECKPOINT", help="resume a killed adaptive run")
+    a.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_tau(p, *, default: float | None, help: str) -> None:
+    p.add_argument("--tau", type=float, default=default, metavar="FS", help=help)
+
+
+def add_entropy_production_form(p) -> None:
+    p.add_argument("--entropy-production-form", choices=("exact", "paper"), default="exact",
+                   help="interband kernel: exact (Kubo-Mori, default) or paper (Eq. 18 as printed)")
+
+
+def add_degen_thresh(p, *, default: float | None) -> None:
+    p.add_argument("--degen-thresh", type=float, default=default, metavar="EV")
+
+
+def add_ac_arguments(p, *, omega_help: str, smearing_help: str) -> None:
+    """Photon energies and broadening of the AC quantities."""
+    p.add_argument("--omega-range", nargs=3, type=float, default=None, metavar=("START", "STOP", "STEP"),
+                   help=omega_help)
+    p.add_argument("--smearing", nargs=2, default=("lorentzian", "0.05"), metavar=("SHAPE", "WIDTH"),
+                   help=smearing_help)
+
+
+def ac_options(args) -> dict:
+    """compute() keyword arguments for the AC options of ``args``."""
+    shape, width = args.smearing
+    try:
+        width = float(width)
+    except ValueError:
+        raise InputError(f"--smearing WIDTH must be a number in eV, got {width!r}") from None
+    from ..api import inclusive_range
+
+    omegas = None if args.omega_range is None else inclusive_range(*args.omega_range, name="omega_range")
+    return {"omegas": omegas, "smearing": shape.lower(), "smearing_width": width}
+
+
+def add_resource_arguments(p) -> None:
+    """Batch size, threads and memory of a rank (``compute``)."""
+    p.add_argument("--batch-size", type=int, default=None, help="k-points per batch (memory bound)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="threads per rank evaluating k-batches side by side (default: the rank's share of the "
+                        "node's cores; env WBENTROPY_THREADS)")
+    p.add_argument("--max-memory", type=float, default=None, metavar="MB",
+                   help="memory budget (MB per rank) of the arrays of the computation, kept by batch sizing "
+                        "(default: a quarter of the available memory shared by the ranks, 64..2048 MB)")
+
+
+def add_verbose(p) -> None:
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+def check_outputs(outputs: dict, args, *, inputs: dict | None = None) -> None:
+    """The checks of a command's outputs before it computes anything (the one call of
+    :func:`wbentropy.io.outputs.check_outputs` from the command line): against every input file
+    option of ``args`` and the further ``inputs`` (label -> path or paths)."""
+    from ..io.outputs import INPUT_OPTIONS
+    from ..io.outputs import check_outputs as check
+
+    given = {opt: getattr(args, opt[2:].replace("-", "_"), None) for opt in INPUT_OPTIONS}
+    check(outputs, {**given, **(inputs or {})})
