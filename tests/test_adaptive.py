@@ -294,7 +294,7 @@ def counting(self, *a, **k):
 I.Interpolator._build_operators = counting
 par = world()
 it = Interpolator(model=random_model(num_wann=3, seed=1), parallel=par)
-ref = orig(it, False)
+ref = orig(it)
 ok = np.array_equal(it._ops, ref) and not it._ops.flags.writeable
 node = MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED)
 leader = node.bcast(par.rank, root=0)  # the node's first world rank names the node

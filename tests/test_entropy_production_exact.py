@@ -27,8 +27,8 @@ from wbentropy.physics.entropy_production import (
     interband_integrand,
     kubo_mori_kernel,
     qm_decomposition,
-    quantum_metric,
 )
+from wbentropy.physics.geometry import quantum_metric
 
 LN10 = float(np.log(10.0))
 

@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from wbentropy.kspace.geometry import band_geometry, berry_curvature_bands
-from wbentropy.kspace.interpolation import ALPHA, BETA, Interpolator
+from wbentropy.kspace.geometry import band_geometry
+from wbentropy.kspace.interpolation import Interpolator
 from wbentropy.model import TBModel
+from wbentropy.physics.geometry import ALPHA, BETA, berry_curvature_bands
 from wbentropy.toy_models import random_model
 
 

@@ -28,7 +28,6 @@ from .integrate.uniform import UniformMesh, integrate_uniform, uniform_route
 from .kspace.geometry import DEFAULT_DEGEN_THRESH
 from .kspace.interpolation import Interpolator
 from .model import TBModel
-from .physics.entropy_production import check_positive_semidefinite
 from .quantities import Options, Quantity, get_quantities
 from .results import QuantityResult, Result
 
@@ -540,8 +539,9 @@ def _result(plan: _Plan, *, values, errors, attrs: dict) -> Result:
             logger.warning("%s (paper form): %s", q.name, qattrs["overflow"])
         result.quantities[q.name] = QuantityResult(value=v, units=q.units, attrs=qattrs,
                                                    error=None if errors is None else errors[i])
-        if q.positive_semidefinite and "overflow" not in qattrs:
-            check_positive_semidefinite(v, name=q.name)
+        if "overflow" not in qattrs:  # a capped lower bound is no value to check
+            for check in q.checks:
+                check(v, name=q.name)
     return result
 
 

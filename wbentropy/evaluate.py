@@ -24,7 +24,7 @@ from .model import TBModel
 from .physics.occupation import kT_eV
 from .quantities import Options, Quantity
 
-__all__ = ["Evaluator", "SamplingStats", "sampling_warnings", "storage_shape"]
+__all__ = ["Evaluator", "SamplingStats", "sampling_warnings", "storage_shape", "needed_operators"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +96,11 @@ def sampling_warnings(stats: SamplingStats, *, degen_thresh: float, temperatures
     return out
 
 
+def needed_operators(quantities: list[Quantity]) -> tuple[str, ...]:
+    """The store operators a run's quantities need (:attr:`Quantity.operators`), "H" first, each once."""
+    return tuple(dict.fromkeys(["H"] + [name for q in quantities for name in q.operators]))
+
+
 def storage_shape(q: Quantity, *, temperatures, mus, options: Options) -> tuple[int, ...]:
     """Shape of one quantity's integral as stored in the flat output vector.
 
@@ -150,7 +155,13 @@ class Evaluator:
         self.options = options
         self.degen_thresh = degen_thresh
         shared = parallel if parallel is not None and parallel.size > 1 else None
-        self.interp = Interpolator(model=model, second_derivatives=any(q.needs_second_derivatives for q in quantities),
+        for q in quantities:  # "AA" may be absent: the Berry connection is then zero
+            missing = [name for name in q.operators if name not in model.operators and name != "AA"]
+            if missing:
+                raise InputError(f"{q.name} needs the operator {', '.join(missing)}, which the model does not hold "
+                                 f"(it holds {', '.join(model.operators)})")
+        self.interp = Interpolator(model=model, operators=needed_operators(quantities),
+                                   second_derivatives=any(q.needs_second_derivatives for q in quantities),
                                    parallel=shared)
         self.shapes = [storage_shape(q, temperatures=self.temperatures, mus=self.mus, options=options)
                        for q in quantities]
@@ -164,9 +175,8 @@ class Evaluator:
             max_memory_mb = self.threads * default_max_memory_mb(ranks=ranks * self.threads)
             if parallel is not None and parallel.size > 1:  # every rank must cut the same batches
                 max_memory_mb = min(parallel.allgather(max_memory_mb))
-        ops = getattr(self.interp, "_ops", None)  # the R-space operator array, if the interpolator exposes it
         # the operators, and as much again while they are built (Interpolator._build_operators)
-        fixed = 2 * (ops.nbytes if isinstance(ops, np.ndarray) else 16 * 19 * model.H.size)  # 19: all components
+        fixed = 2 * self.interp.operator_bytes
         self.max_memory_mb = float(max_memory_mb)
         self.memory = plan_memory(max_memory_mb=max_memory_mb, fixed_bytes=fixed, threads=self.threads,
                                   default=self.max_memory_default,

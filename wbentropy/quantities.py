@@ -17,8 +17,12 @@ import numpy as np
 from . import constants as C
 from .integrate.boxes import OccupationBox, box_mean
 from .kspace.geometry import BandGeometry
+from .physics import drude as DRUDE
 from .physics import entropy_production as EP
+from .physics import nonlinear as NL
 from .physics import optical as OPT
+from .physics.geometry import connection_products
+from .physics.hall import pseudovector_to_tensor
 from .physics.occupation import entropy, fermi, heat_weight, kT_eV, minus_dentropy, minus_dfermi, minus_dheat_weight
 
 __all__ = ["Quantity", "QUANTITIES", "charge_quantity", "entropy_twin", "register", "unregister", "get_quantities",
@@ -26,16 +30,6 @@ __all__ = ["Quantity", "QUANTITIES", "charge_quantity", "entropy_twin", "registe
 
 #: Upper bound on the number of floats in one (T, mu, k, band) weight block.
 _WEIGHT_BLOCK = 4_000_000
-
-
-def pseudovector_to_tensor(p: np.ndarray) -> np.ndarray:
-    """Antisymmetric tensor t_ab = eps_abc p_c from a pseudovector (..., 3) -> (..., 3, 3).
-
-    Component order of p is (yz, zx, xy), so t_yz = p_x, t_zx = p_y, t_xy = p_z.
-    """
-    t = np.zeros(p.shape[:-1] + (3, 3))
-    t[..., 1, 2], t[..., 2, 0], t[..., 0, 1] = p[..., 0], p[..., 1], p[..., 2]
-    return t - np.swapaxes(t, -1, -2)
 
 
 def occupation_weighted(E: np.ndarray, X: np.ndarray, *, weight: Callable, temperatures, mus,
@@ -187,6 +181,9 @@ class Quantity:
     kslice_title : str
         Title of its panel in the k-slice map of ``wbentropy plot --kslice`` (the per-k integrand; ``%s``: the
         components), or "" if it has none.  A quantity that needs tau is mapped only when tau is known.
+    checks : tuple of callable(value, *, name) -> None
+        Checks every result of the quantity must pass (each raises if not); with
+        ``positive_semidefinite`` it holds :func:`~wbentropy.physics.entropy_production.check_positive_semidefinite`.
     """
 
     name: str
@@ -216,6 +213,12 @@ class Quantity:
     family: Callable[..., Callable] | None = None
     wiedemann_franz: str = ""
     kslice_title: str = ""
+    checks: tuple[Callable[..., None], ...] = ()
+
+    def __post_init__(self) -> None:
+        psd = EP.check_positive_semidefinite  # the second law: follows the positive_semidefinite field
+        checks = tuple(c for c in self.checks if c is not psd) + ((psd,) if self.positive_semidefinite else ())
+        object.__setattr__(self, "checks", checks)
 
     @property
     def fermi_weighted(self) -> bool:
@@ -368,25 +371,21 @@ def _ep_qm_parts(geom, kT, mu, options):
     QM + non-QM equals Drude + interband exactly after the BZ sum (in a complete basis
     v^ab_eff = <n|d_a d_b H|n>, the paper's v^ab)."""
     f = fermi(geom.E_group[..., None], mu=mu, kT=kT)
-    g_term = 2.0 * np.einsum("knm,knmab->knab", geom.E_group[:, :, None] - geom.E_group[:, None, :],
-                             geom.quantum_metric_pairs, optimize=True)
-    vab_eff = geom.band_hessian - g_term
+    vab_eff = EP.effective_inverse_mass(band_hessian=geom.band_hessian, E=geom.E_group, g=geom.quantum_metric_pairs)
     return EP.qm_decomposition(E=geom.E_group, f=f, r=geom.r, vab=vab_eff, kT=kT, eta=options.eta,
                                form=options.entropy_production_form, mu=mu)
 
 
 def _drude_sigma_per_k(geom, kT, mu, options):
     md = minus_dfermi(geom.E_group[..., None], mu=mu, kT=kT)
-    return np.einsum("knab,knm->kabm", geom.velocity_products, md, optimize=True) / options.eta
+    return DRUDE.drude_conductivity_integrand(vv=geom.velocity_products, mdfde=md, eta=options.eta)
 
 
 def _entropy_drude_per_k(geom, kT, mu, options):
-    """-tau sum_n s_n d_b v^a_n (Eq. 27, first term) in its Fermi-surface form:
-    int s_n d_a d_b E_n = int x_n (-df/dE)_n v^a_n v^b_n with x = (E - mu)/kT (ds/dE = -x (-df/dE)),
-    so sigma^s_D = -(e k_B tau/hbar^2) int x (-f') v v."""
+    """sigma^s_D in its Fermi-surface form (:func:`wbentropy.physics.drude.entropy_drude_integrand`)."""
     x = (geom.E_group[..., None] - mu) / kT
     md = minus_dfermi(geom.E_group[..., None], mu=mu, kT=kT)
-    return -np.einsum("knab,knm->kabm", geom.velocity_products, x * md, optimize=True) / options.eta
+    return DRUDE.entropy_drude_integrand(vv=geom.velocity_products, mdfde=md, x=x, eta=options.eta)
 
 
 def _entropy_current_zero_field_per_k(geom, *, temperatures, mus, volume, options):
@@ -398,67 +397,43 @@ def _entropy_current_zero_field_per_k(geom, *, temperatures, mus, volume, option
 
 # ----------------------------------------------------------------- second order in E (DC)
 def _weight_derivative(geom, kT, mu, kind):
-    """dw/dE of the band weight at the group energies, (nk, nb, nmu), 1/eV:
-    f' = -(-df/dE) for charge, s' = -x (-df/dE) (x = (E - mu)/kT) for entropy."""
-    E = geom.E_group[..., None]
-    md = minus_dfermi(E, mu=mu, kT=kT)
-    return -md if kind == "charge" else -((E - mu) / kT) * md
+    """dw/dE of the band weight f (charge) or s (entropy) at the group energies, (nk, nb, nmu), 1/eV."""
+    return NL.weight_derivative(geom.E_group[..., None], mu=mu, kT=kT, kind=kind)
 
 
 def _bcd_per_k(kind):
-    """Berry curvature dipole (Sodemann & Fu 2015 Eq. 8; WannierBerri BerryDipole_FermiSurf):
-    D_bd = -sum_n int v^b_n Omega^d_n w'_n, w = f (charge) or s (entropy); dimensionless per k after /V.
-
-    For electrons the current is j_a = -eps_adc chi_bd E_b E_c, chi = (e^3 tau/hbar^2) D: the displaced sea
-    f0(k + e tau E/hbar) fed through -(e^2/hbar) E x sum int f Omega (tests/test_second_order_exact.py; the
-    +eps_adc of WannierBerri's docstring has the opposite sign).  The entropy version is exact under f -> s
-    (docs/physics.md, section 9)."""
+    """Berry curvature dipole with band weight f or s (:func:`wbentropy.physics.nonlinear.berry_curvature_dipole`)."""
 
     def per_k(geom, kT, mu, options):
         wp = _weight_derivative(geom, kT, mu, kind)
-        return -np.einsum("knb,knd,knm->kbdm", geom.velocity, geom.berry_curvature, wp, optimize=True)
+        return NL.berry_curvature_dipole(v=geom.velocity, omega=geom.berry_curvature, wp=wp)
 
     return per_k
 
 
 def _nl_drude_per_k(kind):
-    """Nonlinear Drude integrand sum_n d_a d_b E_n v^c_n w'_n (WannierBerri NLDrude_FermiSurf), eV per k after /V."""
+    """Nonlinear Drude with band weight f or s (:func:`wbentropy.physics.nonlinear.nonlinear_drude`)."""
 
     def per_k(geom, kT, mu, options):
         wp = _weight_derivative(geom, kT, mu, kind)
-        return np.einsum("knab,knc,knm->kabcm", geom.band_hessian, geom.velocity, wp, optimize=True)
+        return NL.nonlinear_drude(hessian=geom.band_hessian, v=geom.velocity, wp=wp)
 
     return per_k
 
 
 def _entropy_nl_drude_exact_per_k(geom, kT, mu, options):
-    """Exact second-order entropy current of the relaxation-time steady state, per k (eV per k after /V).
-
-    With the relaxation applied to rho (paper Eq. 10), the occupation to O(E^2) is f0 + df1 + df2,
-    df1 = h.grad f0, df2 = h_a h_b d_a d_b f0 (h = e tau E/hbar), and the entropy of the state is
-    s(f0 + df1 + df2) = s + s' df2 + s'' df1^2/2 (s' = ds/df), while the f -> s rule (the form of
-    ``entropy_nonlinear_drude_fs``) displaces s itself: h_a h_b d_a d_b s = s' df2 + s'' df1^2.
-    With s''(f) = -1/(f(1-f)) and d_a f0 = v_a f'(E), the difference is
-    -s'' df1^2/2 = h_a h_b v_a v_b (-f')/(2 kT), so the integrand is the f -> s one plus
-    -(1/2) v_a v_b v_c (-df/dE)/kT (in the sign convention where the f -> s integrand is
-    d_a d_b E v_c s'(E) ~ -d_a E d_b d_c s by parts)."""
+    """The exact second-order entropy current (:func:`wbentropy.physics.nonlinear.entropy_nonlinear_drude_exact`)."""
     md = minus_dfermi(geom.E_group[..., None], mu=mu, kT=kT)
-    v = geom.velocity
-    vvv = np.einsum("kna,knb,knc->knabc", v, v, v, optimize=True)
-    return _nl_drude_per_k("entropy")(geom, kT, mu, options) \
-        - 0.5 * np.einsum("knabc,knm->kabcm", vvv, md, optimize=True) / kT
+    return NL.entropy_nonlinear_drude_exact(hessian=geom.band_hessian, v=geom.velocity, mdfde=md, kT=kT,
+                                            wp=_weight_derivative(geom, kT, mu, "entropy"))
 
 
 def _intrinsic_nlh_per_k(kind):
-    """Intrinsic (tau^0) nonlinear Hall integrand sum_n [v^a G^bc - (v^b G^ac + v^c G^ab)/2]_n w'_n, 1/eV per k
-    after /V (G: Berry connection polarizability)."""
+    """Intrinsic nonlinear Hall, band weight f or s (:func:`wbentropy.physics.nonlinear.intrinsic_nonlinear_hall`)."""
 
     def per_k(geom, kT, mu, options):
         wp = _weight_derivative(geom, kT, mu, kind)
-        v, G = geom.velocity, geom.connection_polarizability
-        X = np.einsum("kna,knbc->knabc", v, G, optimize=True)
-        X = X - 0.5 * (np.swapaxes(X, 2, 3) + np.moveaxis(X, 2, 4))  # v_a G_bc - (v_b G_ac + v_c G_ab)/2
-        return np.einsum("knabc,knm->kabcm", X, wp, optimize=True)
+        return NL.intrinsic_nonlinear_hall(v=geom.velocity, G=geom.connection_polarizability, wp=wp)
 
     return per_k
 
@@ -530,7 +505,7 @@ def _rr(geom):
     """r^a_nm r^b_mn, (nk, nb, nb, 9) complex, shared by the AC quantities of a batch."""
     if "rr" not in geom.cache:
         r = geom.r
-        geom.cache["rr"] = (r[..., :, None] * np.conj(r[..., None, :])).reshape(r.shape[:3] + (9,))
+        geom.cache["rr"] = connection_products(r).reshape(r.shape[:3] + (9,))
     return geom.cache["rr"]
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .model import TBModel
+from .model import OPERATORS, OperatorSpec, TBModel
 
 __all__ = ["to_system_r", "from_system_r", "SymmetryGroup", "magnetic_group", "band_breaking",
            "symmetrize_model", "measure_breaking", "prepare_symmetry", "parse_magmom", "CHECK_TOL_EV", "FILLING_TOL",
@@ -50,8 +50,24 @@ _LATTICE_LETTERS = "PIFCABR"
 
 
 # ------------------------------------------------------------------ conversion
+def _wannierberri_key(name: str) -> str:
+    """WannierBerri's ``System_R`` key of the store's operator ``name`` ("H" -> "Ham", "AA" -> "AA", ...)."""
+    spec = OPERATORS.get(name)
+    return spec.wannierberri if spec is not None else name
+
+
+def _convertible(name: str) -> OperatorSpec | None:
+    """The operator's spec; raises for an origin-dependent operator other than the position (no conversion)."""
+    spec = OPERATORS.get(name)
+    if spec is not None and spec.origin_dependent and not spec.position:
+        raise InputError(f"the operator {name} depends on the position origin: its conversion between "
+                         "convention II (wbentropy) and I (WannierBerri) is not implemented")
+    return spec
+
+
 def to_system_r(model: TBModel):
-    """A WannierBerri ``System_R`` holding ``model``'s H(R) and r(R) (``Ham`` and ``AA``).
+    """A WannierBerri ``System_R`` holding every operator of ``model``'s store under WannierBerri's names
+    (H -> ``Ham``, AA -> ``AA``, SS -> ``SS``, ...; :data:`wbentropy.model.OPERATORS`).
 
     Convention II -> I: centres = diag r(R=0), ``AA = r - centres`` on the R = 0 diagonal.
     """
@@ -61,13 +77,14 @@ def to_system_r(model: TBModel):
     system = System_R(silent=True)
     system.real_lattice = np.array(model.lattice, dtype=float)
     system.num_wann = model.num_wann
-    system.set_R_mat("Ham", np.array(model.H, dtype=complex))
     centres = model.centres
-    if model.r is not None:
-        AA = np.array(model.r, dtype=complex)
-        i0 = model.index_of_R((0, 0, 0))
-        AA[i0, np.arange(model.num_wann), np.arange(model.num_wann), :] -= centres
-        system.set_R_mat("AA", AA)
+    for name, X in model.operators.items():
+        spec = _convertible(name)
+        X = np.array(X, dtype=complex)
+        if spec is not None and spec.position:
+            i0 = model.index_of_R((0, 0, 0))
+            X[i0, np.arange(model.num_wann), np.arange(model.num_wann), :] -= centres
+        system.set_R_mat(_wannierberri_key(name), X)
     system.wannier_centers_cart = np.array(centres, dtype=float)
     system.clear_cached_wcc()
     system.rvec = Rvectors(lattice=system.real_lattice, iRvec=np.array(model.R, dtype=int),
@@ -79,20 +96,26 @@ def to_system_r(model: TBModel):
 def from_system_r(system, *, like: TBModel, note: str | None = None) -> TBModel:
     """The :class:`TBModel` of a WannierBerri ``System_R`` (inverse of :func:`to_system_r`).
 
-    ``like`` supplies the name, provenance and spin degeneracy; ``note`` is added to the sources.
+    The store gets the operators of ``like``'s store that ``system`` holds; ``like`` also supplies
+    the name, provenance and spin degeneracy; ``note`` is added to the sources.
     """
     R = np.array(system.rvec.iRvec, dtype=int)
-    H = np.array(system.Ham_R, dtype=complex)
-    r = None
-    if system.has_R_mat("AA"):
-        r = np.array(system.get_R_mat("AA"), dtype=complex)
-        i0 = int(np.flatnonzero(np.all(R == 0, axis=1))[0])
-        nw = r.shape[1]
-        r[i0, np.arange(nw), np.arange(nw), :] += np.asarray(system.wannier_centers_cart)
+    i0 = int(np.flatnonzero(np.all(R == 0, axis=1))[0])
+    operators = {}
+    for name in like.operators:
+        key = _wannierberri_key(name)
+        if not system.has_R_mat(key):
+            continue
+        spec = _convertible(name)
+        X = np.array(system.get_R_mat(key), dtype=complex)
+        if spec is not None and spec.position:
+            nw = X.shape[1]
+            X[i0, np.arange(nw), np.arange(nw), :] += np.asarray(system.wannier_centers_cart)
+        operators[name] = X
     sources = dict(like.sources)
     if note:
         sources["symmetrized"] = note
-    return TBModel(lattice=np.array(system.real_lattice), R=R, H=H, r=r, name=like.name, sources=sources,
+    return TBModel(lattice=np.array(system.real_lattice), R=R, operators=operators, name=like.name, sources=sources,
                    spin_degeneracy=like.spin_degeneracy, spin_degeneracy_source=like.spin_degeneracy_source)
 
 

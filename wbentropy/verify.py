@@ -41,9 +41,10 @@ from .api import compute
 from .errors import InputError
 from .evaluate import Evaluator
 from .integrate.uniform import UniformMesh
-from .kspace.geometry import DEFAULT_DEGEN_THRESH, band_geometry, quantum_metric_pairs
+from .kspace.geometry import DEFAULT_DEGEN_THRESH, band_geometry
 from .kspace.interpolation import Interpolator
 from .model import TBModel
+from .physics.geometry import connection_products, quantum_metric
 from .physics import optical as OPT
 from .physics import relations as REL
 from .physics.occupation import entropy, fermi, kT_eV
@@ -355,7 +356,7 @@ def resonant_spread(*, model: TBModel, temperature: float, mu: float, kmesh, ome
     for k in _mesh_batches(UniformMesh(tuple(kmesh)), batch):
         g = band_geometry(interp(k), degen_thresh=degen_thresh)
         r = g.r
-        rr = (r[..., :, None] * np.conj(r[..., None, :])).reshape(r.shape[:3] + (9,))
+        rr = connection_products(r).reshape(r.shape[:3] + (9,))
         w = fermi(g.E_group, mu=mu, kT=kT)[..., None]
         mom += OPT.resonant_pair_moments(E=g.E_group, rr=rr, w=w, omegas=np.asarray(omegas, float),
                                          width=smearing_width, kind=smearing).sum(axis=0)[0]
@@ -601,8 +602,7 @@ def check_band_hessian_identity(*, model: TBModel, n_samples: int = 16, seed: in
     interp = Interpolator(model=model, second_derivatives=True, position=False)
     k = _sample_k(n_samples, seed)
     g = band_geometry(interp(k), degen_thresh=degen_thresh)
-    rD = 1j * g.D
-    gD = quantum_metric_pairs(rD)
+    gD = quantum_metric(np.moveaxis(1j * g.D, 1, -1))
     dE = g.E[:, :, None] - g.E[:, None, :]
     rhs = g.inverse_mass + 2.0 * np.einsum("knm,knmab->knab", dE, gD)
     to_red = model.lattice / (2 * np.pi)  # k_red = lattice @ k_cart / 2 pi

@@ -1,6 +1,7 @@
 """One entry point for every supported input: Wannier90 chk/eig/mmn, _tb.dat, _hr.dat(+_r.dat)."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -159,9 +160,7 @@ def resolve_spin_degeneracy(model: TBModel, *, win: str | Path | None, given: in
             value = ".true." if spinors else ".false."
             g, source = (1 if spinors else 2), f"{Path(win).name}, line {line}: spinors = {value}"
     logger.info("spin degeneracy %d (%s)", g, source)
-    model = TBModel(lattice=model.lattice, R=model.R, H=model.H, r=model.r, name=model.name, sources=sources,
-                    spin_degeneracy=g, spin_degeneracy_source=source)
-    return model
+    return dataclasses.replace(model, sources=sources, spin_degeneracy=g, spin_degeneracy_source=source)
 
 
 def spin_warning(model: TBModel) -> str | None:

@@ -21,8 +21,10 @@ weighted sum sum_n F(E_group_n) Omega_n is gauge-invariant.  Without the common
 weight, a symmetry-protected degeneracy split by Wannierisation noise (1e-8 eV in GaAs
 at Gamma) gives F(E_n) - F(E_m) ~ 1e-8 times Berry curvatures ~ 1e16 A^2: garbage.
 
-Each formula lives in one function here; nothing in this module knows about
-occupations, grids or units beyond eV and Angstrom.
+The formulas are those of :mod:`wbentropy.physics.geometry`; this module diagonalises, rotates to
+the Hamiltonian gauge and caches, and knows nothing about occupations, grids or units beyond eV and
+Angstrom.  Operators of the model's store beyond H and AA (e.g. spin "SS") come as their full
+Hamiltonian-gauge matrices U^+ X U (:attr:`BandGeometry.operators`).
 """
 from __future__ import annotations
 
@@ -33,7 +35,9 @@ from functools import cached_property
 import numpy as np
 
 from ..integrate.boxes import OccupationBox
-from .interpolation import ALPHA, BETA, WannierGauge
+from ..physics.geometry import (band_hessian, berry_curvature_bands, berry_curvature_pairs, connection_polarizability,
+                                quantum_metric, velocity_products)
+from .interpolation import WannierGauge
 
 __all__ = ["BandGeometry", "band_geometry", "DEFAULT_DEGEN_THRESH"]
 
@@ -63,6 +67,8 @@ class BandGeometry:
     occupation_box : OccupationBox or None: the energies each band sweeps, linear, over the
         k-space box the point stands for (adaptive integration, ``--box-occupations``); Fermi-sea
         and entropy weights are then averaged over it (:func:`~wbentropy.integrate.boxes.box_mean`)
+    operators : dict name -> (nk, ncomp, nb, nb) complex
+        The other operators of the model's store that were interpolated (e.g. "SS"), as U^+ X U.
     """
 
     E: np.ndarray
@@ -74,6 +80,7 @@ class BandGeometry:
     degenerate: np.ndarray
     E_group: np.ndarray
     occupation_box: OccupationBox | None = None
+    operators: dict = dataclasses.field(default_factory=dict)
 
     def with_occupation_box(self, box: OccupationBox) -> "BandGeometry":
         """The same geometry with ``occupation_box`` set; band-resolved arrays already derived
@@ -129,12 +136,12 @@ class BandGeometry:
     @cached_property
     def berry_curvature_pairs(self) -> np.ndarray:
         """Omega^c_nm = -2 Im r^a_nm r^b_mn, (nk, nb, nb, 3), Angstrom^2 (paper, below Eq. 18)."""
-        return berry_curvature_pairs(self.r_cov)
+        return berry_curvature_pairs(self.r)
 
     @cached_property
     def quantum_metric_pairs(self) -> np.ndarray:
         """g^ab_nm = Re r^a_nm r^b_mn, (nk, nb, nb, 3, 3), Angstrom^2 (paper, below Eq. 18)."""
-        return quantum_metric_pairs(self.r_cov)
+        return quantum_metric(self.r)
 
     @cached_property
     def connection_polarizability(self) -> np.ndarray:
@@ -152,9 +159,7 @@ class BandGeometry:
         For a non-degenerate band this is v^a_n v^b_n; summed over a degenerate group G
         it is the basis-independent trace Tr_G(Hbar_a P_G Hbar_b P_G).
         """
-        Hs = np.where(self.degenerate[:, None], self.Hbar, 0.0)  # intra-group blocks only
-        prod = np.einsum("kanm,kbmn->knab", Hs, Hs, optimize=True)
-        return np.real(prod)
+        return velocity_products(Hbar=self.Hbar, degenerate=self.degenerate)
 
     @cached_property
     def band_hessian(self) -> np.ndarray:
@@ -163,9 +168,7 @@ class BandGeometry:
         Second-order perturbation theory of the Wannier-interpolated bands; group sums are
         gauge-invariant.  (nk, nb, 3, 3), eV*Angstrom^2.
         """
-        inv = -self.inverse_energy_difference  # 1/(E_n - E_m), zero inside groups
-        prod = np.einsum("kanm,kbmn,knm->knab", self.Hbar, self.Hbar, inv.astype(complex), optimize=True)
-        return self.inverse_mass + 2.0 * np.real(prod)
+        return band_hessian(inverse_mass=self.inverse_mass, Hbar=self.Hbar, inv_dE=self.inverse_energy_difference)
 
     @cached_property
     def inverse_mass(self) -> np.ndarray:
@@ -173,95 +176,6 @@ class BandGeometry:
         if self.H2bar_nn is None:
             raise ValueError("second derivatives of H were not interpolated")
         return np.moveaxis(self.H2bar_nn, -1, 1)
-
-
-def berry_curvature_bands(*, D: np.ndarray, Abar: np.ndarray | None, Obar_nn: np.ndarray | None) -> np.ndarray:
-    """Band Berry curvature Omega_n (pseudovector) from the covariant pieces.
-
-    Omega_n^c = Re Obar_c,nn - 2 Re sum_m (D_a,nm Abar_b,mn - D_b,nm Abar_a,mn)
-                + 2 Im sum_m D_a,nm D_b,mn,  (a, b, c) cyclic.
-
-    Wang et al., PRB 74, 195118 (2006), Eq. 27-32; the diagonal of their Omega^H.
-
-    Evaluated with row sums only: Abar is Hermitian and D anti-Hermitian
-    (D_mn = -D_nm^*), so sum_m X_nm Y_mn = +-sum_m X_nm Y_nm^*, and with
-    G_c = Abar_c + (i/2) D_c the three sums combine into
-
-        Omega_n^c = Re Obar_c,nn + 2 Re sum_m (D_b,nm G_a,nm^* - D_a,nm G_b,nm^*).
-
-    Parameters
-    ----------
-    D : (nk, 3, nb, nb) complex, Angstrom
-    Abar : (nk, 3, nb, nb) complex or None, Angstrom
-    Obar_nn : (nk, 3, nb) float or None, Angstrom^2
-
-    Returns
-    -------
-    (nk, nb, 3) float, Angstrom^2
-    """
-    G = 0.5j * D if Abar is None else Abar + 0.5j * D
-    # P[k, n, x, y] = Re sum_m D_x,nm G_y,nm^* = sum over the (re, im) pairs of row n
-    P = np.einsum("kxnm,kynm->knxy", _as_real_pairs(D), _as_real_pairs(G), optimize=True)
-    omega = 2.0 * (P[..., BETA, ALPHA] - P[..., ALPHA, BETA])
-    if Obar_nn is not None:
-        omega += np.moveaxis(Obar_nn, 1, 2)
-    return omega
-
-
-def _as_real_pairs(X: np.ndarray) -> np.ndarray:
-    """Complex (..., nb) -> float (..., 2 nb) (re, im side by side), a view when possible."""
-    if X.strides[-1] != X.itemsize:
-        X = np.ascontiguousarray(X)
-    return X.view(float)
-
-
-def berry_curvature_pairs(r_cov: np.ndarray) -> np.ndarray:
-    """Omega^c_nm = i (r^a_nm r^b_mn - r^b_nm r^a_mn) = -2 Im(r^a_nm r^b_mn), (a, b, c) cyclic.
-
-    Parameters
-    ----------
-    r_cov : (nk, 3, nb, nb) complex, Angstrom
-
-    Returns
-    -------
-    (nk, nb, nb, 3) float, Angstrom^2
-    """
-    prod = r_cov[:, ALPHA] * np.swapaxes(r_cov[:, BETA], -1, -2)
-    return np.moveaxis(-2.0 * np.imag(prod), 1, -1)
-
-
-def quantum_metric_pairs(r_cov: np.ndarray) -> np.ndarray:
-    """g^ab_nm = Re(r^a_nm r^b_mn) (paper, below Eq. 18).
-
-    Parameters
-    ----------
-    r_cov : (nk, 3, nb, nb) complex, Angstrom
-
-    Returns
-    -------
-    (nk, nb, nb, 3, 3) float, Angstrom^2
-    """
-    rT = np.swapaxes(r_cov, -1, -2)
-    g = np.real(r_cov[:, :, None] * rT[:, None, :])  # (nk, a, b, n, m)
-    return np.moveaxis(g, (1, 2), (-2, -1))
-
-
-def connection_polarizability(*, r_cov: np.ndarray, inv_dE: np.ndarray) -> np.ndarray:
-    """G^ab_n = 2 Re sum_m r^a_nm r^b_mn/(E_n - E_m) = 2 sum_m g^ab_nm/(E_n - E_m).
-
-    Parameters
-    ----------
-    r_cov : (nk, 3, nb, nb) complex, Angstrom (zero inside degenerate groups)
-    inv_dE : (nk, nb, nb), 1/(E_m - E_n) in 1/eV, zero inside degenerate groups
-
-    Returns
-    -------
-    (nk, nb, 3, 3) float, Angstrom^2/eV
-    """
-    rT = np.swapaxes(r_cov, -1, -2)  # r^b_mn at [n, m]
-    w = -inv_dE  # 1/(E_n - E_m)
-    G = 2.0 * np.real(np.einsum("kanm,kbnm,knm->knab", r_cov, rT, w.astype(complex), optimize=True))
-    return G
 
 
 def band_geometry(wg: WannierGauge, *, degen_thresh: float = DEFAULT_DEGEN_THRESH) -> BandGeometry:
@@ -298,7 +212,7 @@ def band_geometry(wg: WannierGauge, *, degen_thresh: float = DEFAULT_DEGEN_THRES
     degenerate, E_group = degenerate_groups(E, degen_thresh=degen_thresh)
     return BandGeometry(E=E, U=U, Hbar=full["dH"], Abar=full.get("A"), Obar_nn=diag.get("curlA"),
                         H2bar_nn=None if H2 is None else H2.reshape(nk, 3, 3, nb),
-                        degenerate=degenerate, E_group=E_group)
+                        degenerate=degenerate, E_group=E_group, operators={name: full[name] for name in wg.operators})
 
 
 def degenerate_groups(E: np.ndarray, *, degen_thresh: float) -> tuple[np.ndarray, np.ndarray]:

@@ -8,8 +8,12 @@ For a batch of k-points (reduced coordinates) this evaluates
     A_a(k)      = sum_R e^{2 pi i k.R} r_a(R)                   (Berry connection, Wannier gauge)
     Obar_c(k)   = eps_cab d_a A_b = sum_R e^{2 pi i k.R} i eps_cab R_a r_b(R)
 
+    X(k)        = sum_R e^{2 pi i k.R} X(R)                     (any other operator of the store, e.g. spin)
+
 (Wang, Yates, Souza, Vanderbilt, PRB 74, 195118 (2006), Eqs. 37-40, in Wannier90's
-phase convention, see :mod:`wbentropy.model`).  Memory is bounded by the batch size.
+phase convention, see :mod:`wbentropy.model`).  Only the blocks a run needs are built: the
+operators its quantities name (:attr:`wbentropy.quantities.Quantity.operators`) and d_a d_b H if
+one needs second derivatives (:func:`plan_components`).  Memory is bounded by the batch size.
 This module knows nothing about bands, occupations or integration.
 
 How the sum is done (speed).  Every operator is Hermitian, X(-R) = X(R)^+, so with one
@@ -40,12 +44,15 @@ route of WannierBerri's NKFFT grids.  Both give the same matrices to round-off (
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
+from ..errors import InputError
 from ..model import TBModel
+from ..physics.geometry import ALPHA, BETA
 
-__all__ = ["WannierGauge", "Interpolator", "hermitian_pairs", "FFT_MIN_ROWS"]
+__all__ = ["WannierGauge", "Interpolator", "Component", "COMPONENTS", "hermitian_pairs", "FFT_MIN_ROWS"]
 
 #: The mixed FFT (:meth:`Interpolator.fft_block`) costs ~0.04 ms per k-point for 18 Wannier
 #: functions whatever the number of R-vectors (memory-bound), the direct sum ~0.035 ms at
@@ -53,9 +60,71 @@ __all__ = ["WannierGauge", "Interpolator", "hermitian_pairs", "FFT_MIN_ROWS"]
 #: on one core here: the FFT pays from about 110 rows on; above this many it is used.
 FFT_MIN_ROWS = 128
 
-#: Cartesian index pairs (a, b) of the Levi-Civita pseudovector c: (y,z), (z,x), (x,y).
-ALPHA = np.array([1, 2, 0])
-BETA = np.array([2, 0, 1])
+
+@dataclass(frozen=True)
+class Component:
+    """One block of Wannier-gauge matrices built from an operator of the model's store.
+
+    Attributes
+    ----------
+    name : str
+        The block's name in :attr:`WannierGauge.layout`.
+    operator : str
+        The store operator it is built from (:attr:`wbentropy.model.TBModel.operators`).
+    group : {"full", "diag"}
+        "full": the whole Hamiltonian-gauge matrix U^+ X U is needed; "diag": only its diagonal.
+    size : int
+        Number of matrices (Cartesian components).
+    build : callable(X (nR, nw, nw, ...), R_cart (nR, 3)) -> (nR, nw, nw, size)
+        The R-space matrices whose Fourier sum is the block.
+    second_derivative : bool
+        Built only when second derivatives are asked for.
+    """
+
+    name: str
+    operator: str
+    group: str
+    size: int
+    build: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    second_derivative: bool = False
+
+
+def _d2H(H: np.ndarray, Rc: np.ndarray) -> np.ndarray:
+    RR = Rc[:, :, None] * Rc[:, None, :]
+    return (-H[..., None, None] * RR[:, None, None]).reshape(H.shape + (9,))
+
+
+#: The derivatives of H and AA (module docstring), in the order of their columns within each group; every
+#: other operator of the store is one "full" block of its own name (:func:`plan_components`).
+COMPONENTS = (
+    Component("dH", "H", "full", 3, lambda H, Rc: 1j * H[..., None] * Rc[:, None, None, :]),
+    Component("A", "AA", "full", 3, lambda r, Rc: r),
+    Component("d2H", "H", "diag", 9, _d2H, second_derivative=True),
+    Component("curlA", "AA", "diag", 3, lambda r, Rc: 1j * (Rc[:, None, None, ALPHA] * r[..., BETA]
+                                                             - Rc[:, None, None, BETA] * r[..., ALPHA])),
+)
+
+
+def _plain(X: np.ndarray, Rc: np.ndarray) -> np.ndarray:
+    return X.reshape(X.shape[:3] + (-1,))
+
+
+def plan_components(model: TBModel, *, operators, second_derivatives: bool) -> list[Component]:
+    """The blocks to interpolate for ``operators`` (store names; "H" always): "full" blocks first.
+
+    Raises InputError for an operator the model does not hold, except "AA" (then the Berry
+    connection is taken as zero: all orbitals at the origin of their cell).
+    """
+    missing = [name for name in operators if name not in model.operators and name != "AA"]
+    if missing:
+        raise InputError(f"the model holds no operator {', '.join(missing)} (it holds "
+                         f"{', '.join(model.operators)}); a reader must put it into the model's store")
+    wanted = {"H"} | {name for name in operators if name in model.operators}
+    known = [c for c in COMPONENTS if c.operator in wanted and (second_derivatives or not c.second_derivative)]
+    extra = [Component(name, name, "full", int(np.prod(model.operators[name].shape[3:])), _plain)
+             for name in model.operators if name in wanted and name not in {c.operator for c in COMPONENTS}]
+    full = [c for c in known if c.group == "full"] + extra
+    return full + [c for c in known if c.group == "diag"]
 
 
 @dataclass(frozen=True)
@@ -72,18 +141,22 @@ class WannierGauge:
     H : (nk, nw, nw) complex, eV
     full : (nk, nw, nfull, nw) complex
         Components whose full Hamiltonian-gauge matrices are needed: ``dH`` (3,
-        eV*Angstrom) and ``A`` (3, Angstrom).
+        eV*Angstrom), ``A`` (3, Angstrom) and the other store operators asked for (e.g. ``SS``).
     diag : (nk, nw, ndiag, nw) complex
         Components of which only the diagonal in the Hamiltonian gauge is needed:
         ``d2H`` (9 = 3x3, eV*Angstrom^2) and ``curlA`` (3, Angstrom^2, pseudovector
         index c: yz, zx, xy).
     layout : dict name -> ("full" or "diag", slice of axis 2)
+    operators : tuple of str
+        The blocks of ``full`` that are operators of the model's store as such (e.g. "SS"), not
+        derivatives of H or AA.
     """
 
     H: np.ndarray
     full: np.ndarray
     diag: np.ndarray
     layout: dict
+    operators: tuple[str, ...] = ()
 
     def get(self, name: str) -> np.ndarray | None:
         """One block as (nk, ncomp, nw, nw) (``d2H`` as (nk, 3, 3, nw, nw)), or None if absent."""
@@ -121,68 +194,70 @@ def hermitian_pairs(R: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 
 
 class Interpolator:
-    """Fourier-interpolate a :class:`~wbentropy.model.TBModel` at batches of k-points.
+    """Fourier-interpolate the operators of a :class:`~wbentropy.model.TBModel` at batches of k-points.
 
     Parameters
     ----------
     model : TBModel
         The real-space model.
+    operators : sequence of str
+        The store operators to evaluate (default "H" and "AA"): "H" always, with its first
+        derivatives; "AA" adds the Berry connection A and its curl; any other name X its matrices
+        X(k) as a block named X (:func:`plan_components`).
     second_derivatives : bool
         Also build d_a d_b H (needed for inverse masses / Fermi-sea Drude forms).
     position : bool
-        Build the Berry connection terms (A and its curl).  If the model has no
-        r(R), A = 0 and these are skipped.
+        False leaves out "AA" (the Berry connection terms).  If the model has no r(R), A = 0 and
+        these are skipped.
     parallel : Parallel, optional
         Under MPI the operator array (the largest object) is held once per node in
         shared memory.
     """
 
-    def __init__(self, *, model: TBModel, second_derivatives: bool = False, position: bool = True,
-                 parallel=None) -> None:
+    def __init__(self, *, model: TBModel, operators=("H", "AA"), second_derivatives: bool = False,
+                 position: bool = True, parallel=None) -> None:
         self.model = model
         nR, nw, _ = model.H.shape
         self.num_wann = nw
-        self.has_position = position and model.r is not None
-        self._full = [("dH", 3)] + ([("A", 3)] if self.has_position else [])
-        self._diag = ([("d2H", 9)] if second_derivatives else []) + ([("curlA", 3)] if self.has_position else [])
-        self._nfull = sum(n for _, n in self._full)
-        self._ndiag = sum(n for _, n in self._diag)
+        wanted = [name for name in operators if position or name != "AA"]
+        self.components = plan_components(model, operators=wanted, second_derivatives=second_derivatives)
+        self.operators = tuple(dict.fromkeys(["H"] + [c.operator for c in self.components]))
+        self.has_position = "AA" in self.operators
+        self._nfull = sum(c.size for c in self.components if c.group == "full")
+        self._ndiag = sum(c.size for c in self.components if c.group == "diag")
         self._ncomp = 1 + self._nfull + self._ndiag
         self._reps, self._plus, self._minus, self._zero = hermitian_pairs(model.R)
         shape = (1 + 2 * len(self._reps), 2 * nw * nw * self._ncomp)
-        build = lambda: self._build_operators(second_derivatives)  # noqa: E731
+        build = self._build_operators
         self._ops = build() if parallel is None else parallel.shared_array(shape, float, build)
         self._Rp = self._reps.astype(float)
         self._fold_cache: dict = {}  # nfft -> (rho_plus, rho_minus) of fft_block
         self.layout = {}
-        for group, names in (("full", self._full), ("diag", self._diag)):
+        for group in ("full", "diag"):
             start = 0
-            for name, n in names:
-                self.layout[name] = (group, slice(start, start + n))
-                start += n
+            for c in self.components:
+                if c.group == group:
+                    self.layout[c.name] = (group, slice(start, start + c.size))
+                    start += c.size
+        self._store_blocks = tuple(c.name for c in self.components if c.build is _plain)
 
-    def _build_operators(self, second_derivatives: bool) -> np.ndarray:
+    @property
+    def operator_bytes(self) -> int:
+        """Memory of the R-space operator array (bytes)."""
+        return int(self._ops.nbytes)
+
+    def _build_operators(self) -> np.ndarray:
         """Real operator matrix (1 + 2 nP, 2 * ncomp * nw^2): rows X(0), X(R)+X(R)^+, i(X(R)-X(R)^+)."""
         model = self.model
         nR, nw, _ = model.H.shape
         Rc = model.R_cart  # (nR, 3)
-        comps = [model.H[..., None], 1j * model.H[..., None] * Rc[:, None, None, :]]  # H, dH
-        if self.has_position:
-            comps.append(model.r)  # A
-        if second_derivatives:
-            RR = Rc[:, :, None] * Rc[:, None, :]
-            comps.append((-model.H[..., None, None] * RR[:, None, None]).reshape(nR, nw, nw, 9))
-        if self.has_position:
-            r = model.r
-            comps.append(1j * (Rc[:, None, None, ALPHA] * r[..., BETA] - Rc[:, None, None, BETA] * r[..., ALPHA]))
         # one array (index -1: a missing R, zero), filled component by component (bounded peak memory)
-        X = np.zeros((nR + 1, nw, nw, sum(c.shape[-1] for c in comps)), complex)  # (i, j, c)
-        c0 = 0
-        while comps:
-            c = comps.pop(0)
-            X[:nR, ..., c0:c0 + c.shape[-1]] = c
-            c0 += c.shape[-1]
-            del c
+        X = np.zeros((nR + 1, nw, nw, self._ncomp), complex)  # (i, j, c)
+        X[:nR, ..., 0] = model.H
+        c0 = 1
+        for comp in self.components:
+            X[:nR, ..., c0:c0 + comp.size] = comp.build(model.operators[comp.operator], Rc)
+            c0 += comp.size
         dag = lambda Y: np.conj(np.swapaxes(Y, 1, 2))  # noqa: E731
         # Y(R) = [X(R) + X(-R)^+]/2: the Hermitian part of the Fourier sum (= X(R) for a Hermitian model)
         nP = len(self._plus)
@@ -263,7 +338,7 @@ class Interpolator:
         a, b = nw * nw, nw * nw * (1 + self._nfull)
         full = out[:, a:b].reshape(nk, nw, self._nfull, nw)
         diag = out[:, b:].reshape(nk, nw, self._ndiag, nw)
-        return WannierGauge(H=H, full=full, diag=diag, layout=self.layout)
+        return WannierGauge(H=H, full=full, diag=diag, layout=self.layout, operators=self._store_blocks)
 
     def bytes_per_kpoint(self) -> int:
         """Approximate memory per k-point of one evaluation (bytes), for batch sizing."""

@@ -58,11 +58,11 @@ import numpy as np
 
 __all__ = [
     "kubo_mori_kernel",
-    "quantum_metric",
     "drude_integrand",
     "interband_integrand",
     "drude_sea_integrands",
     "qm_decomposition",
+    "effective_inverse_mass",
     "check_positive_semidefinite",
 ]
 
@@ -173,25 +173,6 @@ def kubo_mori_kernel(E_n, E_m, f_n, f_m, kT, *, mu=None):
     log_k = _log_x_over_sinh_x(0.5 * dx) - 0.5 * (_log_f_one_minus_f_from_f(f_n) + _log_f_one_minus_f_from_f(f_m))
     k_cf = np.exp(np.minimum(log_k, _LOG_BIG))
     return np.maximum(np.where(use_dd, np.minimum(k_dd, np.exp(_LOG_BIG)), k_cf), 4.0)
-
-
-def quantum_metric(r: np.ndarray) -> np.ndarray:
-    r"""Band-resolved quantum metric :math:`g^{ab}_{nm}=\mathrm{Re}\,r^a_{nm}r^b_{mn}`.
-
-    Below Eq. (18).  Uses :math:`r^b_{mn}=(r^b_{nm})^*`.
-
-    Parameters
-    ----------
-    r : (nk, nb, nb, 3) complex ndarray
-        Interband Berry connection :math:`r^a_{nm}=\langle n|i\partial_a m\rangle`, Å.
-
-    Returns
-    -------
-    (nk, nb, nb, 3, 3) float ndarray
-        :math:`g^{ab}_{nm}` in Å².  Memory ``9 nk nb²``: the integrands below
-        contract ``r`` directly instead of building this array.
-    """
-    return np.real(r[..., :, None] * np.conj(r[..., None, :]))
 
 
 def _contract_metric(w: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -314,15 +295,21 @@ def interband_integrand(*, E: np.ndarray, f: np.ndarray, r: np.ndarray, kT, eta,
     if form == "exact":
         w = eta * (f[:, None, :] - f[:, :, None]) * de / (kT * denom)
     else:
-        if mu is None:
-            log_f1f = _log_f_one_minus_f_from_f(f)
-        else:
-            log_f1f = _log_f_one_minus_f_from_x((Eg - np.asarray(mu)) / kT)
-        fnm = f[:, :, None] - f[:, None, :]
-        with np.errstate(divide="ignore"):
-            log_w = 2.0 * np.log(np.abs(fnm)) - log_f1f[:, :, None] + np.log(eta / denom)
-        w = np.exp(np.minimum(log_w, _LOG_BIG))
+        w = _paper_pair_weight(f=f, Eg=Eg, mu=mu, kT=kT, eta_over_denom=eta / denom)
     return _contract_metric(w, r)
+
+
+def _paper_pair_weight(*, f: np.ndarray, Eg: np.ndarray, mu, kT, eta_over_denom: np.ndarray) -> np.ndarray:
+    r"""The paper's pair weight :math:`\eta f_{nm}^2/[f_n(1-f_n)(\epsilon_{nm}^2+\eta^2)]`, in log space and
+    capped at ~1e299 (never inf or nan); :math:`f(1-f)` from ``mu`` if given, else from ``f`` (clipped)."""
+    if mu is None:
+        log_f1f = _log_f_one_minus_f_from_f(f)
+    else:
+        log_f1f = _log_f_one_minus_f_from_x((Eg - np.asarray(mu)) / kT)
+    fnm = f[:, :, None] - f[:, None, :]
+    with np.errstate(divide="ignore"):
+        log_w = 2.0 * np.log(np.abs(fnm)) - log_f1f[:, :, None] + np.log(eta_over_denom)
+    return np.exp(np.minimum(log_w, _LOG_BIG))
 
 
 def drude_sea_integrands(*, E: np.ndarray, f: np.ndarray, r: np.ndarray, vab: np.ndarray,
@@ -409,6 +396,28 @@ def qm_decomposition(*, E: np.ndarray, f: np.ndarray, r: np.ndarray, vab: np.nda
     band, geom = drude_sea_integrands(E=E, f=f, r=r, vab=vab, kT=kT, eta=eta)
     inter = interband_integrand(E=E, f=f, r=r, kT=kT, eta=eta, form=form, mu=mu)
     return geom + inter, band
+
+
+def effective_inverse_mass(*, band_hessian: np.ndarray, E: np.ndarray, g: np.ndarray) -> np.ndarray:
+    r""":math:`v^{ab}_{\rm eff,n}=\partial_a\partial_b\epsilon_n-2\sum_m\epsilon_{nm}g^{ab}_{nm}`, eV·Å².
+
+    The band term of Eq. (21) with the full interband metric, so that QM + non-QM equals Drude +
+    interband exactly after the BZ sum (in a complete basis it is :math:`\langle n|\partial_a\partial_bH|n\rangle`,
+    the paper's :math:`v^{ab}_n`; with a finite Wannier basis the two differ).
+
+    Parameters
+    ----------
+    band_hessian : (nk, nb, 3, 3) :math:`\partial_a\partial_b\epsilon_n`, eV·Å²
+        (:func:`wbentropy.physics.geometry.band_hessian`).
+    E : (nk, nb) band energies, eV.
+    g : (nk, nb, nb, 3, 3) quantum metric :math:`g^{ab}_{nm}`, Å² (:func:`wbentropy.physics.geometry.quantum_metric`).
+
+    Returns
+    -------
+    (nk, nb, 3, 3) float, eV·Å²
+    """
+    g_term = 2.0 * np.einsum("knm,knmab->knab", E[:, :, None] - E[:, None, :], g, optimize=True)
+    return band_hessian - g_term
 
 
 def check_positive_semidefinite(value: np.ndarray, *, name: str, rtol: float = 1e-10) -> None:
