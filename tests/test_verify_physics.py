@@ -39,7 +39,7 @@ def violated(monkeypatch, name, factor=1.0, offset=0.0):
 def readme_verify_command():
     """The README's verify example: the fenced block whose command is ``wbentropy verify``."""
     readme = (REPO / "README.md").read_text()
-    blocks = re.findall(r"^```\n(wbentropy verify .*?)```", readme, flags=re.DOTALL | re.MULTILINE)
+    blocks = re.findall(r"^```(?:bash)?\n(wbentropy verify .*?)```", readme, flags=re.DOTALL | re.MULTILINE)
     assert len(blocks) == 1, blocks
     (argv,) = commands(blocks[0])
     return argv
