@@ -85,8 +85,11 @@ from .api import _PAPER_OVERFLOW
 from .errors import InputError
 from .kspace.geometry import DEFAULT_DEGEN_THRESH, BandGeometry, degenerate_groups
 from .quantities import QUANTITIES, Options
+from .symmetry import from_system_r, to_system_r  # the converters between TBModel and System_R
 
 __all__ = [
+    "to_system_r",
+    "from_system_r",
     "EntropyHall",
     "FiniteTemperatureAHC",
     "ThermalHall",
