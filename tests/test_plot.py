@@ -125,11 +125,11 @@ def test_bz_section_of_the_plane():
 
 def test_hall_figure_marks_e_f(tmp_path):
     """With fermi_energy_eV in the result the x axis is mu - E_F and E_F is marked; without it, mu."""
-    from wbentropy.plot import _mu_axis, fermi_energy, plot_hall
+    from wbentropy.plot import _mu_axis, plot_hall
 
     res = compute(model=qwz_chern_model(mass=-1.0), quantities=["ahc", "entropy_hall"], temperatures=[0, 300],
                   mus=[-1.0, 0.0, 1.0], kmesh=(8, 8, 1))
-    assert fermi_energy(res) is None and _mu_axis(res)[2] is None
+    assert res.fermi_energy is None and _mu_axis(res)[2] is None
     res.attrs["fermi_energy_eV"] = 0.5
     x, label, ef = _mu_axis(res)
     assert np.allclose(x, [-1.5, -0.5, 0.5]) and ef == 0.0 and "E_F" in label

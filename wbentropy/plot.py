@@ -31,7 +31,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["KSlice", "parse_plane", "kslice_map", "plot_result", "FIGURES", "map_change", "fermi_energy"]
+__all__ = ["KSlice", "parse_plane", "kslice_map", "plot_result", "FIGURES", "map_change"]
 
 logger = logging.getLogger(__name__)
 
@@ -255,19 +255,9 @@ def _diagonal_components(value: np.ndarray) -> list[tuple[int, int]]:
 _LINESTYLES = ("-", "--", ":", "-.")
 
 
-def fermi_energy(result) -> float | None:
-    """E_F (eV) recorded in the result (attribute ``fermi_energy_eV``), or None."""
-    ef = result.attrs.get("fermi_energy_eV")
-    try:
-        ef = float(ef)
-    except (TypeError, ValueError):
-        return None
-    return ef if np.isfinite(ef) else None
-
-
 def _mu_axis(result) -> tuple[np.ndarray, str, float | None]:
     """x values, label and the position of E_F: mu - E_F when the result knows E_F, else mu."""
-    ef = fermi_energy(result)
+    ef = result.fermi_energy
     if ef is None:
         return np.asarray(result.mu), r"$\mu$ (eV)", None
     return np.asarray(result.mu) - ef, rf"$\mu - E_F$ (eV),  $E_F$ = {ef:g} eV", 0.0

@@ -135,6 +135,15 @@ class Result:
             raise InputError(f"not a wbentropy result file ({exc})", path=path) from None
 
     # ------------------------------------------------------------------- text
+    @property
+    def fermi_energy(self) -> float | None:
+        """E_F (eV) recorded in the result (root attribute ``fermi_energy_eV``), or None."""
+        try:
+            ef = float(self.attrs.get("fermi_energy_eV"))
+        except (TypeError, ValueError):
+            return None
+        return ef if np.isfinite(ef) else None
+
     def to_text(self, *, components: list[str] | None = None) -> str:
         """Readable table: the provenance, then one block per quantity, one row per (T, mu)
         (:func:`wbentropy.io.tables.to_text`; ``components``: only these, e.g. ``["xy"]``)."""

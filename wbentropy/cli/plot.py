@@ -65,9 +65,7 @@ def _kslice(args, result):
     model = O.load_model_from_args(args) if (args.w90 or args.tb or args.hr) else \
         _model_from_provenance(result, args.result)
     T = args.kslice_temperature if args.kslice_temperature is not None else float(np.max(result.temperature))
-    from ..plot import fermi_energy
-
-    ef = fermi_energy(result)
+    ef = result.fermi_energy
     mu = args.kslice_mu if args.kslice_mu is not None else ef if ef is not None else float(
         result.mu[len(result.mu) // 2])
     tau = args.tau

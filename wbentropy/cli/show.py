@@ -29,13 +29,12 @@ def _csv_columns() -> tuple:
 
 
 def run(args) -> int:
-    from ..plot import fermi_energy
     from ..results import Result
 
     res = Result.load(args.result)
     mus = args.mu
     if mus is not None and args.mu_relative:
-        ef = fermi_energy(res)
+        ef = res.fermi_energy
         if ef is None:
             raise InputError("--mu-relative: the result records no E_F (compute it with --fermi-energy or a .win "
                              "that has fermi_energy)", path=args.result)

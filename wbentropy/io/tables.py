@@ -20,15 +20,6 @@ CSV_COLUMNS = ("quantity", "units", "T_K", "mu_eV", "mu_minus_EF_eV", "omega_eV"
                "error")
 
 
-def _fermi(res) -> float | None:
-    ef = res.attrs.get("fermi_energy_eV")
-    try:
-        ef = float(ef)
-    except (TypeError, ValueError):
-        return None
-    return ef if np.isfinite(ef) else None
-
-
 def components(value: np.ndarray) -> list[tuple[str, tuple]]:
     """(label, index) of the components a table shows for a value (nT, nmu, *tensor): x, y, z of a vector;
     yz, zx, xy of an antisymmetric tensor, the upper triangle of a symmetric one, else all nine; the
@@ -48,11 +39,11 @@ def components(value: np.ndarray) -> list[tuple[str, tuple]]:
 
 def _grid_head(res) -> str:
     head = f"{'T[K]':>9} {'mu[eV]':>12}"
-    return head + (f" {'mu-E_F[eV]':>11}" if _fermi(res) is not None else "")
+    return head + (f" {'mu-E_F[eV]':>11}" if res.fermi_energy is not None else "")
 
 
 def _grid_cells(res, T: float, mu: float) -> str:
-    ef = _fermi(res)
+    ef = res.fermi_energy
     return f"{T:9.3f} {mu:12.6f}" + (f" {mu - ef:11.6f}" if ef is not None else "")
 
 
@@ -140,7 +131,7 @@ def to_text(res, *, header_lines: list[str], components: list[str] | None = None
 
 def _csv_rows(res, name: str, q, wanted):
     value = np.asarray(q.value)
-    ef = _fermi(res)
+    ef = res.fermi_energy
     ac = _is_ac(res, q)
     if ac:
         comps = [(_AXES[a] + _AXES[b], (a, b)) for a in range(3) for b in range(3)]
