@@ -60,7 +60,9 @@ def test_no_code_branches_on_a_quantity_name(path):
 def test_every_record_says_how_it_transforms_and_what_it_needs(q):
     assert q.parity in ("polar", "axial")
     assert q.time_reversal in ("even", "odd", "mixed")
-    assert q.inversion == ("odd" if q.rank % 2 else "even")  # every response here is a polar tensor
+    # every response here is a polar tensor, except the Berry curvature dipole D_bd (v^b Omega^d: a pseudotensor)
+    assert q.parity == "polar" or q.name in ("nonlinear_hall_bcd", "entropy_nonlinear_hall_bcd")
+    assert q.inversion == ("odd" if (q.rank % 2 == 1) != (q.parity == "axial") else "even")
     assert q.operators[0] == "H" and set(q.operators) <= {"H", "AA"}
     assert q.units and q.formula and q.symbol and q.weight
     assert (q.rank == 1) == q.vector

@@ -144,7 +144,9 @@ class Quantity:
         How the tensor transforms under an improper rotation R: "polar" (true tensor, T_a.. -> R_aa' ... T_a'..)
         or "axial" (pseudotensor: an extra det R).  Every response here relates polar currents to polar fields,
         hence "polar"; so a rank-2 tensor is even and a rank-3 tensor or a vector odd under inversion
-        (:attr:`inversion`).  The antisymmetric (Hall) tensors are the duals t_ab = eps_abc p_c of axial vectors p.
+        (:attr:`inversion`); the exception is the Berry curvature dipole D_bd (velocity times Berry curvature,
+        a pseudotensor: "axial", odd under inversion).  The antisymmetric (Hall) tensors are the duals
+        t_ab = eps_abc p_c of axial vectors p.
     antisymmetric : bool
         t_ab = -t_ba: the tensor is the dual t_ab = eps_abc p_c of a pseudovector p (the Hall tensors).
     time_reversal : {"even", "odd", "mixed"}
@@ -556,8 +558,9 @@ _EP = dict(time_reversal="even", needs_tau=True, fermi_surface=True, plot_units=
 _DISSIPATIVE = dict(time_reversal="even", needs_tau=True, fermi_surface=True)
 # Absorptive optical tensor (Hermitian): Re symmetric (even under T), Im antisymmetric (odd: the optical Hall part).
 _OPTICAL = dict(time_reversal="mixed", operators=("H", "AA"), omega_axis=True, complex_valued=True)
-# Berry curvature dipole v^b Omega^d: product of two T-odd fields, even under T (Sodemann & Fu 2015, T-symmetric).
-_BCD = dict(time_reversal="even", operators=("H", "AA"), needs_tau=True, fermi_surface=True)
+# Berry curvature dipole v^b Omega^d: product of two T-odd fields, even under T (Sodemann & Fu 2015, T-symmetric);
+# a polar index b times an axial one d, so a pseudotensor, odd under inversion (WannierBerri VelOmega: transform_odd).
+_BCD = dict(time_reversal="even", parity="axial", operators=("H", "AA"), needs_tau=True, fermi_surface=True)
 # Nonlinear Drude d_a d_b E v^c: one velocity, odd under T (WannierBerri NLDrude: transform_odd; needs magnetism).
 _NL_DRUDE = dict(time_reversal="odd", needs_tau=True, needs_second_derivatives=True, fermi_surface=True, rank=3)
 # Intrinsic nonlinear Hall v G: G is T-even, v odd, so odd under T (Gao, Yang & Niu 2014; PT antiferromagnets).
