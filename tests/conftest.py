@@ -29,6 +29,12 @@ def fe_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def fe_sym_dir(tmp_path_factory):
+    """Temp folder with WannierBerri's ``Fe_sym`` Wannier90 files (Fe_sym.chk, .eig, .mmn unpacked, .win, .spn)."""
+    return _material(tmp_path_factory, "Fe_sym_Wannier90")
+
+
+@pytest.fixture(scope="session")
 def gaas_dir(tmp_path_factory):
     """Temp folder with the GaAs Wannier90 files (GaAs.chk, .eig, .mmn and _tb.dat files unpacked)."""
     return _material(tmp_path_factory, "GaAs_Wannier90")

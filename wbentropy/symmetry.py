@@ -65,12 +65,43 @@ def _convertible(name: str) -> OperatorSpec | None:
     return spec
 
 
-def to_system_r(model: TBModel):
+def to_system_r(model: TBModel, *, symmetrize: bool = False, win: str | Path | None = None, magmom=None,
+                projections: list[str] | None = None, mus=()):
     """A WannierBerri ``System_R`` holding every operator of ``model``'s store under WannierBerri's names
     (H -> ``Ham``, AA -> ``AA``, SS -> ``SS``, ...; :data:`wbentropy.model.OPERATORS`).
 
     Convention II -> I: centres = diag r(R=0), ``AA = r - centres`` on the R = 0 diagonal.
+
+    Parameters
+    ----------
+    model : TBModel
+    symmetrize : bool
+        Symmetrize every operator under the magnetic space group with WannierBerri's
+        ``System_R.symmetrize``, after the check of :func:`symmetrize_model` (refused with
+        :class:`~wbentropy.errors.InputError` if the symmetrized bands leave the raw orbit spread or the
+        band count below a mu changes).  The returned system carries its point group
+        (``system.pointgroup``), as ``wannierberri.run(..., use_irred_kpt=True, symmetrize=True)`` needs.
+    win, magmom, projections, mus
+        As :func:`symmetrize_model` (only with ``symmetrize``); ``win`` defaults to the model's
+        ``sources["win"]``.
+
+    Returns
+    -------
+    wannierberri.system.System_R
     """
+    if not symmetrize:
+        if win is not None or magmom is not None or projections is not None or np.size(mus):
+            raise InputError("to_system_r: win, magmom, projections and mus apply with symmetrize=True only")
+        return _system_r(model)
+    win = win if win is not None else model.sources.get("win")
+    if win is None or not Path(win).is_file():
+        raise InputError("to_system_r(symmetrize=True): needs the crystal structure and projections from a .win "
+                         "(win=..., or a model read with its SEED.win)")
+    return _checked_symmetrization(model, win=win, magmom=magmom, mus=mus, projections=projections)[0]
+
+
+def _system_r(model: TBModel):
+    """The conversion of :func:`to_system_r`, without symmetrization."""
     from wannierberri.fourier.rvectors import Rvectors
     from wannierberri.system import System_R
 
@@ -216,7 +247,7 @@ def band_breaking(model: TBModel, group: SymmetryGroup, *, energy: float, nk: in
 
 # ------------------------------------------------------------------ symmetrize
 def _symmetrize_system(model: TBModel, *, structure: dict, projections: list[str], magmom: np.ndarray | None):
-    system = to_system_r(model)
+    system = _system_r(model)
     moments = None if magmom is None else np.asarray(magmom, dtype=float)
     wb_logger = logging.getLogger("wannierberri")
     level = wb_logger.level
@@ -278,6 +309,15 @@ def symmetrize_model(model: TBModel, *, win: str | Path, magmom=None, mus=(), pr
         When the ``.win`` lacks what is needed, or the symmetrized bands leave the raw orbit spread
         or change the band filling (the Wannier functions lost the projections' character).
     """
+    _, sym, record = _checked_symmetrization(model, win=win, magmom=magmom, mus=mus, projections=projections,
+                                             nk_check=nk_check, nk_breaking=nk_breaking, seed=seed)
+    return sym, record
+
+
+def _checked_symmetrization(model: TBModel, *, win: str | Path, magmom=None, mus=(),
+                            projections: list[str] | None = None, nk_check: int = 300, nk_breaking: int = 100,
+                            seed: int = 0) -> tuple[object, TBModel, dict]:
+    """:func:`symmetrize_model`, also returning WannierBerri's symmetrized ``System_R`` (with its point group)."""
     from .io.win import read_win_structure
 
     t0 = time.perf_counter()
@@ -309,7 +349,7 @@ def symmetrize_model(model: TBModel, *, win: str | Path, magmom=None, mus=(), pr
               "symmetry_breaking_after_eV": after, "symmetrize_seconds": time.perf_counter() - t0}
     logger.info("symmetrized under %s (%d operations): band breaking %.3g eV -> %.3g eV (%.1f s)",
                 group.name, group.order, before, after, record["symmetrize_seconds"])
-    return sym, record
+    return system, sym, record
 
 
 def measure_breaking(model: TBModel, *, win: str | Path | None, magmom=None, mus=(), temperatures=(),
