@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from wb_reference import wb_ahc, wb_eigenvalues
-from wbentropy.api import compute
+from wbentropy.api import compute, compute_collinear
 from wbentropy.errors import InputError
 from wbentropy.io.load import load_model
 from wbentropy.io.tb import write_tb
@@ -185,9 +185,9 @@ def test_prepare_symmetry_needs_a_win(fe):
     import dataclasses
 
     bare = dataclasses.replace(fe, sources={k: v for k, v in fe.sources.items() if k != "win"})
-    with pytest.raises(InputError, match="--symmetrize: needs the crystal structure and projections from a .win"):
+    with pytest.raises(InputError, match="^symmetrize: needs the crystal structure and projections from a .win"):
         prepare_symmetry(bare, symmetrize=True, mus=[EF])
-    with pytest.raises(InputError, match="--magmom: needs the structure from a .win"):
+    with pytest.raises(InputError, match="^magmom: needs the structure from a .win"):
         prepare_symmetry(bare, magmom=[0, 0, 1], mus=[EF])
 
 
@@ -245,3 +245,41 @@ def test_cli_refuses_symmetrize_for_a_collinear_pair(tmp_path):
     assert p.returncode == 2
     assert p.stderr.strip().splitlines()[-1] == ("wbentropy: error: --symmetrize/--magmom: not available for a "
                                                  "collinear spin-polarised pair (--tb-down)")
+
+
+# ------------------------------------------------------------------ Python API
+def test_api_symmetrize_refuses_the_bundled_fe_before_integrating(fe):
+    """compute(symmetrize=True) runs the same check as --symmetrize; the messages name parameters."""
+    with pytest.raises(InputError, match="symmetrization refused"):
+        compute(model=fe, quantities=["ahc"], temperatures=[300], mus=[EF], kmesh=(2, 2, 2), symmetrize=True,
+                magmom=[0, 0, 1])
+    import dataclasses
+
+    bare = dataclasses.replace(fe, sources={k: v for k, v in fe.sources.items() if k != "win"})
+    with pytest.raises(InputError) as err:
+        compute(model=bare, quantities=["ahc"], temperatures=[300], mus=[EF], kmesh=(2, 2, 2), symmetrize=True)
+    assert str(err.value).startswith("symmetrize: needs the crystal structure and projections from a .win")
+    with pytest.raises(InputError, match="symmetrize: not available for a collinear spin-polarised pair"):
+        compute_collinear(up=fe, down=fe, quantities=["ahc"], temperatures=[300], mus=[EF], kmesh=(2, 2, 2),
+                          symmetrize=True)
+
+
+def test_api_symmetrize_equals_the_command_line(fe_sym_symmetrized, fe_sym_dir, tmp_path):
+    """The same symmetrized run through compute(symmetrize=True) and through --symmetrize: the same tensor (to
+    round-off: the two routes may cut the mesh into different batches)."""
+    import h5py
+
+    write_tb(model=fe_sym_symmetrized, path=tmp_path / "Fe_sym_tb.dat")
+    (tmp_path / "Fe_sym.win").write_text((fe_sym_dir / "Fe_sym.win").read_text())
+    out = tmp_path / "o.h5"
+    p = _cli("--tb", str(tmp_path / "Fe_sym_tb.dat"), "--temperature", "0", "--mu", "17.6", "--kmesh", "4", "4", "4",
+             "--quantities", "ahc", "--out", str(out), "--symmetrize", "--magmom", "0", "0", "-1",
+             "--projections", "Fe:sp3d2;t2g", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    model = load_model(tb=tmp_path / "Fe_sym_tb.dat")
+    res = compute(model=model, quantities=["ahc"], temperatures=[0], mus=[17.6], kmesh=(4, 4, 4), symmetrize=True,
+                  magmom=[0, 0, -1], projections=["Fe:sp3d2;t2g"])
+    with h5py.File(out) as f:
+        cli = f["ahc/value"][()]
+    np.testing.assert_allclose(res["ahc"], cli, rtol=1e-10, atol=1e-12 * np.max(np.abs(cli)))
+    assert res.attrs["input_symmetry_group"] == "4/mm'm'"

@@ -269,9 +269,9 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             tolerance: float | None = None, abs_tolerance: float = 0.0, max_kpoints: int | None = None,
             max_levels: int = 50, checkpoint: str | None = None, restart: str | None = None,
             progress: bool = False, omegas: Sequence[float] | None = None, smearing: str = "lorentzian",
-            smearing_width: float = 0.05, threads: int | None = None,
-            on_level: Callable[[int, int, dict, dict], None] | None = None,
-            box_occupations: bool = False) -> Result:
+            smearing_width: float = 0.05, threads: int | None = None, on_level: Callable | None = None,
+            box_occupations: bool = False, symmetrize: bool = False, magmom: Sequence[float] | None = None,
+            projections: Sequence[str] | None = None) -> Result:
     """Integrate the requested quantities over the Brillouin zone.
 
     With neither ``tolerance`` nor ``max_kpoints`` the integral is the mean over the uniform
@@ -322,6 +322,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     box_occupations : bool
         Adaptive: average each Gauss node's weights f_n, s_n over its box where the band spread
         exceeds k_B T (:mod:`wbentropy.integrate.adaptive`).
+    symmetrize, magmom, projections : bool, sequence of float, sequence of str
+        As ``--symmetrize``, ``--magmom``, ``--projections`` (:func:`wbentropy.symmetry.prepare_symmetry`).
 
     Every tensor counts ``model.spin_degeneracy`` electrons per band (recorded, with its source, in
     the result's attributes).
@@ -338,7 +340,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                        abs_tolerance=abs_tolerance, max_kpoints=max_kpoints, max_levels=max_levels,
                        checkpoint=checkpoint, restart=restart, progress=progress, omegas=omegas, smearing=smearing,
                        smearing_width=smearing_width, threads=threads, on_level=on_level,
-                       box_occupations=box_occupations)
+                       box_occupations=box_occupations, symmetrize=symmetrize, magmom=magmom, projections=projections)
     return _run(_plan(request, _validate(request)), model=model, parallel=parallel or Parallel(comm))
 
 
@@ -368,6 +370,9 @@ class _Request:
     threads: int | None = None
     on_level: Callable | None = None
     box_occupations: bool = False
+    symmetrize: bool = False
+    magmom: Sequence[float] | None = None
+    projections: Sequence[str] | None = None
 
     @property
     def adaptive(self) -> bool:
@@ -438,6 +443,12 @@ def _plan(r: _Request, checked: _Checked) -> _Plan:
 def _run(plan: _Plan, *, model: TBModel, parallel: Parallel) -> Result:
     """Integrate a planned run on ``model``: evaluator, model checks, integral, warnings, result."""
     r, c = plan.request, plan.checked
+    if r.symmetrize:
+        from .symmetry import prepare_symmetry
+
+        model = parallel.agree(lambda: prepare_symmetry(model, symmetrize=True, magmom=r.magmom,
+                                                        projections=r.projections, mus=c.mus,
+                                                        temperatures=c.temperatures))
     evaluator = parallel.agree(lambda: Evaluator(
         model=model, quantities=c.quantities, temperatures=c.temperatures, mus=c.mus, options=plan.options,
         degen_thresh=r.degen_thresh, parallel=parallel, batch_size=r.batch_size, max_memory_mb=r.max_memory_mb,
@@ -577,6 +588,8 @@ def compute_collinear(*, up: TBModel, down: TBModel, **kwargs) -> Result:
     if kwargs.get("checkpoint") or kwargs.get("restart"):
         raise InputError("{checkpoint}/{restart}: not available for a collinear spin-polarised pair; "
                          "integrate each channel in a run of its own to checkpoint it", param="checkpoint")
+    if kwargs.get("symmetrize"):
+        raise InputError("{symmetrize}: not available for a collinear spin-polarised pair", param="symmetrize")
     comm, parallel = kwargs.pop("comm", None), kwargs.pop("parallel", None)
     request = _Request(**kwargs)
     plan = _plan(request, _validate(request))

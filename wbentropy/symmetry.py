@@ -404,11 +404,12 @@ def prepare_symmetry(model: TBModel, *, symmetrize: bool = False, magmom=None, p
     win = model.sources.get("win")
     if not symmetrize:
         if magmom is not None and win is None:
-            raise InputError("--magmom: needs the structure from a .win (--win, or SEED.win beside the input)")
+            raise InputError("{magmom}: needs the structure from a .win (--win, or SEED.win beside the input)",
+                             param="magmom")
         record = measure_breaking(model, win=win, magmom=magmom, mus=mus, temperatures=temperatures)
         return model if record is None else _with_sources(model, record)
     if win is None or not Path(win).is_file():
-        raise InputError("--symmetrize: needs the crystal structure and projections from a .win "
-                         "(--win with --hr, or SEED.win beside SEED_tb.dat / SEED.chk)")
+        raise InputError("{symmetrize}: needs the crystal structure and projections from a .win "
+                         "(--win with --hr, or SEED.win beside SEED_tb.dat / SEED.chk)", param="symmetrize")
     sym, record = symmetrize_model(model, win=win, magmom=magmom, mus=mus, projections=projections)
     return _with_sources(sym, record)
