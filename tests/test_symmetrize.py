@@ -222,16 +222,23 @@ def test_cli_stores_the_breaking_without_symmetrize(tmp_path):
         assert float(f.attrs["input_symmetry_breaking_before_eV"]) > 5e-3
 
 
-def test_cli_symmetrizes_a_symmetric_tb_model(fe_sym_symmetrized, fe_sym_dir, tmp_path):
-    import h5py
-
-    write_tb(model=fe_sym_symmetrized, path=tmp_path / "Fe_sym_tb.dat")
+def _cli_symmetrize_fe_sym(model, fe_sym_dir, tmp_path) -> Path:
+    """``wbentropy compute --symmetrize`` (T = 0, mu = 17.6 eV, 4^3, ahc) on ``model`` written as Fe_sym_tb.dat
+    beside Fe_sym.win; returns the result file."""
+    write_tb(model=model, path=tmp_path / "Fe_sym_tb.dat")
     (tmp_path / "Fe_sym.win").write_text((fe_sym_dir / "Fe_sym.win").read_text())
     out = tmp_path / "o.h5"
     p = _cli("--tb", str(tmp_path / "Fe_sym_tb.dat"), "--temperature", "0", "--mu", "17.6", "--kmesh", "4", "4", "4",
              "--quantities", "ahc", "--out", str(out), "--symmetrize", "--magmom", "0", "0", "-1",
              "--projections", "Fe:sp3d2;t2g", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
+    return out
+
+
+def test_cli_symmetrizes_a_symmetric_tb_model(fe_sym_symmetrized, fe_sym_dir, tmp_path):
+    import h5py
+
+    out = _cli_symmetrize_fe_sym(fe_sym_symmetrized, fe_sym_dir, tmp_path)
     with h5py.File(out) as f:
         assert f.attrs["input_symmetry_group"] == "4/mm'm'"
         assert float(f.attrs["input_symmetry_breaking_after_eV"]) <= 1e-8
@@ -269,13 +276,7 @@ def test_api_symmetrize_equals_the_command_line(fe_sym_symmetrized, fe_sym_dir, 
     round-off: the two routes may cut the mesh into different batches)."""
     import h5py
 
-    write_tb(model=fe_sym_symmetrized, path=tmp_path / "Fe_sym_tb.dat")
-    (tmp_path / "Fe_sym.win").write_text((fe_sym_dir / "Fe_sym.win").read_text())
-    out = tmp_path / "o.h5"
-    p = _cli("--tb", str(tmp_path / "Fe_sym_tb.dat"), "--temperature", "0", "--mu", "17.6", "--kmesh", "4", "4", "4",
-             "--quantities", "ahc", "--out", str(out), "--symmetrize", "--magmom", "0", "0", "-1",
-             "--projections", "Fe:sp3d2;t2g", cwd=tmp_path)
-    assert p.returncode == 0, p.stderr
+    out = _cli_symmetrize_fe_sym(fe_sym_symmetrized, fe_sym_dir, tmp_path)
     model = load_model(tb=tmp_path / "Fe_sym_tb.dat")
     res = compute(model=model, quantities=["ahc"], temperatures=[0], mus=[17.6], kmesh=(4, 4, 4), symmetrize=True,
                   magmom=[0, 0, -1], projections=["Fe:sp3d2;t2g"])

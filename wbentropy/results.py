@@ -28,6 +28,7 @@ import numpy as np
 
 from .errors import InputError
 from .io.outputs import atomic_hdf5, check_output_path
+from .io.tables import TENSOR_SHAPES
 
 __all__ = ["Result", "QuantityResult", "check_output_path", "atomic_hdf5"]
 
@@ -237,8 +238,6 @@ def _axis(h, name: str) -> np.ndarray:
     return a.astype(float)
 
 
-# trailing axes of a quantity's value after (nT, nmu): tensors of rank 1, 2, 3; AC: (nomega, 3, 3)
-_TENSOR_SHAPES = ((3,), (3, 3), (3, 3, 3))
 
 
 def _read_quantity(g, grid: tuple, omega) -> QuantityResult:
@@ -246,7 +245,7 @@ def _read_quantity(g, grid: tuple, omega) -> QuantityResult:
     if "value" not in g:
         raise _LayoutError(f"group /{name} has no dataset 'value'")
     value = _numeric(g["value"], f"{name}/value", "fiuc")
-    tails = _TENSOR_SHAPES + (() if omega is None else ((len(omega), 3, 3),))
+    tails = TENSOR_SHAPES + (() if omega is None else ((len(omega), 3, 3),))
     if value.shape[:2] != grid or value.shape[2:] not in tails:
         expected = " or ".join(str(grid + t) for t in tails)
         raise _LayoutError(f"/{name}/value has shape {value.shape}; expected {expected} "

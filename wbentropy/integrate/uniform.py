@@ -10,7 +10,6 @@ depend on how batches are shared among MPI ranks.  The adaptive integrator
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -229,8 +228,6 @@ def integrate_uniform(*, evaluator: BatchEvaluator, mesh: UniformMesh, parallel:
     else:
         starts = list(range(0, nk, bs))
     mine = starts[parallel.rank::parallel.size]
-    t0 = time.perf_counter()
-    done = [0]
     report = Progress(enabled=progress and parallel.is_root, ranks=parallel.size)
     report.start("uniform mesh " + "x".join(str(n) for n in mesh.shape), nk)
 
@@ -241,9 +238,6 @@ def integrate_uniform(*, evaluator: BatchEvaluator, mesh: UniformMesh, parallel:
         else:
             total = evaluator.batch_sum(mesh.points(s, min(s + bs, nk)))
             report.advance(min(s + bs, nk) - s)
-        done[0] += 1
-        if parallel.is_root and done[0] % max(1, len(mine) // 10) == 0:
-            logger.info("k-points: %d/%d batches on rank 0 (%.1f s)", done[0], len(mine), time.perf_counter() - t0)
         return total
 
     with parallel.stop_all_on_error():

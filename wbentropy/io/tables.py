@@ -12,9 +12,11 @@ import io
 
 import numpy as np
 
-__all__ = ["to_text", "to_csv", "components", "CSV_COLUMNS"]
+__all__ = ["to_text", "to_csv", "components", "CSV_COLUMNS", "TENSOR_SHAPES"]
 
 _AXES = "xyz"
+#: trailing axes of a quantity's value after (nT, nmu): tensors of rank 1, 2, 3 (AC values: (nomega, 3, 3))
+TENSOR_SHAPES = ((3,), (3, 3), (3, 3, 3))
 #: the columns of :func:`to_csv`, in order
 CSV_COLUMNS = ("quantity", "units", "T_K", "mu_eV", "mu_minus_EF_eV", "omega_eV", "component", "value", "imag",
                "error")
@@ -98,18 +100,14 @@ def _is_ac(res, q) -> bool:
     value = np.asarray(q.value)
     nomega = None if res.omega is None else len(res.omega)
     return value.shape[2:] == (nomega, 3, 3) and ("omega" in str(q.attrs.get("axes", ""))
-                                                  or value.shape[2:] not in _TENSOR_SHAPES)
-
-
-#: trailing axes of a quantity's value after (nT, nmu): tensors of rank 1, 2, 3
-_TENSOR_SHAPES = ((3,), (3, 3), (3, 3, 3))
+                                                  or value.shape[2:] not in TENSOR_SHAPES)
 
 
 def _quantity_lines(res, name: str, q, *, wanted) -> list[str]:
     value = np.asarray(q.value)
     if _is_ac(res, q):
         return _omega_table(res, q)
-    if value.shape[:2] != (len(res.temperature), len(res.mu)) or value.shape[2:] not in _TENSOR_SHAPES:
+    if value.shape[:2] != (len(res.temperature), len(res.mu)) or value.shape[2:] not in TENSOR_SHAPES:
         return _generic_table(res, value)
     comps = [c for c in components(value) if wanted is None or c[0] in wanted]
     if value.ndim == 5:
@@ -162,7 +160,7 @@ def to_csv(res, *, components: list[str] | None = None) -> str:
     for name, q in res.quantities.items():
         value = np.asarray(q.value)
         if value.shape[:2] != (len(res.temperature), len(res.mu)) or not (
-                _is_ac(res, q) or value.shape[2:] in _TENSOR_SHAPES):
+                _is_ac(res, q) or value.shape[2:] in TENSOR_SHAPES):
             continue
         writer.writerows(_csv_rows(res, name, q, components))
     return out.getvalue()

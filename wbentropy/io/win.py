@@ -268,7 +268,7 @@ def _numbers(found: dict, key: str, *, count: int, path: str, kind=float, positi
         raise InputError(f"{key} needs {count} value{'s' if count > 1 else ''}, found {' '.join(tokens) or 'none'}",
                          path=path, line=line)
     try:
-        values = [kind(_to_float(t)) if kind is float else int(t) for t in tokens]
+        values = [_to_float(t) if kind is float else int(t) for t in tokens]
     except ValueError:
         raise InputError(f"{key} must be {'an integer' if kind is int else 'a number'}, found {' '.join(tokens)}",
                          path=path, line=line) from None
