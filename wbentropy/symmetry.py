@@ -165,17 +165,35 @@ class SymmetryGroup:
         ``k' = k_ops[g] @ k`` in reduced coordinates (time reversal included as a sign).
     spacegroup : object
         The ``irrep.spacegroup.SpaceGroup`` (for WannierBerri's symmetrizer).
+    rotations : (n, 3, 3) float array
+        Cartesian rotation matrices (proper or improper) of the magnetic point group, every
+        (rotation, time reversal) pair once: what tensors transform with
+        (:mod:`wbentropy.physics.tensor_symmetry`).  ``n`` may exceed :attr:`order` when two
+        operations act alike on k (a non-magnetic centrosymmetric group: inversion and time reversal).
+    antiunitary : (n,) bool array
+        Which of :attr:`rotations` include time reversal.
     """
 
     name: str
     space_group: str
     k_ops: np.ndarray
     spacegroup: object
+    rotations: np.ndarray | None = None
+    antiunitary: np.ndarray | None = None
 
     @property
     def order(self) -> int:
-        """Number of operations."""
+        """Number of distinct operations on k (the images g k of :func:`band_breaking`)."""
         return len(self.k_ops)
+
+    def projector(self, *, rank: int, parity: str, time_reversal: str) -> np.ndarray:
+        """Neumann's projector of a tensor of this rank, parity and time-reversal parity
+        (:func:`wbentropy.physics.tensor_symmetry.projector`), a (3^rank, 3^rank) matrix."""
+        from .physics.tensor_symmetry import projector
+
+        if self.rotations is None or self.antiunitary is None:
+            raise ValueError(f"the group {self.name} carries no Cartesian rotations")
+        return projector(self.rotations, self.antiunitary, rank=rank, parity=parity, time_reversal=time_reversal)
 
 
 def parse_magmom(magmom, *, n_atoms: int, atom_names: list[str]) -> np.ndarray | None:
@@ -209,15 +227,20 @@ def magnetic_group(*, structure: dict, magmom: np.ndarray | None) -> SymmetryGro
                                   typat=[kinds[a] for a in structure["atom_names"]],
                                   magmom=None if magmom is None else np.asarray(magmom, dtype=float),
                                   include_TR=True, spinor=structure["spinors"])
-    ops = []
+    ops, cartesian = [], []
     for s in sg.symmetries:
         # k transforms with the inverse transpose of the reduced real-space rotation; time reversal: k -> -k
         op = np.linalg.inv(np.asarray(s.rotation, dtype=float)).T * (-1.0 if s.time_reversal else 1.0)
         if not any(np.allclose(op, o) for o in ops):
             ops.append(op)
+        pair = (np.asarray(s.rotation_cart, dtype=float), bool(s.time_reversal))
+        if not any(a == pair[1] and np.allclose(r, pair[0], atol=1e-6) for r, a in cartesian):
+            cartesian.append(pair)  # point group: operations differing by a translation count once
     name = str(sg.name)
     point = name[1:] if name[:1] in _LATTICE_LETTERS else name
-    return SymmetryGroup(name=point, space_group=name, k_ops=np.array(ops), spacegroup=sg)
+    return SymmetryGroup(name=point, space_group=name, k_ops=np.array(ops), spacegroup=sg,
+                         rotations=np.array([r for r, _ in cartesian]),
+                         antiunitary=np.array([a for _, a in cartesian], dtype=bool))
 
 
 # ------------------------------------------------------------------ bands
