@@ -271,7 +271,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             progress: bool = False, omegas: Sequence[float] | None = None, smearing: str = "lorentzian",
             smearing_width: float = 0.05, threads: int | None = None, on_level: Callable | None = None,
             box_occupations: bool = False, symmetrize: bool = False, magmom: Sequence[float] | None = None,
-            projections: Sequence[str] | None = None) -> Result:
+            projections: Sequence[str] | None = None, symmetry_reduction: bool = True) -> Result:
     """Integrate the requested quantities over the Brillouin zone.
 
     With neither ``tolerance`` nor ``max_kpoints`` the integral is the mean over the uniform
@@ -324,6 +324,11 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         exceeds k_B T (:mod:`wbentropy.integrate.adaptive`).
     symmetrize, magmom, projections : bool, sequence of float, sequence of str
         As ``--symmetrize``, ``--magmom``, ``--projections`` (:func:`wbentropy.symmetry.prepare_symmetry`).
+        With a symmetrized model (this option, or a model symmetrized before) every tensor is projected onto
+        the form its magnetic point group allows, and the part removed is recorded (docs/symmetry.md).
+    symmetry_reduction : bool
+        With a symmetrized model, integrate a uniform mesh over its irreducible k-points only (weighted by
+        their orbits), then project; False (``--no-symmetry-reduction``) integrates the full mesh, for checks.
 
     Every tensor counts ``model.spin_degeneracy`` electrons per band (recorded, with its source, in
     the result's attributes).
@@ -340,7 +345,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                        abs_tolerance=abs_tolerance, max_kpoints=max_kpoints, max_levels=max_levels,
                        checkpoint=checkpoint, restart=restart, progress=progress, omegas=omegas, smearing=smearing,
                        smearing_width=smearing_width, threads=threads, on_level=on_level,
-                       box_occupations=box_occupations, symmetrize=symmetrize, magmom=magmom, projections=projections)
+                       box_occupations=box_occupations, symmetrize=symmetrize, magmom=magmom, projections=projections,
+                       symmetry_reduction=symmetry_reduction)
     return _run(_plan(request, _validate(request)), model=model, parallel=parallel or Parallel(comm))
 
 
@@ -373,6 +379,7 @@ class _Request:
     symmetrize: bool = False
     magmom: Sequence[float] | None = None
     projections: Sequence[str] | None = None
+    symmetry_reduction: bool = True
 
     @property
     def adaptive(self) -> bool:
@@ -449,6 +456,7 @@ def _run(plan: _Plan, *, model: TBModel, parallel: Parallel) -> Result:
         model = parallel.agree(lambda: prepare_symmetry(model, symmetrize=True, magmom=r.magmom,
                                                         projections=r.projections, mus=c.mus,
                                                         temperatures=c.temperatures))
+    group = _symmetry_group(model, parallel=parallel)
     evaluator = parallel.agree(lambda: Evaluator(
         model=model, quantities=c.quantities, temperatures=c.temperatures, mus=c.mus, options=plan.options,
         degen_thresh=r.degen_thresh, parallel=parallel, batch_size=r.batch_size, max_memory_mb=r.max_memory_mb,
@@ -460,8 +468,15 @@ def _run(plan: _Plan, *, model: TBModel, parallel: Parallel) -> Result:
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
     attrs.update({"spin_degeneracy": model.spin_degeneracy, "spin_degeneracy_source": model.spin_degeneracy_source})
     integrate = _integrate_uniform if plan.settings is None else _integrate_adaptive
-    flat, errors, warnings_found = integrate(plan, evaluator=evaluator, parallel=parallel, model=model, attrs=attrs)
+    flat, errors, warnings_found = integrate(plan, evaluator=evaluator, parallel=parallel, model=model, attrs=attrs,
+                                             group=group)
     values = evaluator.values(flat)
+    residuals = {}
+    if group is not None:
+        attrs["symmetry_projection"] = f"{group.name} ({len(group.rotations)} operations)"
+        values, residuals, found = _neumann(values, errors, quantities=c.quantities, group=group,
+                                            full_zone=not attrs.get("symmetry_reduction"))
+        warnings_found += found
     stats, *others = parallel.allgather(evaluator.stats)
     for other in others:
         stats = stats + other
@@ -481,25 +496,109 @@ def _run(plan: _Plan, *, model: TBModel, parallel: Parallel) -> Result:
     attrs.update({"model_name": model.name, "num_wann": model.num_wann, "degen_thresh_eV": r.degen_thresh,
                   "wbentropy_version": __version__, "wall_time_s": wall, "mpi_ranks": parallel.size,
                   "threads_per_rank": evaluator.threads})
-    return _result(plan, values=values, errors=errors, attrs=attrs)
+    result = _result(plan, values=values, errors=errors, attrs=attrs)
+    for name, attrs_q in residuals.items():
+        result.quantities[name].attrs.update(attrs_q)
+    return result
 
 
-def _integrate_uniform(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel, model: TBModel, attrs: dict):
-    """The mean over the uniform mesh: (flat values, no errors, no warnings); records the route in ``attrs``."""
+def _integrate_uniform(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel, model: TBModel, attrs: dict,
+                       group=None):
+    """The mean over the uniform mesh: (flat values, no errors, no warnings); records the route in ``attrs``.
+    With a symmetry ``group`` only the mesh's irreducible points are evaluated where the mesh allows it
+    (:func:`_irreducible_points`); the caller then projects (:func:`_neumann`)."""
     mesh, T = plan.mesh, plan.checked.temperatures
     if evaluator.fermi_weighted and np.any(T > 0):
         evaluator.track_fermi_sampling(cell=mesh.cell_vectors(model.reciprocal_lattice))
-    nfft = uniform_route(evaluator=evaluator, mesh=mesh)
+    irreducible = _irreducible_points(plan, group=group, attrs=attrs)
+    nfft = None if irreducible is not None else uniform_route(evaluator=evaluator, mesh=mesh)
     flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel, fft=nfft is not None,
-                             progress=plan.request.progress)
-    attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape), "num_kpoints": mesh.size,
+                             progress=plan.request.progress, irreducible=irreducible)
+    attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape),
+                  "num_kpoints": mesh.size if irreducible is None else irreducible.size,
                   "fourier": ("direct sums" if nfft is None
                               else f"mixed FFT on {nfft[0]}x{nfft[1]}x{nfft[2]} sub-grids")})
     return flat, None, []
 
 
-def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel, model: TBModel, attrs: dict):
-    """Adaptive refinement: (flat values, errors per quantity, warnings); records the refinement in ``attrs``."""
+# ------------------------------------------------------------------ symmetry (issue 27, items 2 and 3)
+def _symmetry_group(model: TBModel, *, parallel: Parallel):
+    """The magnetic group of a symmetrized model (:func:`wbentropy.symmetry.symmetrized_group`), or None."""
+    if "symmetrized" not in model.sources:
+        return None
+    from .symmetry import symmetrized_group
+
+    return parallel.agree(lambda: symmetrized_group(model))
+
+
+def _irreducible_points(plan: _Plan, *, group, attrs: dict):
+    """The irreducible points of the uniform mesh under ``group`` (None: integrate the full mesh); records in
+    ``attrs`` whether the run was reduced (``symmetry_reduction``), the irreducible count and why not."""
+    if group is None:
+        return None
+    from .integrate.orbits import irreducible_mesh
+
+    irreducible = irreducible_mesh(group.k_ops, plan.mesh.shape) if plan.request.symmetry_reduction else None
+    attrs["symmetry_reduction"] = irreducible is not None
+    if irreducible is not None:
+        attrs["num_irreducible_kpoints"] = irreducible.size
+        logger.info("symmetry reduction: %d irreducible k-points of the %d of the mesh (%.1fx fewer)",
+                    irreducible.size, plan.mesh.size, plan.mesh.size / irreducible.size)
+    elif not plan.request.symmetry_reduction:
+        attrs["symmetry_reduction_note"] = "not asked for (symmetry_reduction=False / --no-symmetry-reduction)"
+    else:
+        attrs["symmetry_reduction_note"] = (f"the {'x'.join(map(str, plan.mesh.shape))} mesh is not invariant under "
+                                            f"the {group.order} operations of {group.name}: full mesh integrated")
+    return irreducible
+
+
+#: a full-zone tensor whose projection removes more than this fraction of its largest component is warned about
+SYMMETRY_RESIDUAL_WARN = 1e-8
+
+
+def _neumann(values: list, errors, *, quantities, group, full_zone: bool) -> tuple[list, dict, list[str]]:
+    """Neumann's principle on each tensor: (projected values, per-quantity attributes, warnings).
+
+    The projector of each quantity follows its record (rank, parity, time reversal;
+    :mod:`wbentropy.physics.tensor_symmetry`).  On a full-zone integral the part removed,
+    max |T - P T| (``symmetry_residual``, in the tensor's units; ``symmetry_residual_relative`` to max |T|),
+    measures how far the integral broke the group; it is warned about when it exceeds the error estimate
+    (adaptive) or ``SYMMETRY_RESIDUAL_WARN`` of max |T|, unless the group forbids the whole tensor (then
+    max |T| is its own scale and only an error estimate can judge it).  Over the irreducible points the
+    projection completes the integral (the representatives' sum is not symmetric): nothing is recorded.
+    """
+    from .physics.tensor_symmetry import project
+
+    out, attrs, found = [], {}, []
+    for i, (q, v) in enumerate(zip(quantities, values)):
+        rank = 1 if q.vector else q.rank
+        P = group.projector(rank=rank, parity=q.parity, time_reversal=q.time_reversal)
+        projected = project(v, P, rank=rank)
+        out.append(projected)
+        if not full_zone:
+            continue
+        residual = float(np.max(np.abs(v - projected), initial=0.0))
+        size = float(np.max(np.abs(v), initial=0.0))
+        attrs[q.name] = {"symmetry_residual": residual,
+                         "symmetry_residual_relative": residual / size if size > 0 else 0.0}
+        error = None if errors is None else float(np.max(errors[i], initial=0.0))
+        limit = max(error or 0.0, SYMMETRY_RESIDUAL_WARN * size) if np.trace(P) > 0.5 else error
+        if limit is not None and residual > limit:
+            found.append(f"{q.name}: the projection onto the form {group.name} allows removed up to {residual:.3g} "
+                         f"{q.units} ({residual / size:.2g} of the largest component), more than "
+                         + (f"the error estimate {error:.3g}" if errors is not None else
+                            f"{SYMMETRY_RESIDUAL_WARN:g} of it") + ": the integral breaks the symmetry of the model "
+                         "(a k-mesh the group does not map to itself, or an unconverged adaptive integral)")
+    return out, attrs, found
+
+
+def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel, model: TBModel, attrs: dict,
+                        group=None):
+    """Adaptive refinement: (flat values, errors per quantity, warnings); records the refinement in ``attrs``.
+    It covers the full zone (with a symmetry ``group`` the caller projects the result: :func:`_neumann`)."""
+    if group is not None:
+        attrs.update({"symmetry_reduction": False,
+                      "symmetry_reduction_note": "adaptive integration covers the full zone"})
     r, c = plan.request, plan.checked
     names = [q.name for q in c.quantities]
     settings = dataclasses.replace(

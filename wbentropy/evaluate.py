@@ -264,9 +264,11 @@ class Evaluator:
         self.map_batches(one, list(range(0, len(k), self.batch_size)))
         return out if radius is None else (out, ell)
 
-    def batch_sum(self, k: np.ndarray) -> np.ndarray:
-        """Sum over k-points (n, 3) of the integrands -> (n_outputs,)."""
-        return self._batch(k)[0].sum(axis=0)
+    def batch_sum(self, k: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Sum over k-points (n, 3) of the integrands -> (n_outputs,), each weighted by ``weights`` (n,) if given."""
+        if weights is None:
+            return self._batch(k)[0].sum(axis=0)
+        return weights @ self._integrands(self.interp(k), weights=weights)[0]
 
     def block_sum(self, offset: np.ndarray, nfft: tuple[int, int, int]) -> np.ndarray:
         """Sum of the integrands over the FFT sub-grid offset + m/nfft -> (n_outputs,)
@@ -276,14 +278,15 @@ class Evaluator:
     def _batch(self, k: np.ndarray, radius: np.ndarray | None = None, box: np.ndarray | None = None):
         return self._integrands(self.interp(k), radius, box)
 
-    def _integrands(self, wg, radius: np.ndarray | None = None, box: np.ndarray | None = None):
+    def _integrands(self, wg, radius: np.ndarray | None = None, box: np.ndarray | None = None,
+                    weights: np.ndarray | None = None):
         geom = band_geometry(wg, degen_thresh=self.degen_thresh)
         if box is not None:
             recip = self.model.reciprocal_lattice
             edges = box[:, 0, :, None] * recip[None, :, :]  # (nk, 3, 3) rows e_a
             geom = geom.with_occupation_box(box_of_linear_band(velocity=geom.velocity, edges=edges,
                                                                centre_offset=box[:, 1] @ recip))
-        self._count(geom)
+        self._count(geom, weights)
         nk = len(geom.E)
         parts = []
         for q in self.quantities:
@@ -301,28 +304,31 @@ class Evaluator:
                                      temperatures=self.temperatures, mus=self.mus, radius=radius)
         return out, ell
 
-    def _count(self, geom) -> None:
+    def _count(self, geom, weights: np.ndarray | None = None) -> None:
         """Update :attr:`stats` for a batch (no physics: counts of band spacings and energies)."""
         st = SamplingStats.zeros(len(self.temperatures), len(self.mus))
-        self._count_into(st, geom)
+        self._count_into(st, geom, weights)
         with self._stats_lock:  # batches of the thread pool finish in any order; the counts add up
             self.stats = self.stats + st
 
-    def _count_into(self, st: "SamplingStats", geom) -> None:
-        st.n_k += len(geom.E)
+    def _count_into(self, st: "SamplingStats", geom, weights: np.ndarray | None = None) -> None:
+        """Add a batch's counts to ``st``; with ``weights`` (n,) each point counts as that many mesh points
+        (an irreducible point stands for its orbit)."""
+        w = np.ones(len(geom.E), dtype=np.int64) if weights is None else np.rint(weights).astype(np.int64)
+        st.n_k += int(w.sum())
         if self.degen_thresh > 0 and geom.E.shape[1] > 1:
             dE = np.diff(geom.E, axis=1)
             merged = np.where(dE < self.degen_thresh, dE, 0.0)
-            st.n_degen_near += int(np.count_nonzero(np.any(merged > DEGEN_NEAR_FRACTION * self.degen_thresh, axis=1)))
+            st.n_degen_near += int(w @ np.any(merged > DEGEN_NEAR_FRACTION * self.degen_thresh, axis=1))
             st.max_degen_split = max(st.max_degen_split, float(merged.max(initial=0.0)))
         if self._fermi_cell is not None:
             reach = 0.5 * np.abs(geom.velocity @ self._fermi_cell.T).sum(axis=-1)  # (nk, nb), eV
             for i0 in range(0, len(self.mus), 64):
                 d = np.abs(geom.E[:, :, None] - self.mus[None, None, i0:i0 + 64])  # (nk, nb, nmu_c)
                 dmin = d.min(axis=1)
-                st.n_cross[i0:i0 + 64] += np.count_nonzero(np.any(d <= reach[..., None], axis=1), axis=0)
+                st.n_cross[i0:i0 + 64] += w @ np.any(d <= reach[..., None], axis=1)
                 for iT, T in enumerate(self.temperatures):
-                    st.n_shell[iT, i0:i0 + 64] += np.count_nonzero(dmin < FERMI_SHELL_KT * kT_eV(T), axis=0)
+                    st.n_shell[iT, i0:i0 + 64] += w @ (dmin < FERMI_SHELL_KT * kT_eV(T))
 
     def split(self, flat: np.ndarray) -> list[np.ndarray]:
         """Split a flat (..., n_outputs) vector into per-quantity float arrays of their storage shapes

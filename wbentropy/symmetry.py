@@ -34,7 +34,7 @@ import numpy as np
 from .errors import InputError
 from .model import OPERATORS, OperatorSpec, TBModel
 
-__all__ = ["to_system_r", "from_system_r", "SymmetryGroup", "magnetic_group", "band_breaking",
+__all__ = ["to_system_r", "from_system_r", "SymmetryGroup", "magnetic_group", "symmetrized_group", "band_breaking",
            "symmetrize_model", "measure_breaking", "prepare_symmetry", "parse_magmom", "CHECK_TOL_EV", "FILLING_TOL",
            "BREAKING_WINDOW_EV"]
 
@@ -324,7 +324,9 @@ def symmetrize_model(model: TBModel, *, win: str | Path, magmom=None, mus=(), pr
     -------
     (TBModel, dict)
         The symmetrized model and the record: ``symmetry_group``, ``symmetry_group_order``,
-        ``symmetry_breaking_before_eV``, ``symmetry_breaking_after_eV``, ``symmetrize_seconds``.
+        ``symmetry_magmom`` (the moments per atom or "none"; with the ``.win`` it rebuilds the group:
+        :func:`symmetrized_group`), ``symmetry_breaking_before_eV``, ``symmetry_breaking_after_eV``,
+        ``symmetrize_seconds``.
 
     Raises
     ------
@@ -368,7 +370,8 @@ def _checked_symmetrization(model: TBModel, *, win: str | Path, magmom=None, mus
             "whose bands survive this check) or run without --symmetrize", path=win)
     after = band_breaking(sym, group, energy=reference, nk=nk_breaking, seed=seed)
     record = {"symmetry_group": group.name, "symmetry_space_group": group.space_group,
-              "symmetry_group_order": group.order, "symmetry_breaking_before_eV": before,
+              "symmetry_group_order": group.order, "symmetry_magmom": _magmom_text(moments),
+              "symmetry_breaking_before_eV": before,
               "symmetry_breaking_after_eV": after, "symmetrize_seconds": time.perf_counter() - t0}
     logger.info("symmetrized under %s (%d operations): band breaking %.3g eV -> %.3g eV (%.1f s)",
                 group.name, group.order, before, after, record["symmetrize_seconds"])
@@ -407,6 +410,26 @@ def measure_breaking(model: TBModel, *, win: str | Path | None, magmom=None, mus
                        "1 meV" if threshold == 1e-3 else "k_B T")
     return {"symmetry_group": group.name, "symmetry_group_order": group.order,
             "symmetry_breaking_before_eV": breaking}
+
+
+def _magmom_text(moments: np.ndarray | None) -> str:
+    """The moments per atom as stored in the record (``symmetry_magmom``): numbers, or "none" (non-magnetic)."""
+    return "none" if moments is None else " ".join(repr(float(x)) for x in np.ravel(moments))
+
+
+def symmetrized_group(model: TBModel) -> SymmetryGroup | None:
+    """The magnetic group a symmetrized model (:func:`symmetrize_model` via :func:`prepare_symmetry`) was made
+    symmetric under, rebuilt from its record (the ``.win`` and ``symmetry_magmom`` in ``model.sources``);
+    None for a model that was not symmetrized."""
+    from .io.win import read_win_structure
+
+    sources = model.sources
+    if "symmetrized" not in sources or "symmetry_magmom" not in sources or not sources.get("win"):
+        return None
+    structure = read_win_structure(win_file=sources["win"])
+    text = str(sources["symmetry_magmom"])
+    moments = None if text == "none" else np.array(text.split(), dtype=float).reshape(-1, 3)
+    return magnetic_group(structure=structure, magmom=moments)
 
 
 def _with_sources(model: TBModel, record: dict) -> TBModel:

@@ -8,7 +8,8 @@ from ..errors import InputError
 __all__ = ["add_model_files", "add_model_arguments", "add_spin_pair", "add_kmesh", "add_adaptive_arguments", "add_tau",
            "add_entropy_production_form", "add_degen_thresh", "add_ac_arguments", "add_resource_arguments",
            "add_verbose", "load_model_from_args", "symmetry_step", "ac_options", "check_outputs", "flag",
-           "add_fermi_energy", "win_settings", "fermi_energy", "resolve_kmesh", "resolve_mus"]
+           "add_fermi_energy", "win_settings", "fermi_energy", "resolve_kmesh", "resolve_mus",
+           "add_symmetry_reduction"]
 
 #: command-line options of the Python parameters whose option is not ``--`` + the name with dashes
 _FLAGS = {"tau_fs": "--tau", "max_memory_mb": "--max-memory", "temperatures": "--temperature", "mus": "--mu",
@@ -49,6 +50,14 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--projections", nargs="+", default=None, metavar="ATOM:ORBITALS",
                    help="projections for --symmetrize in WannierBerri's notation, e.g. Fe:sp3d2;t2g "
                         "(default: the .win's projections block)")
+
+
+def add_symmetry_reduction(p) -> None:
+    """``--no-symmetry-reduction``: integrate the full mesh of a symmetrized model (``compute``)."""
+    p.add_argument("--no-symmetry-reduction", dest="symmetry_reduction", action="store_false",
+                   help="with a symmetrized model (--symmetrize), integrate every point of the uniform mesh instead "
+                        "of its irreducible points (the tensors are projected either way; for checks: "
+                        "docs/symmetry.md)")
 
 
 def add_spin_pair(p) -> None:
