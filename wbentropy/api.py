@@ -324,11 +324,9 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         exceeds k_B T (:mod:`wbentropy.integrate.adaptive`).
     symmetrize, magmom, projections : bool, sequence of float, sequence of str
         As ``--symmetrize``, ``--magmom``, ``--projections`` (:func:`wbentropy.symmetry.prepare_symmetry`).
-        With a symmetrized model (this option, or a model symmetrized before) every tensor is projected onto
-        the form its magnetic point group allows, and the part removed is recorded (docs/symmetry.md).
     symmetry_reduction : bool
-        With a symmetrized model, integrate a uniform mesh over its irreducible k-points only (weighted by
-        their orbits), then project; False (``--no-symmetry-reduction``) integrates the full mesh, for checks.
+        A symmetrized model's tensors are projected onto their allowed form; its uniform mesh is integrated
+        over the irreducible k-points, or in full if False (``--no-symmetry-reduction``; docs/symmetry.md).
 
     Every tensor counts ``model.spin_degeneracy`` electrons per band (recorded, with its source, in
     the result's attributes).
@@ -339,14 +337,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         Tensors (nT, nmu, 3, 3) in SI units, charge conductivities in S/cm ((nT, nmu, 3) vectors,
         (nT, nmu, 3, 3, 3) second order, (nT, nmu, nomega, 3, 3) complex AC with ``Result.omega``).
     """
-    request = _Request(quantities=quantities, temperatures=temperatures, mus=mus, kmesh=kmesh,
-                       degen_thresh=degen_thresh, batch_size=batch_size, max_memory_mb=max_memory_mb, tau_fs=tau_fs,
-                       entropy_production_form=entropy_production_form, tolerance=tolerance,
-                       abs_tolerance=abs_tolerance, max_kpoints=max_kpoints, max_levels=max_levels,
-                       checkpoint=checkpoint, restart=restart, progress=progress, omegas=omegas, smearing=smearing,
-                       smearing_width=smearing_width, threads=threads, on_level=on_level,
-                       box_occupations=box_occupations, symmetrize=symmetrize, magmom=magmom, projections=projections,
-                       symmetry_reduction=symmetry_reduction)
+    arguments = locals()  # every keyword argument: the request is all of them but the model and the processes
+    request = _Request(**{name: arguments[name] for name in _Request.__dataclass_fields__})
     return _run(_plan(request, _validate(request)), model=model, parallel=parallel or Parallel(comm))
 
 
@@ -584,7 +576,7 @@ def _neumann(values: list, errors, *, quantities, group, full_zone: bool) -> tup
         error = None if errors is None else float(np.max(errors[i], initial=0.0))
         limit = max(error or 0.0, SYMMETRY_RESIDUAL_WARN * size) if np.trace(P) > 0.5 else error
         if limit is not None and residual > limit:
-            found.append(f"{q.name}: the projection onto the form {group.name} allows removed up to {residual:.3g} "
+            found.append(f"{q.name}: projecting onto the form {group.name} allows removed up to {residual:.3g} "
                          f"{q.units} ({residual / size:.2g} of the largest component), more than "
                          + (f"the error estimate {error:.3g}" if errors is not None else
                             f"{SYMMETRY_RESIDUAL_WARN:g} of it") + ": the integral breaks the symmetry of the model "
