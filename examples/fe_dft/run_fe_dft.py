@@ -83,13 +83,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--symmetry-adapted", action="store_true",
                    help="after steps 1-4, Wannierise symmetry-adapted functions into OUT/symmetry_adapted "
                         "instead of the maximally localised ones (examples/fe_dft/symmetry_adapted.py)")
-    p.add_argument("--sa-method", choices=("projection", "sitesym"), default="projection",
-                   help="projection: projection-like functions, Wannier90 without iterations (default); "
-                        "sitesym: WannierBerri's symmetry-adapted disentanglement (needs irrep; refused by the "
-                        "symmetrization check at --irrep-ecut 100, see README)")
-    p.add_argument("--sa-num-iter", type=int, default=400, help="sitesym disentanglement iterations (default 400)")
-    p.add_argument("--irrep-ecut", type=float, default=100.0,
-                   help="sitesym: plane-wave cutoff (eV) of irrep's symmetry matrices of the bands (default 100)")
     return p.parse_args(argv)
 
 
@@ -169,20 +162,12 @@ dis_num_iter = 0
 num_iter = 0
 """
 
-# WannierBerri's sitesym disentanglement (--sa-method sitesym): Fe.amn holds its gauge V(k) (num_bands x
-# num_wann, orthonormal columns), which Wannier90 without iterations and without a frozen window
-# reproduces (span V(k) is its initial subspace, V(k) its own Loewdin orthonormalisation).
-SITESYM_BLOCK = """! WannierBerri's symmetry-adapted disentanglement
-! (sitesym, frozen window up to E_F + {froz_above} eV), replayed from its gauge in Fe.amn without iterations
-dis_num_iter = 0
-num_iter = 0
-"""
-BLOCKS = {"mlwf": MLWF_BLOCK, "projection": PROJECTION_BLOCK, "sitesym": SITESYM_BLOCK}
+BLOCKS = {"mlwf": MLWF_BLOCK, "projection": PROJECTION_BLOCK}
 
 
 def win_input(*, fermi: float, froz_above: float, n: int, berry_kmesh: int, nbnd: int, method: str = "mlwf") -> str:
     """Wannier90/postw90 input: 18 s, p, d spinor WFs, frozen window up to E_F + froz_above; ``method``
-    "mlwf" (maximally localised), "projection" or "sitesym" (:data:`BLOCKS`)."""
+    "mlwf" (maximally localised) or "projection" (symmetry-adapted, :data:`BLOCKS`)."""
     cell = "\n".join(" ".join(f"{x:.8f}" for x in row) for row in lattice_bohr())
     kpts = "\n".join(" ".join(f"{x:.10f}" for x in k) for k in full_grid(n))
     block = BLOCKS[method].format(froz_above=froz_above, froz_max=fermi + froz_above)
