@@ -27,6 +27,10 @@ interrupted run can be resumed.  Run from the repository root::
 
     python examples/fe_dft/run_fe_dft.py --out /tmp/fe_dft --np 2
 
+With ``--symmetry-adapted`` steps 1-4 are followed instead by projection-like Wannier functions that
+WannierBerri's symmetrizer accepts (``wbentropy compute --symmetrize``), in ``OUT/symmetry_adapted``
+(``symmetry_adapted.py``; bundled as ``data/Fe_sa_*``).
+
 See ``examples/fe_dft/README.md`` for the settings, their justification and the results.
 """
 from __future__ import annotations
