@@ -56,7 +56,7 @@ def test_the_check_accepts_it_and_records_the_group(fe_sa, symmetrized):
     _, record = symmetrized
     assert (record["symmetry_group"], record["symmetry_group_order"]) == ("4/mm'm'", 16)
     # the raw model already has the symmetry of its Wannier functions up to the six decimals of
-    # _hr.dat/_r.dat and the MDRS: measured 1.4e-5 eV (the maximally localised data/Fe_*: 18 meV)
+    # _hr.dat/_r.dat: measured 5.5e-6 eV (the maximally localised data/Fe_*: 56.8 meV)
     assert record["symmetry_breaking_before_eV"] < 1e-3
     assert record["symmetry_breaking_after_eV"] <= 1e-8
 
