@@ -208,6 +208,9 @@ def test_cli_refuses_before_integrating(tmp_path):
     assert p.returncode == 2 and not out.exists()
     lines = [x for x in p.stderr.splitlines() if x.startswith("wbentropy: error:")]
     assert len(lines) == 1 and "symmetrization refused" in lines[0] and "Traceback" not in p.stderr
+    # the reason and the way out, in that one line (maximally localised: num_iter = 400)
+    assert "the Wannier functions no longer have the character of the projections in the .win" in lines[0]
+    assert "Wannierise symmetry-adapted functions" in lines[0]
 
 
 def test_cli_stores_the_breaking_without_symmetrize(tmp_path):

@@ -27,6 +27,10 @@ interrupted run can be resumed.  Run from the repository root::
 
     python examples/fe_dft/run_fe_dft.py --out /tmp/fe_dft --np 2
 
+With ``--symmetry-adapted`` steps 1-4 are followed instead by projection-like Wannier functions that
+WannierBerri's symmetrizer accepts (``wbentropy compute --symmetrize``), in ``OUT/symmetry_adapted``
+(``symmetry_adapted.py``; bundled as ``data/Fe_sa_*``).
+
 See ``examples/fe_dft/README.md`` for the settings, their justification and the results.
 """
 from __future__ import annotations
@@ -80,6 +84,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--temperature", nargs="+", type=float, default=[0.0, 100.0, 300.0], metavar="K")
     p.add_argument("--pseudo-dir", default=None, help="folder holding " + PSEUDO)
     p.add_argument("--skip-postw90", action="store_true")
+    p.add_argument("--symmetry-adapted", action="store_true",
+                   help="after steps 1-4, Wannierise symmetry-adapted functions into OUT/symmetry_adapted "
+                        "instead of the maximally localised ones (examples/fe_dft/symmetry_adapted.py)")
     return p.parse_args(argv)
 
 
@@ -135,10 +142,39 @@ def lattice_bohr() -> np.ndarray:
     return np.array([[h, h, h], [-h, h, h], [-h, -h, h]])
 
 
-def win_input(*, fermi: float, froz_above: float, n: int, berry_kmesh: int, nbnd: int) -> str:
-    """Wannier90/postw90 input: 18 s, p, d spinor WFs, frozen window up to E_F + froz_above."""
+MLWF_BLOCK = """! disentanglement: outer window = all bands above the semicore states,
+! frozen (inner) window from the bottom of the valence band to E_F + {froz_above} eV
+dis_froz_min = -100.0
+dis_froz_max = {froz_max:.6f}
+dis_num_iter = 1000
+dis_conv_tol = 1.0d-10
+num_iter = 400
+conv_tol = 1.0d-10
+conv_window = 5
+"""
+
+# Projection-like functions: the same windows, no iterations.  The subspace outside the frozen window is
+# the projection of the p-like part of the s, p, d projections onto the remaining bands, and the gauge the
+# Loewdin orthonormalisation of Fe.amn: both transform like the projections, so the functions keep
+# their s, p, d character (README: "Symmetry-adapted Wannier functions").
+PROJECTION_BLOCK = """! symmetry-adapted (projection-like) Wannier functions:
+! no disentanglement or localisation iterations;
+! outer window = all bands above the semicore states, frozen window up to E_F + {froz_above} eV
+dis_froz_min = -100.0
+dis_froz_max = {froz_max:.6f}
+dis_num_iter = 0
+num_iter = 0
+"""
+
+BLOCKS = {"mlwf": MLWF_BLOCK, "projection": PROJECTION_BLOCK}
+
+
+def win_input(*, fermi: float, froz_above: float, n: int, berry_kmesh: int, nbnd: int, method: str = "mlwf") -> str:
+    """Wannier90/postw90 input: 18 s, p, d spinor WFs, frozen window up to E_F + froz_above; ``method``
+    "mlwf" (maximally localised) or "projection" (symmetry-adapted, :data:`BLOCKS`)."""
     cell = "\n".join(" ".join(f"{x:.8f}" for x in row) for row in lattice_bohr())
     kpts = "\n".join(" ".join(f"{x:.10f}" for x in k) for k in full_grid(n))
+    block = BLOCKS[method].format(froz_above=froz_above, froz_max=fermi + froz_above)
     return f"""num_wann = {NUM_WANN}
 num_bands = {nbnd - N_SEMICORE}
 exclude_bands = 1-{N_SEMICORE}
@@ -147,16 +183,7 @@ begin projections
 Fe: s;p;d
 end projections
 
-! disentanglement: outer window = all bands above the semicore states,
-! frozen (inner) window from the bottom of the valence band to E_F + {froz_above} eV
-dis_froz_min = -100.0
-dis_froz_max = {fermi + froz_above:.6f}
-dis_num_iter = 1000
-dis_conv_tol = 1.0d-10
-num_iter = 400
-conv_tol = 1.0d-10
-conv_window = 5
-
+{block}
 ! outputs read by wbentropy: tight-binding files with the MDRS correction data
 write_tb = .true.
 write_hr = .true.
@@ -306,6 +333,13 @@ def main(argv=None) -> int:
     (out / "pw2wan.in").write_text(PW2WAN)
     r.run("pw2wannier90", par + ["pw2wannier90.x", "-in", "pw2wan.in"], stdout=out / "pw2wan.out",
           done=out / "Fe.mmn")
+    if args.symmetry_adapted:
+        from symmetry_adapted import symmetry_adapted_route
+
+        lines = symmetry_adapted_route(r, out, args, fermi=fermi, mag=mag)
+        print("\n".join(lines))
+        print(timings.read_text())
+        return 0
     r.run("wannier90", ["wannier90.x", "Fe"], done=out / "Fe_tb.dat")
     worst = frozen_window_check(out, fermi, froz_max)
     logger.info("Wannier vs DFT bands below E_F + %.1f eV: max deviation %.2e eV", args.froz_above, worst)
