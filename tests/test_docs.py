@@ -75,9 +75,13 @@ def test_readme_main_job_on_a_reduced_mesh(tmp_path):
     res = Result.load(tmp_path / out)
     model = load_model(**{name: REPO / option(compute_cmd, f"--{name}")[0] for name in ("hr", "r", "wsvec", "win")})
     start, stop, step = (float(x) for x in option(compute_cmd, "--mu-range", 3))
+    symmetry = {}
+    if "--symmetrize" in compute_cmd:  # the same symmetrization through the API (checked, then projected)
+        symmetry = dict(symmetrize=True, magmom=[float(x) for x in option(compute_cmd, "--magmom", 3)])
+        assert res.attrs["input_symmetry_group"] == "4/mm'm'" and res.attrs["symmetry_reduction"]
     ref = compute(model=model, quantities=["ahc", "entropy_hall"],
                   temperatures=[float(t) for t in option(compute_cmd, "--temperature", 3)],
-                  mus=np.arange(start, stop + 1e-9, step), kmesh=(6, 6, 6))
+                  mus=np.arange(start, stop + 1e-9, step), kmesh=(6, 6, 6), **symmetry)
     assert np.allclose(res.mu, ref.mu)
     assert np.allclose(res["ahc"], ref["ahc"], rtol=1e-12, atol=1e-9)
     assert np.max(np.abs(res["ahc"])) > 100.0  # a ferromagnet: S/cm scale anomalous Hall effect
