@@ -271,7 +271,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
             progress: bool = False, omegas: Sequence[float] | None = None, smearing: str = "lorentzian",
             smearing_width: float = 0.05, threads: int | None = None, on_level: Callable | None = None,
             box_occupations: bool = False, symmetrize: bool = False, magmom: Sequence[float] | None = None,
-            projections: Sequence[str] | None = None) -> Result:
+            projections: Sequence[str] | None = None, symmetry_reduction: bool = True) -> Result:
     """Integrate the requested quantities over the Brillouin zone.
 
     With neither ``tolerance`` nor ``max_kpoints`` the integral is the mean over the uniform
@@ -324,6 +324,10 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         exceeds k_B T (:mod:`wbentropy.integrate.adaptive`).
     symmetrize, magmom, projections : bool, sequence of float, sequence of str
         As ``--symmetrize``, ``--magmom``, ``--projections`` (:func:`wbentropy.symmetry.prepare_symmetry`).
+    symmetry_reduction : bool
+        With ``symmetrize``: integrate over a fundamental domain of the magnetic point group (adaptive:
+        :mod:`wbentropy.kspace.wedge`) and symmetrize the tensor; False integrates the whole zone
+        (``--no-symmetry-reduction``, for checks).
 
     Every tensor counts ``model.spin_degeneracy`` electrons per band (recorded, with its source, in
     the result's attributes).
@@ -340,7 +344,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
                        abs_tolerance=abs_tolerance, max_kpoints=max_kpoints, max_levels=max_levels,
                        checkpoint=checkpoint, restart=restart, progress=progress, omegas=omegas, smearing=smearing,
                        smearing_width=smearing_width, threads=threads, on_level=on_level,
-                       box_occupations=box_occupations, symmetrize=symmetrize, magmom=magmom, projections=projections)
+                       box_occupations=box_occupations, symmetrize=symmetrize, magmom=magmom, projections=projections,
+                       symmetry_reduction=symmetry_reduction)
     return _run(_plan(request, _validate(request)), model=model, parallel=parallel or Parallel(comm))
 
 
@@ -373,6 +378,7 @@ class _Request:
     symmetrize: bool = False
     magmom: Sequence[float] | None = None
     projections: Sequence[str] | None = None
+    symmetry_reduction: bool = True
 
     @property
     def adaptive(self) -> bool:
@@ -509,8 +515,9 @@ def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel
     signature = run_signature(model=model, parallel=parallel, quantities=c.quantities, temperatures=c.temperatures,
                               mus=c.mus, options=plan.options, degen_thresh=r.degen_thresh, settings=settings) \
         if r.checkpoint or r.restart else {}
+    reduction = _adaptive_reduction(r, model=model, evaluator=evaluator, parallel=parallel)
     res = integrate_adaptive(evaluator=evaluator, settings=settings, parallel=parallel, restart=r.restart,
-                             signature=signature)
+                             signature=signature, reduction=reduction)
     warnings_found = []
     if not res.converged and r.tolerance is not None:
         warnings_found.append(f"adaptive integration stopped before reaching the tolerance {r.tolerance:.1e}: "
@@ -523,7 +530,57 @@ def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel
                   "converged": bool(res.converged), "tolerance": settings.tolerance,
                   "abs_tolerance": r.abs_tolerance, "estimated_rel_error": res.history[-1]["rel_error"],
                   "history": res.history})
+    if _symmetrized(r, model):
+        attrs["symmetry_reduction"] = reduction.label if reduction is not None else "none: the full zone"
     return res.value, evaluator.errors(res.error), warnings_found
+
+
+def _adaptive_reduction(r: _Request, *, model: TBModel, evaluator: Evaluator, parallel: Parallel):
+    """The wedge of the magnetic point group (:class:`~wbentropy.integrate.adaptive.Reduction`) for a symmetrized
+    model with ``symmetry_reduction``, else None."""
+    if not (r.symmetry_reduction and _symmetrized(r, model)):
+        return None
+    from .evaluate import group_sums
+    from .integrate.adaptive import Reduction
+    from .kspace.wedge import Wedge
+
+    group = parallel.agree(lambda: _symmetry_group(model, magmom=r.magmom))
+    rotations, antiunitary = _group_elements(group, model.reciprocal_lattice)
+    wedge = Wedge.build(k_ops=group.k_ops, recip=model.reciprocal_lattice)
+    project, bound = group_sums(evaluator, rotations=rotations, antiunitary=antiunitary)
+    return Reduction(weight=wedge.weight, keep_cells=wedge.keep_boxes, project=project, bound=bound,
+                     label=f"{group.name}: {wedge.label()}")
+
+
+def _symmetrized(r: _Request, model: TBModel) -> bool:
+    """Whether the run integrates a symmetrized model: ``symmetrize``, or a model the command line symmetrized
+    (its sources hold WannierBerri's note)."""
+    return bool(r.symmetrize or "symmetrized" in model.sources)
+
+
+def _symmetry_group(model: TBModel, *, magmom):
+    """The magnetic group of the model's ``.win`` structure and ``magmom`` (as :func:`prepare_symmetry` found it)."""
+    from .io.win import read_win_structure
+    from .symmetry import magnetic_group, parse_magmom
+
+    structure = read_win_structure(win_file=model.sources["win"])
+    moments = parse_magmom(magmom, n_atoms=len(structure["atom_names"]), atom_names=structure["atom_names"])
+    return magnetic_group(structure=structure, magmom=moments)
+
+
+def _group_elements(group, recip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``group.k_ops``: the Cartesian rotation R of one element of the magnetic group acting so on
+    k, and whether it carries time reversal (then k -> -R k)."""
+    from .kspace.wedge import cartesian_ops
+
+    ops = cartesian_ops(group.k_ops, recip)
+    found = {}
+    for s in group.spacegroup.symmetries:
+        op = np.linalg.inv(np.asarray(s.rotation, dtype=float)).T * (-1.0 if s.time_reversal else 1.0)
+        i = next(i for i, o in enumerate(group.k_ops) if np.allclose(op, o))
+        found.setdefault(i, bool(s.time_reversal))
+    anti = np.array([found[i] for i in range(len(ops))])
+    return ops * np.where(anti, -1.0, 1.0)[:, None, None], anti
 
 
 def _result(plan: _Plan, *, values, errors, attrs: dict) -> Result:

@@ -24,7 +24,7 @@ from .model import TBModel
 from .physics.occupation import kT_eV
 from .quantities import Options, Quantity
 
-__all__ = ["Evaluator", "SamplingStats", "sampling_warnings", "storage_shape", "needed_operators"]
+__all__ = ["Evaluator", "SamplingStats", "sampling_warnings", "storage_shape", "needed_operators", "group_sums"]
 
 logger = logging.getLogger(__name__)
 
@@ -344,3 +344,49 @@ class Evaluator:
                 for q, v in zip(self.quantities, self.split(flat))]
 
 
+
+
+def group_sums(evaluator: Evaluator, *, rotations: np.ndarray, antiunitary: np.ndarray):
+    """The full-zone integral from a wedge integral, and the bound on its error (flat vectors).
+
+    For each operation g (Cartesian rotation R_g, proper or improper; ``antiunitary`` if it carries time
+    reversal, acting on k as -R_g) a quantity's integrand transforms as F(g k) = rho(g) F(k),
+    rho(g) T_{a..} = s_g R_aa' ... T_{a'..}, s_g = det(R_g) for an axial tensor times -1 for an antiunitary
+    g and a time-odd tensor (the imaginary part of a "mixed" one).  Returns
+
+    * ``project(v) = sum_g rho(g)^T v``: with v = int w F over a weight with sum_g w(g k) = 1 this is the
+      integral over the zone (:mod:`wbentropy.kspace.wedge`);
+    * ``bound(e) = sum_g |rho(g)|^T e`` (elementwise absolute values): a bound on the error of
+      ``project(v)`` from a bound e on the error of each component of v; linear, non-negative and,
+      the operations being a group, self-adjoint.
+    """
+    rotations = np.asarray(rotations, dtype=float)
+    antiunitary = np.asarray(antiunitary, dtype=bool)
+
+    def apply(flat: np.ndarray, absolute: bool) -> np.ndarray:
+        parts = []
+        for q, arr in zip(evaluator.quantities, evaluator.split(np.asarray(flat, dtype=float))):
+            rank = 1 if q.vector else q.rank
+            axes = [arr.ndim - 1 - int(q.complex_valued) - i for i in range(rank)]
+            out = np.zeros_like(arr)
+            for R, anti in zip(rotations, antiunitary):
+                t = arr
+                for ax in axes:
+                    t = np.moveaxis(np.tensordot((np.abs(R) if absolute else R).T, t, axes=([1], [ax])), 0, ax)
+                out += t if absolute else t * _tensor_sign(q, R, anti)
+            parts.append(out.reshape(out.shape[:np.ndim(flat) - 1] + (-1,)))
+        return np.concatenate(parts, axis=-1)
+
+    return (lambda v: apply(v, False)), (lambda e: apply(e, True))
+
+
+def _tensor_sign(q: Quantity, R: np.ndarray, antiunitary: bool):
+    """s_g of :func:`group_sums`: det R for an axial tensor, -1 for time-odd under an antiunitary g; a (re, im)
+    pair of signs for a complex quantity ("mixed": the real part even, the imaginary part odd)."""
+    s = float(np.sign(np.linalg.det(R))) if q.parity == "axial" else 1.0
+    if not antiunitary:
+        return np.array([s, s]) if q.complex_valued else s
+    if q.time_reversal == "mixed":
+        return np.array([s, -s])
+    s = -s if q.time_reversal == "odd" else s
+    return np.array([s, s]) if q.complex_valued else s

@@ -17,6 +17,7 @@ def add_parser(sub) -> None:
     """Register ``wbentropy compute`` on the CLI's subparsers."""
     c = sub.add_parser("compute", help="integrate quantities over the Brillouin zone")
     O.add_model_arguments(c)
+    O.add_symmetry_reduction(c)
     O.add_kmesh(c)
     c.add_argument("--temperature", nargs="+", type=float, required=True, metavar="K",
                    help="temperatures in K (0 = step occupations)")
@@ -149,11 +150,19 @@ def _integrate(args, parallel, state: dict, *, adaptive: bool):
                   tolerance=args.tolerance, abs_tolerance=args.abs_tolerance, max_kpoints=args.max_kpoints,
                   max_levels=args.max_levels, checkpoint=state["checkpoint"], restart=args.restart,
                   progress=not args.no_progress, **ac,
-                  threads=args.threads, box_occupations=args.box_occupations)
+                  threads=args.threads, box_occupations=args.box_occupations, **_symmetry_options(args, model))
     if prep["fermi_energy"] is not None:
         result.attrs["fermi_energy_eV"] = prep["fermi_energy"]
         result.attrs["fermi_energy_source"] = prep["fermi_energy_source"]
     return result
+
+
+def _symmetry_options(args, model) -> dict:
+    """The group's magnetic moments and the reduction for a model symmetrized by :func:`_prepare` (none for a
+    collinear pair, which cannot be symmetrized)."""
+    if isinstance(model, tuple):
+        return {}
+    return {"magmom": args.magmom, "symmetry_reduction": not args.no_symmetry_reduction}
 
 
 def run(args) -> int:

@@ -5,7 +5,8 @@ import argparse
 
 from ..errors import InputError
 
-__all__ = ["add_model_files", "add_model_arguments", "add_spin_pair", "add_kmesh", "add_adaptive_arguments", "add_tau",
+__all__ = ["add_model_files", "add_model_arguments", "add_symmetry_reduction", "add_spin_pair", "add_kmesh",
+           "add_adaptive_arguments", "add_tau",
            "add_entropy_production_form", "add_degen_thresh", "add_ac_arguments", "add_resource_arguments",
            "add_verbose", "load_model_from_args", "symmetry_step", "ac_options", "check_outputs", "flag",
            "add_fermi_energy", "win_settings", "fermi_energy", "resolve_kmesh", "resolve_mus"]
@@ -49,6 +50,13 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--projections", nargs="+", default=None, metavar="ATOM:ORBITALS",
                    help="projections for --symmetrize in WannierBerri's notation, e.g. Fe:sp3d2;t2g "
                         "(default: the .win's projections block)")
+
+
+def add_symmetry_reduction(p) -> None:
+    """``--no-symmetry-reduction`` (``compute``)."""
+    p.add_argument("--no-symmetry-reduction", action="store_true",
+                   help="with --symmetrize: integrate the whole Brillouin zone instead of a fundamental domain of "
+                        "the magnetic point group (for checks: the same result within the errors)")
 
 
 def add_spin_pair(p) -> None:

@@ -63,6 +63,27 @@ indicator (Dorfler marking), within the k-point budget (a level cut short by the
 the unresolved cells with the largest indicators first), until max_j error_j / scale_j <= ``tolerance`` and no
 Fermi-surface cell is unresolved, or the budget is spent.
 
+Reduction by symmetry (``reduction=``)
+--------------------------------------
+For an integrand covariant under a group of |G| operations on k, F(g k) = rho(g) F(k), the caller
+(:mod:`wbentropy.api`) gives a :class:`Reduction`: a smooth weight w >= 0 with sum_g w(g k) = 1
+(:mod:`wbentropy.kspace.wedge`: about 1/|G| of the zone plus a thin layer along the faces of a
+fundamental domain), a conservative filter of cells where w = 0 everywhere, and the maps
+``project`` = sum_g rho(g)^T and ``bound`` = sum_g |rho(g)|^T.  Then the integral of F over the zone is
+``project(int w F)`` exactly, and the integrator integrates w F: the cells the filter drops are never
+evaluated (coarse cells, and children of split cells), nodes where w = 0 are not diagonalised (F = 0
+there; ``n_evaluations`` counts the diagonalised ones), and w F replaces F everywhere (Gauss sums,
+embedded indicators, box occupations, error shares), so w's faces are refined like any other feature
+of the integrand.  The reported value is ``project(sum_c Q_c)`` and the reported error
+``bound(sum_c e_c)``: since |sum_g rho(g)^T d| <= sum_g |rho(g)|^T |d| component by component, it bounds
+the error of the reported value whenever sum_c e_c bounds the error of each component of int w F (the
+same assumption as without reduction).  The stopping rule and the scales judge these reported (full
+zone) values and errors; a leaf's indicator is max_j e_c,j s_j with s = ``bound``(1 / scale), the
+ratio its error share adds to the reported errors.  The weight is a function of k alone, computed
+identically on every rank (shared out and gathered in rank order), so results stay bit-identical for
+any number of ranks and threads; checkpoints record the reduction's label, and a restart with another
+reduction (or none) is refused.
+
 Parallelism and determinism
 ---------------------------
 Each level's new k-points are cut into batches of the evaluator's batch size counted from
@@ -90,7 +111,7 @@ from ..errors import InputError
 from .parallel import Parallel
 from .progress import Progress
 
-__all__ = ["AdaptiveSettings", "AdaptiveResult", "integrate_adaptive"]
+__all__ = ["AdaptiveSettings", "AdaptiveResult", "Reduction", "integrate_adaptive"]
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +190,34 @@ class AdaptiveResult:
     n_leaves: int
     converged: bool
     history: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """Integration over a fundamental domain of a symmetry group (see "Reduction by symmetry" in the
+    module docstring).  No physics here: the caller builds the callables.
+
+    Attributes
+    ----------
+    weight : callable(k (n, 3) reduced) -> (n,)
+        w(k) >= 0 with sum_g w(g k) = 1; it multiplies the integrand everywhere (nodes where it is 0
+        are not evaluated).
+    keep_cells : callable(lower corners (n, 3), sides (n, 3), reduced) -> bool (n,)
+        False only for boxes where w = 0 everywhere (conservative): such cells are dropped.
+    project : callable(flat (n_outputs,)) -> (n_outputs,)
+        The full-zone integral from the integral of w F (linear: |G| P).
+    bound : callable(flat (..., n_outputs) >= 0) -> same shape
+        A bound on the full-zone error from errors of the integral of w F (linear, non-negative,
+        self-adjoint: sum_g |rho(g)|, elementwise absolute values).
+    label : str
+        Names the reduction in checkpoints (a restart with another reduction is refused).
+    """
+
+    weight: Callable[[np.ndarray], np.ndarray]
+    keep_cells: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    project: Callable[[np.ndarray], np.ndarray]
+    bound: Callable[[np.ndarray], np.ndarray]
+    label: str
 
 
 @dataclass
@@ -293,6 +342,13 @@ def _evaluate_round(evaluator, geo: _Geometry, level, corner, lo: int, hi: int, 
     k = geo.points(level, corner)[lo:hi]
     radius = np.repeat(geo.radius(level), geo.n_nodes)[lo:hi]
     box = (geo.size(level)[:, None, None, :] * geo.node_box[None]).reshape(-1, 2, 3)[lo:hi] if boxes else None
+    return _evaluate_points(evaluator, k, radius, box, parallel, progress)
+
+
+def _evaluate_points(evaluator, k, radius, box, parallel: Parallel, progress: Progress | None = None):
+    """Integrands (n, n_out) and Fermi-shell lengths (n,) at the points k (reduced, cut into batches of
+    the evaluator's batch size from the first): each rank evaluates a contiguous run of whole batches,
+    gathered in rank order."""
     bs = evaluator.batch_size
     first, last = parallel.split_range(-(-len(k) // bs))  # this rank's batches
     s, e = first * bs, min(len(k), last * bs)
@@ -318,6 +374,66 @@ def _cell_values(geo: _Geometry, level, F: np.ndarray, ell: np.ndarray):
     Q = acc * vol
     emb = np.abs(Q - F[:, geo.centre, :] * vol)
     return Q, emb, ell.reshape(len(level), geo.n_nodes).min(axis=1)
+
+
+def _cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel, settings: AdaptiveSettings,
+           progress: Progress | None, label: str, reduction: Reduction | None = None, keep=None):
+    """Gauss values, embedded indicators, Fermi-shell lengths of cells and the k-points evaluated:
+    :func:`_evaluate_cells`, or :func:`_evaluate_weighted_cells` with a reduction."""
+    if reduction is not None:
+        return _evaluate_weighted_cells(evaluator, geo, level, corner, parallel, settings.box_occupations,
+                                        progress, label, reduction.weight, keep)
+    if progress is not None:
+        progress.start(label, len(level) * geo.n_nodes)
+    Q, emb, ell = _evaluate_cells(evaluator, geo, level, corner, parallel, settings.box_occupations, progress)
+    return Q, emb, ell, len(level) * geo.n_nodes
+
+
+def _node_weights(weight, k: np.ndarray, parallel: Parallel) -> np.ndarray:
+    """weight(k) at the points k (n, 3), each rank a contiguous share, gathered in rank order (a point's
+    weight does not depend on the share it is computed in)."""
+    s, e = parallel.split_range(len(k))
+    with parallel.stop_all_on_error():
+        mine = np.asarray(weight(k[s:e]), dtype=float).reshape(-1) if e > s else np.empty(0)
+    return parallel.allgather_rows(mine)
+
+
+def _evaluate_weighted_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel, boxes: bool,
+                             progress: Progress | None, label: str, weight, keep=None):
+    """:func:`_evaluate_cells` of the weighted integrand w(k) F(k): nodes where w = 0 (and every node of a
+    cell with ``keep`` False) are not evaluated (F = 0 there).  The other nodes are cut into batches from
+    the level's first such node and evaluated in rounds of whole batches; every cell sums its nodes in
+    node order (zeros included): bit-identical for any ranks, threads or round size.  Returns
+    (Q, emb, ell, the k-points evaluated)."""
+    nn, n, n_out = geo.n_nodes, len(level), evaluator.n_outputs
+    k = geo.points(level, corner)
+    w = np.zeros(n * nn)
+    on = np.flatnonzero(np.repeat(np.ones(n, dtype=bool) if keep is None else keep, nn))
+    w[on] = _node_weights(weight, k[on], parallel)
+    active = np.flatnonzero(w > 0)
+    if progress is not None:
+        progress.start(label, len(active))
+    radius = np.repeat(geo.radius(level), nn)
+    box = (geo.size(level)[:, None, None, :] * geo.node_box[None]).reshape(-1, 2, 3) if boxes else None
+    acc, centre = np.zeros((n, n_out)), np.zeros((n, n_out))
+    ell = np.full(n, np.inf)
+    bs = evaluator.batch_size
+    step = bs * max(1, evaluator.round_points() // bs)
+    for a in range(0, len(active), step):
+        idx = active[a:a + step]
+        F, ell_k = _evaluate_points(evaluator, k[idx], radius[idx], None if box is None else box[idx], parallel,
+                                    progress)
+        F *= w[idx, None]
+        cell, node = np.divmod(idx, nn)
+        for q in range(nn):  # node by node: within a round, a cell's nodes come in node order
+            sel = node == q
+            acc[cell[sel]] += geo.weights[q] * F[sel]
+            if q == geo.centre:
+                centre[cell[sel]] = F[sel]
+        np.minimum.at(ell, cell, ell_k)
+    vol = geo.volume(level)[:, None]
+    Q = acc * vol
+    return Q, np.abs(Q - centre * vol), ell, len(active)
 
 
 #: a tensor is judged relative to at least this fraction of its quantity's largest value on the
@@ -358,7 +474,8 @@ def _ratio(error: np.ndarray, scale: np.ndarray) -> np.ndarray:
 
 
 def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Parallel | None = None,
-                       restart: str | None = None, signature: dict | None = None) -> AdaptiveResult:
+                       restart: str | None = None, signature: dict | None = None,
+                       reduction: Reduction | None = None) -> AdaptiveResult:
     """Integrate ``evaluator`` over the BZ adaptively; see the module docstring.
 
     Parameters
@@ -373,6 +490,9 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
     signature : dict, optional
         Run description (inputs, quantities, grid, options) stored in checkpoints and
         compared on restart, so that a checkpoint cannot resume a different run.
+    reduction : Reduction, optional
+        Integrate w F over the support of the weight and report ``project`` of it, with the error
+        ``bound`` of the estimate (see "Reduction by symmetry" in the module docstring).
 
     Returns
     -------
@@ -383,15 +503,17 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
     signature = dict(signature or {})
     signature.update({"coarse_mesh": [int(x) for x in geo.mesh], "n_outputs": int(evaluator.n_outputs),
                       "order": settings.order, "rules": _RULES, "box_occupations": settings.box_occupations})
+    if reduction is not None:  # a run without it has no such entry: its checkpoints stay as they were
+        signature["reduction"] = reduction.label
     t0 = time.perf_counter()
     shell_forced = evaluator.fermi_weighted  # a quantity lives in the thermal shell (see the docstring)
     progress = Progress(enabled=settings.progress and parallel.is_root, ranks=parallel.size)
-    leaves, n_eval, level, history = _start(evaluator, geo, settings, parallel, restart, signature, progress)
+    leaves, n_eval, level, history = _start(evaluator, geo, settings, parallel, restart, signature, progress,
+                                            reduction)
     converged = False
     while True:
-        value = leaves.Q.sum(axis=0)
-        error = leaves.err.astype(np.float64).sum(axis=0)
-        scale = _judged_scale(_scales(value, np.abs(leaves.Q).sum(axis=0), evaluator, settings.abs_tolerance), error)
+        value, error, magnitude = _totals(leaves, reduction)
+        scale = _judged_scale(_scales(value, magnitude, evaluator, settings.abs_tolerance), error)
         rel = float(np.max(_ratio(error, scale)))
         unresolved = (geo.radius(leaves.level) > _SHELL_RESOLUTION * leaves.ell) & shell_forced
         history.append({"level": level, "kpoints": n_eval, "rel_error": rel, "leaves": len(leaves),
@@ -408,22 +530,41 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
             if level < settings.max_levels else 0
         if budget_cells <= 0:
             break
-        indicator = np.max(_ratio(leaves.err, scale.astype(np.float32)), axis=1).astype(np.float64)
+        indicator = _indicator(leaves, scale, reduction)
         marked, _ = _mark(indicator, unresolved, budget_cells)
         leaves, added, _ = _refine(evaluator, geo, settings, parallel, leaves, marked, shell_forced, progress,
-                                   f"adaptive, level {level + 1}")
+                                   f"adaptive, level {level + 1}", reduction)
         n_eval += added
         level += 1
     progress.finish()
-    return AdaptiveResult(value=leaves.Q.sum(axis=0), error=leaves.err.astype(np.float64).sum(axis=0),
-                          n_evaluations=n_eval, levels=level, n_leaves=len(leaves), converged=converged,
-                          history=history)
+    value, error, _ = _totals(leaves, reduction)
+    return AdaptiveResult(value=value, error=error, n_evaluations=n_eval, levels=level, n_leaves=len(leaves),
+                          converged=converged, history=history)
+
+
+def _totals(leaves: _Leaves, reduction: Reduction | None):
+    """The integral, its error estimate and the integral of |F| (for the round-off floor), flat; with a
+    reduction, ``project`` of the integral and ``bound`` of the others."""
+    value, error = leaves.Q.sum(axis=0), leaves.err.astype(np.float64).sum(axis=0)
+    magnitude = np.abs(leaves.Q).sum(axis=0)
+    if reduction is None:
+        return value, error, magnitude
+    return reduction.project(value), reduction.bound(error), reduction.bound(magnitude)
+
+
+def _indicator(leaves: _Leaves, scale: np.ndarray, reduction: Reduction | None) -> np.ndarray:
+    """Each leaf's largest error share relative to the scale of the component it enters: err / scale; with
+    a reduction, err_j times sum_i bound_ij / scale_i (bound self-adjoint), what e_j adds to the ratios."""
+    if reduction is None:
+        return np.max(_ratio(leaves.err, scale.astype(np.float32)), axis=1).astype(np.float64)
+    sensitivity = reduction.bound(_ratio(np.ones_like(scale), scale)).astype(np.float32)
+    return np.max(leaves.err * sensitivity[None, :], axis=1).astype(np.float64)
 
 
 def _start(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Parallel, restart: str | None,
-           signature: dict, progress: Progress | None = None):
+           signature: dict, progress: Progress | None = None, reduction: Reduction | None = None):
     """The leaves, k-points evaluated, level and history to start from: the checkpoint ``restart``, or the
-    coarse level evaluated now."""
+    coarse level evaluated now (with a reduction: its cells where the weight may be > 0)."""
     if restart is not None:
         state = _load_checkpoint(restart, signature)
         leaves, n_eval, level, history = state["leaves"], state["n_eval"], state["level"], state["history"]
@@ -435,10 +576,13 @@ def _start(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Para
                          f"cell), more than {{max_kpoints}} {settings.max_kpoints}", param="max_kpoints")
     corner = np.stack(np.unravel_index(np.arange(nk0), tuple(geo.mesh)), axis=1).astype(np.int64)
     lev = np.zeros(nk0, dtype=np.int64)
-    if progress is not None:
-        progress.start("adaptive, coarse mesh", nk0 * geo.n_nodes)
-    Q, emb, ell = _evaluate_cells(evaluator, geo, lev, corner, parallel, settings.box_occupations, progress)
-    return _Leaves(lev, corner, Q, emb.astype(np.float32), ell), nk0 * geo.n_nodes, 0, []
+    if reduction is not None:
+        keep = reduction.keep_cells(geo.origin(lev, corner), geo.size(lev))
+        corner, lev = corner[keep], lev[keep]
+        logger.info("%s: %d of %d coarse cells", reduction.label, len(lev), nk0)
+    Q, emb, ell, n_eval = _cells(evaluator, geo, lev, corner, parallel, settings, progress, "adaptive, coarse mesh",
+                                 reduction)
+    return _Leaves(lev, corner, Q, emb.astype(np.float32), ell), n_eval, 0, []
 
 
 def _budget_cells(settings: AdaptiveSettings, geo: _Geometry, evaluator, n_leaves: int, n_eval: int) -> int:
@@ -458,8 +602,10 @@ def _budget_cells(settings: AdaptiveSettings, geo: _Geometry, evaluator, n_leave
 
 
 def _refine(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Parallel, leaves: _Leaves,
-            marked: np.ndarray, shell_forced: bool, progress: Progress | None = None, label: str = ""):
-    """Split the ``marked`` leaves into 2^D children, each with its own Gauss rule.
+            marked: np.ndarray, shell_forced: bool, progress: Progress | None = None, label: str = "",
+            reduction: Reduction | None = None):
+    """Split the ``marked`` leaves into 2^D children, each with its own Gauss rule (with a reduction,
+    children where the weight is 0 everywhere are neither evaluated nor kept).
 
     Returns the new leaves, the k-points evaluated, and the change of the integral by each split cell
     (children's Gauss values minus the parent's, (n_split, n_out), the split cells in memory order).
@@ -467,9 +613,8 @@ def _refine(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Par
     n_mark = int(marked.sum())
     parents = leaves.take(marked)
     clev, ccor = geo.children(parents.level, parents.corner)
-    if progress is not None:
-        progress.start(label, len(clev) * geo.n_nodes)
-    Q, emb, ell = _evaluate_cells(evaluator, geo, clev, ccor, parallel, settings.box_occupations, progress)
+    keep = None if reduction is None else reduction.keep_cells(geo.origin(clev, ccor), geo.size(clev))
+    Q, emb, ell, n_eval = _cells(evaluator, geo, clev, ccor, parallel, settings, progress, label, reduction, keep)
     nc = geo.n_children
     Qf = Q.reshape(n_mark, nc, -1)
     change = Qf.sum(axis=1) - parents.Q
@@ -478,8 +623,9 @@ def _refine(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Par
     total = embf.sum(axis=1, keepdims=True)
     share = np.where(total > 0, embf / np.where(total > 0, total, 1.0), 1.0 / nc)
     cerr = (family[:, None, :] * share).reshape(n_mark * nc, -1).astype(np.float32)
-    leaves = _Leaves.concat(leaves.take(~marked), _Leaves(clev, ccor, Q, cerr, ell))
-    return leaves, len(clev) * geo.n_nodes, change
+    children = _Leaves(clev, ccor, Q, cerr, ell)
+    leaves = _Leaves.concat(leaves.take(~marked), children if keep is None else children.take(keep))
+    return leaves, n_eval, change
 
 
 def _mark(indicator: np.ndarray, unresolved: np.ndarray, budget_cells: int) -> tuple[np.ndarray, np.ndarray]:
@@ -523,7 +669,7 @@ _SIGNATURE_LABELS = {"quantities": "{quantities}", "temperature": "{temperatures
                      "max_kpoints": "{max_kpoints}", "coarse_mesh": "{kmesh}",
                      "box_occupations": "{box_occupations}", "num_wann": "num_wann",
                      "n_outputs": "outputs per k-point", "order": "Gauss-Legendre order",
-                     "rules": "refinement rules"}
+                     "rules": "refinement rules", "reduction": "the reduction by symmetry"}
 _RESTART_HINT = "start without {restart} (or restore the inputs and options of the checkpoint's run)"
 
 
