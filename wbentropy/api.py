@@ -322,12 +322,9 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     box_occupations : bool
         Adaptive: average each Gauss node's weights f_n, s_n over its box where the band spread
         exceeds k_B T (:mod:`wbentropy.integrate.adaptive`).
-    symmetrize, magmom, projections : bool, sequence of float, sequence of str
-        As ``--symmetrize``, ``--magmom``, ``--projections`` (:func:`wbentropy.symmetry.prepare_symmetry`).
-    symmetry_reduction : bool
-        With ``symmetrize``: integrate over a fundamental domain of the magnetic point group (adaptive:
-        :mod:`wbentropy.kspace.wedge`) and symmetrize the tensor; False integrates the whole zone
-        (``--no-symmetry-reduction``, for checks).
+    symmetrize, magmom, projections, symmetry_reduction : bool, sequence of float, sequence of str, bool
+        As ``--symmetrize``, ``--magmom``, ``--projections`` (:func:`wbentropy.symmetry.prepare_symmetry`);
+        ``symmetry_reduction=False`` as ``--no-symmetry-reduction`` (:mod:`wbentropy.kspace.wedge`).
 
     Every tensor counts ``model.spin_degeneracy`` electrons per band (recorded, with its source, in
     the result's attributes).
@@ -338,14 +335,7 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         Tensors (nT, nmu, 3, 3) in SI units, charge conductivities in S/cm ((nT, nmu, 3) vectors,
         (nT, nmu, 3, 3, 3) second order, (nT, nmu, nomega, 3, 3) complex AC with ``Result.omega``).
     """
-    request = _Request(quantities=quantities, temperatures=temperatures, mus=mus, kmesh=kmesh,
-                       degen_thresh=degen_thresh, batch_size=batch_size, max_memory_mb=max_memory_mb, tau_fs=tau_fs,
-                       entropy_production_form=entropy_production_form, tolerance=tolerance,
-                       abs_tolerance=abs_tolerance, max_kpoints=max_kpoints, max_levels=max_levels,
-                       checkpoint=checkpoint, restart=restart, progress=progress, omegas=omegas, smearing=smearing,
-                       smearing_width=smearing_width, threads=threads, on_level=on_level,
-                       box_occupations=box_occupations, symmetrize=symmetrize, magmom=magmom, projections=projections,
-                       symmetry_reduction=symmetry_reduction)
+    request = _Request(**{k: v for k, v in locals().items() if k not in ("model", "comm", "parallel")})
     return _run(_plan(request, _validate(request)), model=model, parallel=parallel or Parallel(comm))
 
 
@@ -549,7 +539,7 @@ def _adaptive_reduction(r: _Request, *, model: TBModel, evaluator: Evaluator, pa
     wedge = Wedge.build(k_ops=group.k_ops, recip=model.reciprocal_lattice)
     project, bound = group_sums(evaluator, rotations=rotations, antiunitary=antiunitary)
     return Reduction(weight=wedge.weight, keep_cells=wedge.keep_boxes, project=project, bound=bound,
-                     label=f"{group.name}: {wedge.label()}")
+                     label=f"{group.name}: {wedge.label()}", width=wedge.delta)
 
 
 def _symmetrized(r: _Request, model: TBModel) -> bool:

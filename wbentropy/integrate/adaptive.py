@@ -211,6 +211,10 @@ class Reduction:
         self-adjoint: sum_g |rho(g)|, elementwise absolute values).
     label : str
         Names the reduction in checkpoints (a restart with another reduction is refused).
+    width : float
+        Length (1/Angstrom) on which w changes: a cell whose nodes' weights differ holds a step of w,
+        and its Fermi-shell length is at most ``width`` (its children's errors are then taken first
+        order until their radius is below 2 ``width``, as for an unresolved thermal shell).
     """
 
     weight: Callable[[np.ndarray], np.ndarray]
@@ -218,6 +222,7 @@ class Reduction:
     project: Callable[[np.ndarray], np.ndarray]
     bound: Callable[[np.ndarray], np.ndarray]
     label: str
+    width: float = np.inf
 
 
 @dataclass
@@ -382,7 +387,7 @@ def _cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel, setting
     :func:`_evaluate_cells`, or :func:`_evaluate_weighted_cells` with a reduction."""
     if reduction is not None:
         return _evaluate_weighted_cells(evaluator, geo, level, corner, parallel, settings.box_occupations,
-                                        progress, label, reduction.weight, keep)
+                                        progress, label, reduction, keep)
     if progress is not None:
         progress.start(label, len(level) * geo.n_nodes)
     Q, emb, ell = _evaluate_cells(evaluator, geo, level, corner, parallel, settings.box_occupations, progress)
@@ -399,9 +404,10 @@ def _node_weights(weight, k: np.ndarray, parallel: Parallel) -> np.ndarray:
 
 
 def _evaluate_weighted_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel, boxes: bool,
-                             progress: Progress | None, label: str, weight, keep=None):
+                             progress: Progress | None, label: str, reduction: Reduction, keep=None):
     """:func:`_evaluate_cells` of the weighted integrand w(k) F(k): nodes where w = 0 (and every node of a
-    cell with ``keep`` False) are not evaluated (F = 0 there).  The other nodes are cut into batches from
+    cell with ``keep`` False) are not evaluated (F = 0 there); a cell whose nodes' weights differ gets a
+    Fermi-shell length of at most ``reduction.width``.  The other nodes are cut into batches from
     the level's first such node and evaluated in rounds of whole batches; every cell sums its nodes in
     node order (zeros included): bit-identical for any ranks, threads or round size.  Returns
     (Q, emb, ell, the k-points evaluated)."""
@@ -409,14 +415,15 @@ def _evaluate_weighted_cells(evaluator, geo: _Geometry, level, corner, parallel:
     k = geo.points(level, corner)
     w = np.zeros(n * nn)
     on = np.flatnonzero(np.repeat(np.ones(n, dtype=bool) if keep is None else keep, nn))
-    w[on] = _node_weights(weight, k[on], parallel)
+    w[on] = _node_weights(reduction.weight, k[on], parallel)
     active = np.flatnonzero(w > 0)
     if progress is not None:
         progress.start(label, len(active))
     radius = np.repeat(geo.radius(level), nn)
     box = (geo.size(level)[:, None, None, :] * geo.node_box[None]).reshape(-1, 2, 3) if boxes else None
     acc, centre = np.zeros((n, n_out)), np.zeros((n, n_out))
-    ell = np.full(n, np.inf)
+    wn = w.reshape(n, nn)
+    ell = np.where(wn.max(axis=1) > wn.min(axis=1), reduction.width, np.inf)  # a step of w in the cell
     bs = evaluator.batch_size
     step = bs * max(1, evaluator.round_points() // bs)
     for a in range(0, len(active), step):
@@ -577,12 +584,34 @@ def _start(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Para
     corner = np.stack(np.unravel_index(np.arange(nk0), tuple(geo.mesh)), axis=1).astype(np.int64)
     lev = np.zeros(nk0, dtype=np.int64)
     if reduction is not None:
-        keep = reduction.keep_cells(geo.origin(lev, corner), geo.size(lev))
-        corner, lev = corner[keep], lev[keep]
-        logger.info("%s: %d of %d coarse cells", reduction.label, len(lev), nk0)
+        lev, corner = _coarse_wedge_cells(geo, lev, corner, reduction, parallel)
+        logger.info("%s: %d cells instead of %d coarse cells", reduction.label, len(lev), nk0)
     Q, emb, ell, n_eval = _cells(evaluator, geo, lev, corner, parallel, settings, progress, "adaptive, coarse mesh",
                                  reduction)
     return _Leaves(lev, corner, Q, emb.astype(np.float32), ell), n_eval, 0, []
+
+
+#: times a coarse cell that the reduction's filter keeps but whose nodes all have weight 0 is split
+#: before the first evaluation (it may hold a sliver of the weight's support that no node sees)
+_PRESPLIT_DEPTH = 3
+
+
+def _coarse_wedge_cells(geo: _Geometry, lev, corner, reduction: Reduction, parallel: Parallel):
+    """The coarse cells of a reduced run: those the filter keeps, where a cell whose nodes all have w = 0
+    is replaced by its children (up to ``_PRESPLIT_DEPTH`` times), so that the Gauss nodes see every part
+    of the support of w that a coarse cell only grazes (measured on bcc Fe: up to 0.4 % of int w)."""
+    done_l, done_c = [], []
+    for depth in range(_PRESPLIT_DEPTH + 1):
+        keep = reduction.keep_cells(geo.origin(lev, corner), geo.size(lev))
+        lev, corner = lev[keep], corner[keep]
+        if depth == _PRESPLIT_DEPTH:
+            break
+        w = _node_weights(reduction.weight, geo.points(lev, corner), parallel).reshape(len(lev), geo.n_nodes)
+        blind = w.max(axis=1) == 0
+        done_l.append(lev[~blind])
+        done_c.append(corner[~blind])
+        lev, corner = geo.children(lev[blind], corner[blind])
+    return np.concatenate(done_l + [lev]), np.concatenate(done_c + [corner])
 
 
 def _budget_cells(settings: AdaptiveSettings, geo: _Geometry, evaluator, n_leaves: int, n_eval: int) -> int:
