@@ -322,9 +322,11 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
     box_occupations : bool
         Adaptive: average each Gauss node's weights f_n, s_n over its box where the band spread
         exceeds k_B T (:mod:`wbentropy.integrate.adaptive`).
-    symmetrize, magmom, projections, symmetry_reduction : bool, sequence of float, sequence of str, bool
-        As ``--symmetrize``, ``--magmom``, ``--projections`` (:func:`wbentropy.symmetry.prepare_symmetry`);
-        ``symmetry_reduction=False`` as ``--no-symmetry-reduction`` (:mod:`wbentropy.kspace.wedge`).
+    symmetrize, magmom, projections : bool, sequence of float, sequence of str
+        As ``--symmetrize``, ``--magmom``, ``--projections`` (:func:`wbentropy.symmetry.prepare_symmetry`).
+    symmetry_reduction : bool
+        A symmetrized model's tensors are projected onto their allowed form; its uniform mesh is integrated
+        over the irreducible k-points, or in full if False (``--no-symmetry-reduction``; docs/symmetry.md).
 
     Every tensor counts ``model.spin_degeneracy`` electrons per band (recorded, with its source, in
     the result's attributes).
@@ -335,7 +337,8 @@ def compute(*, model: TBModel, quantities: Sequence[str], temperatures: Sequence
         Tensors (nT, nmu, 3, 3) in SI units, charge conductivities in S/cm ((nT, nmu, 3) vectors,
         (nT, nmu, 3, 3, 3) second order, (nT, nmu, nomega, 3, 3) complex AC with ``Result.omega``).
     """
-    request = _Request(**{k: v for k, v in locals().items() if k not in ("model", "comm", "parallel")})
+    arguments = locals()  # every keyword argument: the request is all of them but the model and the processes
+    request = _Request(**{name: arguments[name] for name in _Request.__dataclass_fields__})
     return _run(_plan(request, _validate(request)), model=model, parallel=parallel or Parallel(comm))
 
 
@@ -445,6 +448,7 @@ def _run(plan: _Plan, *, model: TBModel, parallel: Parallel) -> Result:
         model = parallel.agree(lambda: prepare_symmetry(model, symmetrize=True, magmom=r.magmom,
                                                         projections=r.projections, mus=c.mus,
                                                         temperatures=c.temperatures))
+    group = _symmetry_group(model, parallel=parallel)
     evaluator = parallel.agree(lambda: Evaluator(
         model=model, quantities=c.quantities, temperatures=c.temperatures, mus=c.mus, options=plan.options,
         degen_thresh=r.degen_thresh, parallel=parallel, batch_size=r.batch_size, max_memory_mb=r.max_memory_mb,
@@ -456,8 +460,15 @@ def _run(plan: _Plan, *, model: TBModel, parallel: Parallel) -> Result:
     attrs = {f"input_{k}": str(v) for k, v in model.sources.items()}
     attrs.update({"spin_degeneracy": model.spin_degeneracy, "spin_degeneracy_source": model.spin_degeneracy_source})
     integrate = _integrate_uniform if plan.settings is None else _integrate_adaptive
-    flat, errors, warnings_found = integrate(plan, evaluator=evaluator, parallel=parallel, model=model, attrs=attrs)
+    flat, errors, warnings_found = integrate(plan, evaluator=evaluator, parallel=parallel, model=model, attrs=attrs,
+                                             group=group)
     values = evaluator.values(flat)
+    residuals = {}
+    if group is not None:
+        attrs["symmetry_projection"] = f"{group.name} ({len(group.rotations)} operations)"
+        values, residuals, found = _neumann(values, errors, quantities=c.quantities, group=group,
+                                            full_zone=not attrs.get("symmetry_reduction"))
+        warnings_found += found
     stats, *others = parallel.allgather(evaluator.stats)
     for other in others:
         stats = stats + other
@@ -477,25 +488,106 @@ def _run(plan: _Plan, *, model: TBModel, parallel: Parallel) -> Result:
     attrs.update({"model_name": model.name, "num_wann": model.num_wann, "degen_thresh_eV": r.degen_thresh,
                   "wbentropy_version": __version__, "wall_time_s": wall, "mpi_ranks": parallel.size,
                   "threads_per_rank": evaluator.threads})
-    return _result(plan, values=values, errors=errors, attrs=attrs)
+    result = _result(plan, values=values, errors=errors, attrs=attrs)
+    for name, attrs_q in residuals.items():
+        result.quantities[name].attrs.update(attrs_q)
+    return result
 
 
-def _integrate_uniform(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel, model: TBModel, attrs: dict):
-    """The mean over the uniform mesh: (flat values, no errors, no warnings); records the route in ``attrs``."""
+def _integrate_uniform(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel, model: TBModel, attrs: dict,
+                       group=None):
+    """The mean over the uniform mesh: (flat values, no errors, no warnings); records the route in ``attrs``.
+    With a symmetry ``group`` only the mesh's irreducible points are evaluated where the mesh allows it
+    (:func:`_irreducible_points`); the caller then projects (:func:`_neumann`)."""
     mesh, T = plan.mesh, plan.checked.temperatures
     if evaluator.fermi_weighted and np.any(T > 0):
         evaluator.track_fermi_sampling(cell=mesh.cell_vectors(model.reciprocal_lattice))
-    nfft = uniform_route(evaluator=evaluator, mesh=mesh)
+    irreducible = _irreducible_points(plan, group=group, attrs=attrs)
+    nfft = None if irreducible is not None else uniform_route(evaluator=evaluator, mesh=mesh)
     flat = integrate_uniform(evaluator=evaluator, mesh=mesh, parallel=parallel, fft=nfft is not None,
-                             progress=plan.request.progress)
-    attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape), "num_kpoints": mesh.size,
+                             progress=plan.request.progress, irreducible=irreducible)
+    attrs.update({"integrator": "uniform Gamma-centred mesh", "kmesh": list(mesh.shape),
+                  "num_kpoints": mesh.size if irreducible is None else irreducible.size,
                   "fourier": ("direct sums" if nfft is None
                               else f"mixed FFT on {nfft[0]}x{nfft[1]}x{nfft[2]} sub-grids")})
     return flat, None, []
 
 
-def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel, model: TBModel, attrs: dict):
-    """Adaptive refinement: (flat values, errors per quantity, warnings); records the refinement in ``attrs``."""
+# ------------------------------------------------------------------ symmetry (issue 27, items 2 and 3)
+def _symmetry_group(model: TBModel, *, parallel: Parallel):
+    """The magnetic group of a symmetrized model (:func:`wbentropy.symmetry.symmetrized_group`), or None."""
+    if "symmetrized" not in model.sources:
+        return None
+    from .symmetry import symmetrized_group
+
+    return parallel.agree(lambda: symmetrized_group(model))
+
+
+def _irreducible_points(plan: _Plan, *, group, attrs: dict):
+    """The irreducible points of the uniform mesh under ``group`` (None: integrate the full mesh); records in
+    ``attrs`` whether the run was reduced (``symmetry_reduction``), the irreducible count and why not."""
+    if group is None:
+        return None
+    from .integrate.orbits import irreducible_mesh
+
+    irreducible = irreducible_mesh(group.k_ops, plan.mesh.shape) if plan.request.symmetry_reduction else None
+    attrs["symmetry_reduction"] = irreducible is not None
+    if irreducible is not None:
+        attrs["num_irreducible_kpoints"] = irreducible.size
+        logger.info("symmetry reduction: %d irreducible k-points of the %d of the mesh (%.1fx fewer)",
+                    irreducible.size, plan.mesh.size, plan.mesh.size / irreducible.size)
+    elif not plan.request.symmetry_reduction:
+        attrs["symmetry_reduction_note"] = "not asked for (symmetry_reduction=False / --no-symmetry-reduction)"
+    else:
+        attrs["symmetry_reduction_note"] = (f"the {'x'.join(map(str, plan.mesh.shape))} mesh is not invariant under "
+                                            f"the {group.order} operations of {group.name}: full mesh integrated")
+    return irreducible
+
+
+#: a full-zone tensor whose projection removes more than this fraction of its largest component is warned about
+SYMMETRY_RESIDUAL_WARN = 1e-8
+
+
+def _neumann(values: list, errors, *, quantities, group, full_zone: bool) -> tuple[list, dict, list[str]]:
+    """Neumann's principle on each tensor: (projected values, per-quantity attributes, warnings).
+
+    The projector of each quantity follows its record (rank, parity, time reversal;
+    :mod:`wbentropy.physics.tensor_symmetry`).  On a full-zone integral the part removed,
+    max |T - P T| (``symmetry_residual``, in the tensor's units; ``symmetry_residual_relative`` to max |T|),
+    measures how far the integral broke the group; it is warned about when it exceeds the error estimate
+    (adaptive) or ``SYMMETRY_RESIDUAL_WARN`` of max |T|, unless the group forbids the whole tensor (then
+    max |T| is its own scale and only an error estimate can judge it).  Over the irreducible points the
+    projection completes the integral (the representatives' sum is not symmetric): nothing is recorded.
+    """
+    from .physics.tensor_symmetry import project
+
+    out, attrs, found = [], {}, []
+    for i, (q, v) in enumerate(zip(quantities, values)):
+        rank = 1 if q.vector else q.rank
+        P = group.projector(rank=rank, parity=q.parity, time_reversal=q.time_reversal)
+        projected = project(v, P, rank=rank)
+        out.append(projected)
+        if not full_zone:
+            continue
+        residual = float(np.max(np.abs(v - projected), initial=0.0))
+        size = float(np.max(np.abs(v), initial=0.0))
+        attrs[q.name] = {"symmetry_residual": residual,
+                         "symmetry_residual_relative": residual / size if size > 0 else 0.0}
+        error = None if errors is None else float(np.max(errors[i], initial=0.0))
+        limit = max(error or 0.0, SYMMETRY_RESIDUAL_WARN * size) if np.trace(P) > 0.5 else error
+        if limit is not None and residual > limit:
+            found.append(f"{q.name}: projecting onto the form {group.name} allows removed up to {residual:.3g} "
+                         f"{q.units} ({residual / size:.2g} of the largest component), more than "
+                         + (f"the error estimate {error:.3g}" if errors is not None else
+                            f"{SYMMETRY_RESIDUAL_WARN:g} of it") + ": the integral breaks the symmetry of the model "
+                         "(a k-mesh the group does not map to itself, or an unconverged adaptive integral)")
+    return out, attrs, found
+
+
+def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel, model: TBModel, attrs: dict,
+                        group=None):
+    """Adaptive refinement: (flat values, errors per quantity, warnings); records the refinement in ``attrs``.
+    It covers the full zone (with a symmetry ``group`` the caller projects the result: :func:`_neumann`)."""
     r, c = plan.request, plan.checked
     names = [q.name for q in c.quantities]
     settings = dataclasses.replace(
@@ -505,7 +597,7 @@ def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel
     signature = run_signature(model=model, parallel=parallel, quantities=c.quantities, temperatures=c.temperatures,
                               mus=c.mus, options=plan.options, degen_thresh=r.degen_thresh, settings=settings) \
         if r.checkpoint or r.restart else {}
-    reduction = _adaptive_reduction(r, model=model, evaluator=evaluator, parallel=parallel)
+    reduction = _adaptive_reduction(r, group=group, model=model, evaluator=evaluator, attrs=attrs)
     res = integrate_adaptive(evaluator=evaluator, settings=settings, parallel=parallel, restart=r.restart,
                              signature=signature, reduction=reduction)
     warnings_found = []
@@ -520,57 +612,29 @@ def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel
                   "converged": bool(res.converged), "tolerance": settings.tolerance,
                   "abs_tolerance": r.abs_tolerance, "estimated_rel_error": res.history[-1]["rel_error"],
                   "history": res.history})
-    if _symmetrized(r, model):
-        attrs["symmetry_reduction"] = reduction.label if reduction is not None else "none: the full zone"
     return res.value, evaluator.errors(res.error), warnings_found
 
 
-def _adaptive_reduction(r: _Request, *, model: TBModel, evaluator: Evaluator, parallel: Parallel):
-    """The wedge of the magnetic point group (:class:`~wbentropy.integrate.adaptive.Reduction`) for a symmetrized
-    model with ``symmetry_reduction``, else None."""
-    if not (r.symmetry_reduction and _symmetrized(r, model)):
+def _adaptive_reduction(r: _Request, *, group, model: TBModel, evaluator: Evaluator, attrs: dict):
+    """The irreducible wedge of a symmetrized model's magnetic point group for the adaptive integrator
+    (:class:`~wbentropy.integrate.adaptive.Reduction`, :mod:`wbentropy.kspace.wedge`), or None (no group, or
+    ``symmetry_reduction=False``: the full zone); records the choice in ``attrs``."""
+    if group is None:
+        return None
+    attrs["symmetry_reduction"] = bool(r.symmetry_reduction)
+    if not r.symmetry_reduction:
+        attrs["symmetry_reduction_note"] = "not asked for (symmetry_reduction=False / --no-symmetry-reduction)"
         return None
     from .evaluate import group_sums
     from .integrate.adaptive import Reduction
     from .kspace.wedge import Wedge
 
-    group = parallel.agree(lambda: _symmetry_group(model, magmom=r.magmom))
-    rotations, antiunitary = _group_elements(group, model.reciprocal_lattice)
     wedge = Wedge.build(k_ops=group.k_ops, recip=model.reciprocal_lattice)
-    project, bound = group_sums(evaluator, rotations=rotations, antiunitary=antiunitary)
-    return Reduction(weight=wedge.weight, keep_cells=wedge.keep_boxes, project=project, bound=bound,
-                     label=f"{group.name}: {wedge.label()}", width=wedge.delta)
-
-
-def _symmetrized(r: _Request, model: TBModel) -> bool:
-    """Whether the run integrates a symmetrized model: ``symmetrize``, or a model the command line symmetrized
-    (its sources hold WannierBerri's note)."""
-    return bool(r.symmetrize or "symmetrized" in model.sources)
-
-
-def _symmetry_group(model: TBModel, *, magmom):
-    """The magnetic group of the model's ``.win`` structure and ``magmom`` (as :func:`prepare_symmetry` found it)."""
-    from .io.win import read_win_structure
-    from .symmetry import magnetic_group, parse_magmom
-
-    structure = read_win_structure(win_file=model.sources["win"])
-    moments = parse_magmom(magmom, n_atoms=len(structure["atom_names"]), atom_names=structure["atom_names"])
-    return magnetic_group(structure=structure, magmom=moments)
-
-
-def _group_elements(group, recip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each of ``group.k_ops``: the Cartesian rotation R of one element of the magnetic group acting so on
-    k, and whether it carries time reversal (then k -> -R k)."""
-    from .kspace.wedge import cartesian_ops
-
-    ops = cartesian_ops(group.k_ops, recip)
-    found = {}
-    for s in group.spacegroup.symmetries:
-        op = np.linalg.inv(np.asarray(s.rotation, dtype=float)).T * (-1.0 if s.time_reversal else 1.0)
-        i = next(i for i, o in enumerate(group.k_ops) if np.allclose(op, o))
-        found.setdefault(i, bool(s.time_reversal))
-    anti = np.array([found[i] for i in range(len(ops))])
-    return ops * np.where(anti, -1.0, 1.0)[:, None, None], anti
+    project, bound = group_sums(evaluator, group=group)
+    label = f"{group.name}: {wedge.label()}"
+    attrs["symmetry_wedge"] = label
+    return Reduction(weight=wedge.weight, keep_cells=wedge.keep_boxes, project=project, bound=bound, label=label,
+                     width=wedge.delta)
 
 
 def _result(plan: _Plan, *, values, errors, attrs: dict) -> Result:

@@ -264,9 +264,11 @@ class Evaluator:
         self.map_batches(one, list(range(0, len(k), self.batch_size)))
         return out if radius is None else (out, ell)
 
-    def batch_sum(self, k: np.ndarray) -> np.ndarray:
-        """Sum over k-points (n, 3) of the integrands -> (n_outputs,)."""
-        return self._batch(k)[0].sum(axis=0)
+    def batch_sum(self, k: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Sum over k-points (n, 3) of the integrands -> (n_outputs,), each weighted by ``weights`` (n,) if given."""
+        if weights is None:
+            return self._batch(k)[0].sum(axis=0)
+        return weights @ self._integrands(self.interp(k), weights=weights)[0]
 
     def block_sum(self, offset: np.ndarray, nfft: tuple[int, int, int]) -> np.ndarray:
         """Sum of the integrands over the FFT sub-grid offset + m/nfft -> (n_outputs,)
@@ -276,14 +278,15 @@ class Evaluator:
     def _batch(self, k: np.ndarray, radius: np.ndarray | None = None, box: np.ndarray | None = None):
         return self._integrands(self.interp(k), radius, box)
 
-    def _integrands(self, wg, radius: np.ndarray | None = None, box: np.ndarray | None = None):
+    def _integrands(self, wg, radius: np.ndarray | None = None, box: np.ndarray | None = None,
+                    weights: np.ndarray | None = None):
         geom = band_geometry(wg, degen_thresh=self.degen_thresh)
         if box is not None:
             recip = self.model.reciprocal_lattice
             edges = box[:, 0, :, None] * recip[None, :, :]  # (nk, 3, 3) rows e_a
             geom = geom.with_occupation_box(box_of_linear_band(velocity=geom.velocity, edges=edges,
                                                                centre_offset=box[:, 1] @ recip))
-        self._count(geom)
+        self._count(geom, weights)
         nk = len(geom.E)
         parts = []
         for q in self.quantities:
@@ -301,28 +304,31 @@ class Evaluator:
                                      temperatures=self.temperatures, mus=self.mus, radius=radius)
         return out, ell
 
-    def _count(self, geom) -> None:
+    def _count(self, geom, weights: np.ndarray | None = None) -> None:
         """Update :attr:`stats` for a batch (no physics: counts of band spacings and energies)."""
         st = SamplingStats.zeros(len(self.temperatures), len(self.mus))
-        self._count_into(st, geom)
+        self._count_into(st, geom, weights)
         with self._stats_lock:  # batches of the thread pool finish in any order; the counts add up
             self.stats = self.stats + st
 
-    def _count_into(self, st: "SamplingStats", geom) -> None:
-        st.n_k += len(geom.E)
+    def _count_into(self, st: "SamplingStats", geom, weights: np.ndarray | None = None) -> None:
+        """Add a batch's counts to ``st``; with ``weights`` (n,) each point counts as that many mesh points
+        (an irreducible point stands for its orbit)."""
+        w = np.ones(len(geom.E), dtype=np.int64) if weights is None else np.rint(weights).astype(np.int64)
+        st.n_k += int(w.sum())
         if self.degen_thresh > 0 and geom.E.shape[1] > 1:
             dE = np.diff(geom.E, axis=1)
             merged = np.where(dE < self.degen_thresh, dE, 0.0)
-            st.n_degen_near += int(np.count_nonzero(np.any(merged > DEGEN_NEAR_FRACTION * self.degen_thresh, axis=1)))
+            st.n_degen_near += int(w @ np.any(merged > DEGEN_NEAR_FRACTION * self.degen_thresh, axis=1))
             st.max_degen_split = max(st.max_degen_split, float(merged.max(initial=0.0)))
         if self._fermi_cell is not None:
             reach = 0.5 * np.abs(geom.velocity @ self._fermi_cell.T).sum(axis=-1)  # (nk, nb), eV
             for i0 in range(0, len(self.mus), 64):
                 d = np.abs(geom.E[:, :, None] - self.mus[None, None, i0:i0 + 64])  # (nk, nb, nmu_c)
                 dmin = d.min(axis=1)
-                st.n_cross[i0:i0 + 64] += np.count_nonzero(np.any(d <= reach[..., None], axis=1), axis=0)
+                st.n_cross[i0:i0 + 64] += w @ np.any(d <= reach[..., None], axis=1)
                 for iT, T in enumerate(self.temperatures):
-                    st.n_shell[iT, i0:i0 + 64] += np.count_nonzero(dmin < FERMI_SHELL_KT * kT_eV(T), axis=0)
+                    st.n_shell[iT, i0:i0 + 64] += w @ (dmin < FERMI_SHELL_KT * kT_eV(T))
 
     def split(self, flat: np.ndarray) -> list[np.ndarray]:
         """Split a flat (..., n_outputs) vector into per-quantity float arrays of their storage shapes
@@ -346,47 +352,36 @@ class Evaluator:
 
 
 
-def group_sums(evaluator: Evaluator, *, rotations: np.ndarray, antiunitary: np.ndarray):
+def group_sums(evaluator: Evaluator, *, group):
     """The full-zone integral from a wedge integral, and the bound on its error (flat vectors).
 
-    For each operation g (Cartesian rotation R_g, proper or improper; ``antiunitary`` if it carries time
-    reversal, acting on k as -R_g) a quantity's integrand transforms as F(g k) = rho(g) F(k),
-    rho(g) T_{a..} = s_g R_aa' ... T_{a'..}, s_g = det(R_g) for an axial tensor times -1 for an antiunitary
-    g and a time-odd tensor (the imaginary part of a "mixed" one).  Returns
+    Each quantity's integrand transforms as F(g k) = rho(g) F(k) under the operations g of the magnetic
+    point group ``group`` (:class:`wbentropy.symmetry.SymmetryGroup`; rho from the quantity's rank, parity
+    and time reversal: :func:`wbentropy.physics.tensor_symmetry.representation`).  Returns
 
-    * ``project(v) = sum_g rho(g)^T v``: with v = int w F over a weight with sum_g w(g k) = 1 this is the
-      integral over the zone (:mod:`wbentropy.kspace.wedge`);
-    * ``bound(e) = sum_g |rho(g)|^T e`` (elementwise absolute values): a bound on the error of
-      ``project(v)`` from a bound e on the error of each component of v; linear, non-negative and,
-      the operations being a group, self-adjoint.
+    * ``project(v) = |G| P v``, P = mean_g rho(g) Neumann's projector, |G| the operations on k: with
+      v = int w F over a weight with sum_g w(g k) = 1 this is the integral over the zone
+      (:mod:`wbentropy.kspace.wedge`; P is symmetric, rho(g)^T = rho(g^-1));
+    * ``bound(e) = |G| mean_g |rho(g)| e`` (elementwise absolute values): a bound on the error of
+      ``project(v)`` from a bound e on the error of each component of v; linear, non-negative and
+      self-adjoint.
     """
-    rotations = np.asarray(rotations, dtype=float)
-    antiunitary = np.asarray(antiunitary, dtype=bool)
+    from .physics.tensor_symmetry import representation
 
-    def apply(flat: np.ndarray, absolute: bool) -> np.ndarray:
+    maps = []
+    for q in evaluator.quantities:
+        rank = 1 if q.vector else q.rank
+        reps = np.array([representation(R, bool(a), rank=rank, parity=q.parity, time_reversal=q.time_reversal)
+                         for R, a in zip(group.rotations, group.antiunitary)])
+        maps.append((group.order * reps.mean(axis=0), group.order * np.abs(reps).mean(axis=0), rank))
+
+    def apply(flat: np.ndarray, which: int) -> np.ndarray:
         parts = []
-        for q, arr in zip(evaluator.quantities, evaluator.split(np.asarray(flat, dtype=float))):
-            rank = 1 if q.vector else q.rank
-            axes = [arr.ndim - 1 - int(q.complex_valued) - i for i in range(rank)]
-            out = np.zeros_like(arr)
-            for R, anti in zip(rotations, antiunitary):
-                t = arr
-                for ax in axes:
-                    t = np.moveaxis(np.tensordot((np.abs(R) if absolute else R).T, t, axes=([1], [ax])), 0, ax)
-                out += t if absolute else t * _tensor_sign(q, R, anti)
+        for q, arr, m in zip(evaluator.quantities, evaluator.split(np.asarray(flat, dtype=float)), maps):
+            t = np.moveaxis(arr, -1, 0) if q.complex_valued else arr  # (re, im) first: rho is real
+            out = (t.reshape(t.shape[:t.ndim - m[2]] + (-1,)) @ m[which].T).reshape(t.shape)
+            out = np.moveaxis(out, 0, -1) if q.complex_valued else out
             parts.append(out.reshape(out.shape[:np.ndim(flat) - 1] + (-1,)))
         return np.concatenate(parts, axis=-1)
 
-    return (lambda v: apply(v, False)), (lambda e: apply(e, True))
-
-
-def _tensor_sign(q: Quantity, R: np.ndarray, antiunitary: bool):
-    """s_g of :func:`group_sums`: det R for an axial tensor, -1 for time-odd under an antiunitary g; a (re, im)
-    pair of signs for a complex quantity ("mixed": the real part even, the imaginary part odd)."""
-    s = float(np.sign(np.linalg.det(R))) if q.parity == "axial" else 1.0
-    if not antiunitary:
-        return np.array([s, s]) if q.complex_valued else s
-    if q.time_reversal == "mixed":
-        return np.array([s, -s])
-    s = -s if q.time_reversal == "odd" else s
-    return np.array([s, s]) if q.complex_valued else s
+    return (lambda v: apply(v, 0)), (lambda e: apply(e, 1))

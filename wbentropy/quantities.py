@@ -151,7 +151,11 @@ class Quantity:
         t_ab = -t_ba: the tensor is the dual t_ab = eps_abc p_c of a pseudovector p (the Hall tensors).
     time_reversal : {"even", "odd", "mixed"}
         Parity under time reversal of the tensor (as WannierBerri's ``transformTR``): "odd" tensors vanish in a
-        non-magnetic crystal; "mixed" has both parts (the Hermitian optical tensor: Re even, Im odd).
+        non-magnetic crystal; "mixed" has both parts (the Hermitian optical tensor: Re even, Im odd; an antiunitary
+        operation transposes its indices, Onsager).  :attr:`rank`, :attr:`parity` and this field give the
+        representation rho(g) of the magnetic point group on the tensor: every result of a symmetrized model is
+        projected onto its allowed form, (1/|G|) sum_g rho(g) T (:mod:`wbentropy.physics.tensor_symmetry`,
+        docs/symmetry.md).
     operators : tuple of str
         Tight-binding operators the integrand needs: "H" (Hamiltonian) and "AA" (position matrix elements, the
         external part of the Berry connection r_nm).

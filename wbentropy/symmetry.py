@@ -34,7 +34,7 @@ import numpy as np
 from .errors import InputError
 from .model import OPERATORS, OperatorSpec, TBModel
 
-__all__ = ["to_system_r", "from_system_r", "SymmetryGroup", "magnetic_group", "band_breaking",
+__all__ = ["to_system_r", "from_system_r", "SymmetryGroup", "magnetic_group", "symmetrized_group", "band_breaking",
            "symmetrize_model", "measure_breaking", "prepare_symmetry", "parse_magmom", "CHECK_TOL_EV", "FILLING_TOL",
            "BREAKING_WINDOW_EV"]
 
@@ -165,17 +165,35 @@ class SymmetryGroup:
         ``k' = k_ops[g] @ k`` in reduced coordinates (time reversal included as a sign).
     spacegroup : object
         The ``irrep.spacegroup.SpaceGroup`` (for WannierBerri's symmetrizer).
+    rotations : (n, 3, 3) float array
+        Cartesian rotation matrices (proper or improper) of the magnetic point group, every
+        (rotation, time reversal) pair once: what tensors transform with
+        (:mod:`wbentropy.physics.tensor_symmetry`).  ``n`` may exceed :attr:`order` when two
+        operations act alike on k (a non-magnetic centrosymmetric group: inversion and time reversal).
+    antiunitary : (n,) bool array
+        Which of :attr:`rotations` include time reversal.
     """
 
     name: str
     space_group: str
     k_ops: np.ndarray
     spacegroup: object
+    rotations: np.ndarray | None = None
+    antiunitary: np.ndarray | None = None
 
     @property
     def order(self) -> int:
-        """Number of operations."""
+        """Number of distinct operations on k (the images g k of :func:`band_breaking`)."""
         return len(self.k_ops)
+
+    def projector(self, *, rank: int, parity: str, time_reversal: str) -> np.ndarray:
+        """Neumann's projector of a tensor of this rank, parity and time-reversal parity
+        (:func:`wbentropy.physics.tensor_symmetry.projector`), a (3^rank, 3^rank) matrix."""
+        from .physics.tensor_symmetry import projector
+
+        if self.rotations is None or self.antiunitary is None:
+            raise ValueError(f"the group {self.name} carries no Cartesian rotations")
+        return projector(self.rotations, self.antiunitary, rank=rank, parity=parity, time_reversal=time_reversal)
 
 
 def parse_magmom(magmom, *, n_atoms: int, atom_names: list[str]) -> np.ndarray | None:
@@ -209,15 +227,20 @@ def magnetic_group(*, structure: dict, magmom: np.ndarray | None) -> SymmetryGro
                                   typat=[kinds[a] for a in structure["atom_names"]],
                                   magmom=None if magmom is None else np.asarray(magmom, dtype=float),
                                   include_TR=True, spinor=structure["spinors"])
-    ops = []
+    ops, cartesian = [], []
     for s in sg.symmetries:
         # k transforms with the inverse transpose of the reduced real-space rotation; time reversal: k -> -k
         op = np.linalg.inv(np.asarray(s.rotation, dtype=float)).T * (-1.0 if s.time_reversal else 1.0)
         if not any(np.allclose(op, o) for o in ops):
             ops.append(op)
+        pair = (np.asarray(s.rotation_cart, dtype=float), bool(s.time_reversal))
+        if not any(a == pair[1] and np.allclose(r, pair[0], atol=1e-6) for r, a in cartesian):
+            cartesian.append(pair)  # point group: operations differing by a translation count once
     name = str(sg.name)
     point = name[1:] if name[:1] in _LATTICE_LETTERS else name
-    return SymmetryGroup(name=point, space_group=name, k_ops=np.array(ops), spacegroup=sg)
+    return SymmetryGroup(name=point, space_group=name, k_ops=np.array(ops), spacegroup=sg,
+                         rotations=np.array([r for r, _ in cartesian]),
+                         antiunitary=np.array([a for _, a in cartesian], dtype=bool))
 
 
 # ------------------------------------------------------------------ bands
@@ -301,7 +324,9 @@ def symmetrize_model(model: TBModel, *, win: str | Path, magmom=None, mus=(), pr
     -------
     (TBModel, dict)
         The symmetrized model and the record: ``symmetry_group``, ``symmetry_group_order``,
-        ``symmetry_breaking_before_eV``, ``symmetry_breaking_after_eV``, ``symmetrize_seconds``.
+        ``symmetry_magmom`` (the moments per atom or "none"; with the ``.win`` it rebuilds the group:
+        :func:`symmetrized_group`), ``symmetry_breaking_before_eV``, ``symmetry_breaking_after_eV``,
+        ``symmetrize_seconds``.
 
     Raises
     ------
@@ -345,7 +370,8 @@ def _checked_symmetrization(model: TBModel, *, win: str | Path, magmom=None, mus
             "whose bands survive this check) or run without --symmetrize", path=win)
     after = band_breaking(sym, group, energy=reference, nk=nk_breaking, seed=seed)
     record = {"symmetry_group": group.name, "symmetry_space_group": group.space_group,
-              "symmetry_group_order": group.order, "symmetry_breaking_before_eV": before,
+              "symmetry_group_order": group.order, "symmetry_magmom": _magmom_text(moments),
+              "symmetry_breaking_before_eV": before,
               "symmetry_breaking_after_eV": after, "symmetrize_seconds": time.perf_counter() - t0}
     logger.info("symmetrized under %s (%d operations): band breaking %.3g eV -> %.3g eV (%.1f s)",
                 group.name, group.order, before, after, record["symmetrize_seconds"])
@@ -384,6 +410,26 @@ def measure_breaking(model: TBModel, *, win: str | Path | None, magmom=None, mus
                        "1 meV" if threshold == 1e-3 else "k_B T")
     return {"symmetry_group": group.name, "symmetry_group_order": group.order,
             "symmetry_breaking_before_eV": breaking}
+
+
+def _magmom_text(moments: np.ndarray | None) -> str:
+    """The moments per atom as stored in the record (``symmetry_magmom``): numbers, or "none" (non-magnetic)."""
+    return "none" if moments is None else " ".join(repr(float(x)) for x in np.ravel(moments))
+
+
+def symmetrized_group(model: TBModel) -> SymmetryGroup | None:
+    """The magnetic group a symmetrized model (:func:`symmetrize_model` via :func:`prepare_symmetry`) was made
+    symmetric under, rebuilt from its record (the ``.win`` and ``symmetry_magmom`` in ``model.sources``);
+    None for a model that was not symmetrized."""
+    from .io.win import read_win_structure
+
+    sources = model.sources
+    if "symmetrized" not in sources or "symmetry_magmom" not in sources or not sources.get("win"):
+        return None
+    structure = read_win_structure(win_file=sources["win"])
+    text = str(sources["symmetry_magmom"])
+    moments = None if text == "none" else np.array(text.split(), dtype=float).reshape(-1, 3)
+    return magnetic_group(structure=structure, magmom=moments)
 
 
 def _with_sources(model: TBModel, record: dict) -> TBModel:

@@ -150,19 +150,12 @@ def _integrate(args, parallel, state: dict, *, adaptive: bool):
                   tolerance=args.tolerance, abs_tolerance=args.abs_tolerance, max_kpoints=args.max_kpoints,
                   max_levels=args.max_levels, checkpoint=state["checkpoint"], restart=args.restart,
                   progress=not args.no_progress, **ac,
-                  threads=args.threads, box_occupations=args.box_occupations, **_symmetry_options(args, model))
+                  threads=args.threads, box_occupations=args.box_occupations,
+                  symmetry_reduction=args.symmetry_reduction)
     if prep["fermi_energy"] is not None:
         result.attrs["fermi_energy_eV"] = prep["fermi_energy"]
         result.attrs["fermi_energy_source"] = prep["fermi_energy_source"]
     return result
-
-
-def _symmetry_options(args, model) -> dict:
-    """The group's magnetic moments and the reduction for a model symmetrized by :func:`_prepare` (none for a
-    collinear pair, which cannot be symmetrized)."""
-    if isinstance(model, tuple):
-        return {}
-    return {"magmom": args.magmom, "symmetry_reduction": not args.no_symmetry_reduction}
 
 
 def run(args) -> int:

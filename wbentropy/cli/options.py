@@ -5,11 +5,11 @@ import argparse
 
 from ..errors import InputError
 
-__all__ = ["add_model_files", "add_model_arguments", "add_symmetry_reduction", "add_spin_pair", "add_kmesh",
-           "add_adaptive_arguments", "add_tau",
+__all__ = ["add_model_files", "add_model_arguments", "add_spin_pair", "add_kmesh", "add_adaptive_arguments", "add_tau",
            "add_entropy_production_form", "add_degen_thresh", "add_ac_arguments", "add_resource_arguments",
            "add_verbose", "load_model_from_args", "symmetry_step", "ac_options", "check_outputs", "flag",
-           "add_fermi_energy", "win_settings", "fermi_energy", "resolve_kmesh", "resolve_mus"]
+           "add_fermi_energy", "win_settings", "fermi_energy", "resolve_kmesh", "resolve_mus",
+           "add_symmetry_reduction"]
 
 #: command-line options of the Python parameters whose option is not ``--`` + the name with dashes
 _FLAGS = {"tau_fs": "--tau", "max_memory_mb": "--max-memory", "temperatures": "--temperature", "mus": "--mu",
@@ -53,10 +53,11 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_symmetry_reduction(p) -> None:
-    """``--no-symmetry-reduction`` (``compute``)."""
-    p.add_argument("--no-symmetry-reduction", action="store_true",
-                   help="with --symmetrize: integrate the whole Brillouin zone instead of a fundamental domain of "
-                        "the magnetic point group (for checks: the same result within the errors)")
+    """``--no-symmetry-reduction``: integrate the full mesh of a symmetrized model (``compute``)."""
+    p.add_argument("--no-symmetry-reduction", dest="symmetry_reduction", action="store_false",
+                   help="with a symmetrized model (--symmetrize), integrate every point of the uniform mesh instead "
+                        "of its irreducible points, or adaptively the whole zone instead of the irreducible wedge "
+                        "(the tensors are projected either way; for checks: docs/symmetry.md)")
 
 
 def add_spin_pair(p) -> None:

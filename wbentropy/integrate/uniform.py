@@ -15,6 +15,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
+from .orbits import IrreducibleMesh
 from .parallel import Parallel
 from .progress import Progress
 
@@ -29,7 +30,7 @@ class BatchEvaluator(Protocol):
     n_outputs: int
     interp: Any  # its ``fft_pays`` says whether FFT sub-grids pay
 
-    def batch_sum(self, k: np.ndarray) -> np.ndarray: ...
+    def batch_sum(self, k: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray: ...
 
     def block_sum(self, offset: np.ndarray, shape: tuple) -> np.ndarray: ...
 
@@ -205,46 +206,65 @@ def uniform_route(*, evaluator: BatchEvaluator, mesh: UniformMesh, fft: bool | N
 
 
 def integrate_uniform(*, evaluator: BatchEvaluator, mesh: UniformMesh, parallel: Parallel | None = None,
-                      fft: bool | None = None, progress: bool = False) -> np.ndarray:
+                      fft: bool | None = None, progress: bool = False,
+                      irreducible: IrreducibleMesh | None = None) -> np.ndarray:
     """Mean of the integrands over a uniform mesh -> (n_outputs,).
 
     The mesh is cut into batches: FFT sub-grids (:meth:`UniformMesh.fft_subgrid`, evaluated by
     the mixed Fourier transform :meth:`Interpolator.fft_block`) when the model has enough
     R-vectors for the FFT to pay (:attr:`Interpolator.fft_pays`) and a sub-grid of at least
     ``MIN_FFT_POINTS`` points fits in a batch, else runs of consecutive points (direct Fourier
-    sums).  ``fft`` forces the choice.  Batches are distributed round-robin over ranks; every
-    rank receives all batch sums and adds them in batch order, so the result does not depend
-    on the number of ranks or threads.
+    sums).  ``fft`` forces the choice.  With ``irreducible`` (:func:`~wbentropy.integrate.orbits.irreducible_mesh`)
+    only its points are evaluated (direct sums), each weighted by the mesh points it stands for: the
+    result is then the mean over the mesh of the representatives' integrands, which the caller
+    symmetrizes.  Batches are distributed round-robin over ranks; every rank receives all batch sums
+    and adds them in batch order, so the result does not depend on the number of ranks or threads.
     """
     parallel = parallel or Parallel(None)
-    bs = evaluator.batch_size
-    nk = mesh.size
-    nfft = uniform_route(evaluator=evaluator, mesh=mesh, fft=fft)
-    use_fft = nfft is not None
-    if use_fft:
-        offsets = mesh.offsets(nfft)
-        starts = list(range(len(offsets)))
-        logger.info("uniform mesh %s: %d FFT sub-grids of %s points", mesh.shape, len(offsets), nfft)
+    if irreducible is not None:
+        one, starts, count, label = _irreducible_batches(evaluator, irreducible)
     else:
-        starts = list(range(0, nk, bs))
+        one, starts, count, label = _mesh_batches(evaluator, mesh, fft)
     mine = starts[parallel.rank::parallel.size]
     report = Progress(enabled=progress and parallel.is_root, ranks=parallel.size)
-    report.start("uniform mesh " + "x".join(str(n) for n in mesh.shape), nk)
+    report.start(label, count)
 
-    def one(s: int) -> np.ndarray:
-        if use_fft:
-            total = evaluator.block_sum(offsets[s], nfft)
-            report.advance(int(np.prod(nfft)))
-        else:
-            total = evaluator.batch_sum(mesh.points(s, min(s + bs, nk)))
-            report.advance(min(s + bs, nk) - s)
+    def tracked(s: int) -> np.ndarray:
+        total, n = one(s)
+        report.advance(n)
         return total
 
     with parallel.stop_all_on_error():
-        partial = evaluator.map_batches(one, mine)  # in the order of ``mine``, whichever thread ran a batch
+        partial = evaluator.map_batches(tracked, mine)  # in the order of ``mine``, whichever thread ran a batch
     report.finish()
     gathered = parallel.allgather(partial)
     total = np.zeros(evaluator.n_outputs)
     for j in range(len(starts)):  # batch order, whatever rank computed it
         total += gathered[j % parallel.size][j // parallel.size]
-    return total / nk
+    return total / mesh.size
+
+
+def _mesh_batches(evaluator: BatchEvaluator, mesh: UniformMesh, fft: bool | None):
+    """(batch function -> (sum, points), batch starts, points, label) of the full mesh."""
+    bs, nk = evaluator.batch_size, mesh.size
+    nfft = uniform_route(evaluator=evaluator, mesh=mesh, fft=fft)
+    label = "uniform mesh " + "x".join(str(n) for n in mesh.shape)
+    if nfft is not None:
+        offsets = mesh.offsets(nfft)
+        logger.info("uniform mesh %s: %d FFT sub-grids of %s points", mesh.shape, len(offsets), nfft)
+        return (lambda s: (evaluator.block_sum(offsets[s], nfft), int(np.prod(nfft))),
+                list(range(len(offsets))), nk, label)
+    return (lambda s: (evaluator.batch_sum(mesh.points(s, min(s + bs, nk))), min(s + bs, nk) - s),
+            list(range(0, nk, bs)), nk, label)
+
+
+def _irreducible_batches(evaluator: BatchEvaluator, irreducible: IrreducibleMesh):
+    """(batch function -> (weighted sum, points), batch starts, points, label) of the irreducible points."""
+    bs, n = evaluator.batch_size, irreducible.size
+    logger.info("uniform mesh %s: %d irreducible k-points of %d", irreducible.shape, n, irreducible.full_size)
+
+    def one(s: int):
+        stop = min(s + bs, n)
+        return evaluator.batch_sum(irreducible.points(s, stop), irreducible.weights[s:stop].astype(float)), stop - s
+
+    return one, list(range(0, n, bs)), n, "irreducible k-points of " + "x".join(str(m) for m in irreducible.shape)

@@ -38,7 +38,7 @@ __all__ = ["Wedge", "smooth_step", "cartesian_ops"]
 
 #: default width of the smooth step across the wedge's faces, as a fraction of the shortest
 #: reciprocal lattice vector (measured on bcc Fe: benchmarks/symmetry_adaptive.py)
-DEFAULT_DELTA_FRACTION = 0.05
+DEFAULT_DELTA_FRACTION = 0.005
 #: a generic point for the Dirichlet cone, in units of the reciprocal basis (no symmetry element fixes it)
 _K0 = np.array([0.1234, 0.0567, 0.0301])
 
@@ -113,9 +113,9 @@ class Wedge:
         """phi at Cartesian k (n, 3) (1/Angstrom): 1 on W n WS, 0 beyond delta outside one of its faces."""
         nc = len(self.normals) - self.n_ws
         out = np.zeros(len(kc))
-        t_cone = -(kc @ self.normals[:nc].T)  # signed distance inside each face of W, then of WS
+        t_cone = -_rows_dot(kc, self.normals[:nc])  # signed distance inside each face of W, then of WS
         alive = np.flatnonzero(np.all(t_cone > -self.delta, axis=1))
-        t = np.concatenate([t_cone[alive], self.offsets[nc:] - kc[alive] @ self.normals[nc:].T], axis=1)
+        t = np.concatenate([t_cone[alive], self.offsets[nc:] - _rows_dot(kc[alive], self.normals[nc:])], axis=1)
         inside = np.all(t > -self.delta, axis=1)
         out[alive[inside]] = np.prod(smooth_step(1.0 + t[inside] / self.delta), axis=1)
         return out
@@ -126,7 +126,7 @@ class Wedge:
         out = np.zeros(len(k))
         for a in range(0, len(k), chunk):
             kc = self._to_wigner_seitz(k[a:a + chunk])
-            d2 = (np.einsum("ni,ni->n", kc, kc)[:, None] + 2 * kc @ self.shifts.T
+            d2 = (np.einsum("ni,ni->n", kc, kc)[:, None] + 2 * _rows_dot(kc, self.shifts)
                   + np.einsum("mi,mi->m", self.shifts, self.shifts)[None, :])
             point, shift = np.nonzero(d2 < self.radius**2)
             val = self.phi(kc[point] + self.shifts[shift])
@@ -135,10 +135,10 @@ class Wedge:
 
     def _to_wigner_seitz(self, k: np.ndarray) -> np.ndarray:
         """Cartesian k + G in the Wigner-Seitz cell (on a face: either side) for reduced k (n, 3)."""
-        kc = (k - np.round(k)) @ self.recip
+        kc = _rows_dot(k - np.round(k), self.recip.T)
         faces = self.normals[-self.n_ws:] * (2 * self.offsets[-self.n_ws:, None])  # the Voronoi vectors
         for _ in range(64):
-            over = kc @ self.normals[-self.n_ws:].T - self.offsets[-self.n_ws:]  # > 0: beyond the face
+            over = _rows_dot(kc, self.normals[-self.n_ws:]) - self.offsets[-self.n_ws:]  # > 0: beyond the face
             worst = np.argmax(over, axis=1)
             out = over[np.arange(len(kc)), worst] > 1e-12 * self.offsets[-1]
             if not out.any():
@@ -190,6 +190,12 @@ class Wedge:
 def cartesian_ops(k_ops: np.ndarray, recip: np.ndarray) -> np.ndarray:
     """The operations in Cartesian coordinates: R_g = B^T A_g B^-T (k_cart = B^T k_red, B = ``recip`` rows b_i)."""
     return np.einsum("ai,gab,bj->gij", recip, k_ops, np.linalg.inv(recip).T)
+
+
+def _rows_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b.T without BLAS (whose blocking, hence rounding, depends on the number of rows): each point's
+    value is the same whatever the batch it is computed in (MPI ranks share the points out)."""
+    return np.einsum("ni,mi->nm", a, b)
 
 
 def _lattice_ball(recip: np.ndarray, rmax: float) -> np.ndarray:
