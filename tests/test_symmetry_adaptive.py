@@ -93,17 +93,9 @@ def test_cell_filter_never_drops_a_cell_where_the_weight_is_positive(bcc_wedge):
 
 # ------------------------------------------------------------------ the symmetrized Fe_sym
 @pytest.fixture(scope="module")
-def fe_sym_dir(tmp_path_factory):
-    from wb_reference import prepare_material, shared_data_dir
-
-    if not (shared_data_dir() / "Fe_sym_Wannier90").is_dir():
-        pytest.skip("shared Fe_sym data not available")
-    return prepare_material(folder="Fe_sym_Wannier90", dest=tmp_path_factory.mktemp("Fe_sym"))
-
-
-@pytest.fixture(scope="module")
 def fe_sym_tb(fe_sym_dir, tmp_path_factory):
-    """WannierBerri's symmetrization of Fe_sym (M along -z) as Fe_sym_tb.dat beside Fe_sym.win."""
+    """WannierBerri's symmetrization of Fe_sym (M along -z; ``fe_sym_dir`` from conftest) as Fe_sym_tb.dat beside
+    Fe_sym.win."""
     raw = load_model(w90=str(fe_sym_dir / "Fe_sym"))
     system = _symmetrize_system(raw, structure=read_win_structure(win_file=fe_sym_dir / "Fe_sym.win"),
                                 projections=["Fe:sp3d2;t2g"], magmom=np.array([[0.0, 0.0, -1.0]]))
@@ -201,5 +193,7 @@ def test_wedge_run_is_identical_for_1_and_2_ranks(fe_sym_tb, tmp_path):
             assert h.attrs["symmetry_reduction"] and h.attrs["symmetry_wedge"].startswith("4/mm'm'")
             res[n] = (int(h.attrs["num_kpoints"]), {q: h[q]["value"][()] for q in ("ahc", "entropy_hall")})
     assert res[1][0] == res[2][0] > 5000  # several levels (12149 k-points)
-    for q, v in res[1][1].items():  # as test_adaptive.py: the full-zone route differs by ~1e-14 too here
-        assert np.max(np.abs(v - res[2][1][q])) <= 1e-12 * np.max(np.abs(v)), q
+    # the same k-points, the same numbers to round-off: on this route two serial runs of the full zone (2 threads)
+    # already differ by up to 5e-12 of max |T| (entropy_hall), so not bit for bit
+    for q, v in res[1][1].items():
+        assert np.max(np.abs(v - res[2][1][q])) <= 1e-10 * np.max(np.abs(v)), q

@@ -564,8 +564,8 @@ def _indicator(leaves: _Leaves, scale: np.ndarray, reduction: Reduction | None) 
     a reduction, err_j times sum_i bound_ij / scale_i (bound self-adjoint), what e_j adds to the ratios."""
     if reduction is None:
         return np.max(_ratio(leaves.err, scale.astype(np.float32)), axis=1).astype(np.float64)
-    sensitivity = reduction.bound(_ratio(np.ones_like(scale), scale)).astype(np.float32)
-    return np.max(leaves.err * sensitivity[None, :], axis=1).astype(np.float64)
+    sensitivity = reduction.bound(_ratio(np.ones_like(scale), scale))  # float64: 1/scale may exceed float32
+    return np.max(leaves.err * sensitivity[None, :], axis=1)
 
 
 def _start(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Parallel, restart: str | None,
