@@ -166,14 +166,16 @@ def test_wedge_equals_the_full_zone_within_the_reported_errors(wedge_and_full):
 
 
 @pytest.mark.filterwarnings("ignore::wbentropy.errors.ConvergenceWarning")
-def test_restart_is_refused_when_the_reduction_changes(fe_sym, tmp_path):
+def test_restart_resumes_a_wedge_run_and_refuses_another_reduction(fe_sym, tmp_path):
     ckpt = str(tmp_path / "c.h5")
-    settings = dict(ADAPTIVE, max_levels=0)
-    compute(model=fe_sym, checkpoint=ckpt, **settings)
+    settings = dict(ADAPTIVE, tolerance=1e-3)
+    whole = compute(model=fe_sym, max_levels=3, **settings)
+    compute(model=fe_sym, checkpoint=ckpt, max_levels=1, **settings)  # stopped after level 1
     with pytest.raises(InputError, match=r"different run: .*the reduction by symmetry 4/mm'm': smooth wedge"):
-        compute(model=fe_sym, restart=ckpt, symmetry_reduction=False, **settings)
-    again = compute(model=fe_sym, restart=ckpt, **settings)  # the same reduction resumes
-    assert again.attrs["num_kpoints"] > 0
+        compute(model=fe_sym, restart=ckpt, symmetry_reduction=False, max_levels=3, **settings)
+    resumed = compute(model=fe_sym, restart=ckpt, max_levels=3, **settings)
+    assert resumed.attrs["num_kpoints"] == whole.attrs["num_kpoints"] and whole.attrs["refinement_levels"] == 3
+    assert np.array_equal(resumed["ahc"], whole["ahc"])
 
 
 @pytest.mark.mpi
