@@ -165,6 +165,16 @@ def test_wedge_equals_the_full_zone_within_the_reported_errors(wedge_and_full):
     assert ratio > 8, (full.attrs["num_kpoints"], wedge.attrs["num_kpoints"])
 
 
+def test_wedge_with_box_occupations_equals_the_full_zone(fe_sym, wedge_and_full):
+    """The weight multiplies the box-averaged integrand as well (--box-occupations)."""
+    box = compute(model=fe_sym, box_occupations=True, **ADAPTIVE)
+    full = wedge_and_full[1]
+    assert box.attrs["symmetry_reduction"] is True
+    a, b = box["ahc"][0, 0], full["ahc"][0, 0]
+    assert np.all(np.abs(a - b) <= box.quantities["ahc"].error[0, 0] + full.quantities["ahc"].error[0, 0])
+    assert not np.allclose(a, wedge_and_full[0]["ahc"][0, 0], rtol=1e-9, atol=0)  # the boxes are really on
+
+
 @pytest.mark.filterwarnings("ignore::wbentropy.errors.ConvergenceWarning")
 def test_restart_resumes_a_wedge_run_and_refuses_another_reduction(fe_sym, tmp_path):
     ckpt = str(tmp_path / "c.h5")

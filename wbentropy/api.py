@@ -597,7 +597,8 @@ def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel
     signature = run_signature(model=model, parallel=parallel, quantities=c.quantities, temperatures=c.temperatures,
                               mus=c.mus, options=plan.options, degen_thresh=r.degen_thresh, settings=settings) \
         if r.checkpoint or r.restart else {}
-    reduction = _adaptive_reduction(r, group=group, model=model, evaluator=evaluator, attrs=attrs)
+    reduction = _adaptive_reduction(r, group=group, model=model, evaluator=evaluator, attrs=attrs,
+                                    plan_mesh=plan.mesh.shape)
     res = integrate_adaptive(evaluator=evaluator, settings=settings, parallel=parallel, restart=r.restart,
                              signature=signature, reduction=reduction)
     warnings_found = []
@@ -615,15 +616,22 @@ def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel
     return res.value, evaluator.errors(res.error), warnings_found
 
 
-def _adaptive_reduction(r: _Request, *, group, model: TBModel, evaluator: Evaluator, attrs: dict):
+def _adaptive_reduction(r: _Request, *, group, model: TBModel, evaluator: Evaluator, attrs: dict, plan_mesh):
     """The irreducible wedge of a symmetrized model's magnetic point group for the adaptive integrator
     (:class:`~wbentropy.integrate.adaptive.Reduction`, :mod:`wbentropy.kspace.wedge`), or None (no group, or
-    ``symmetry_reduction=False``: the full zone); records the choice in ``attrs``."""
+    ``symmetry_reduction=False``, a group of one operation, or one that moves the plane of a 2D coarse mesh:
+    the full zone); records the choice in ``attrs``."""
     if group is None:
         return None
-    attrs["symmetry_reduction"] = bool(r.symmetry_reduction)
-    if not r.symmetry_reduction:
-        attrs["symmetry_reduction_note"] = "not asked for (symmetry_reduction=False / --no-symmetry-reduction)"
+    flat = [d for d in range(3) if plan_mesh[d] == 1]  # a 2D model: the group must keep its plane
+    mixes = any(np.any(np.delete(group.k_ops[:, d, :], d, axis=1)) or np.any(np.delete(group.k_ops[:, :, d], d, axis=1))
+                for d in flat)
+    note = ("not asked for (symmetry_reduction=False / --no-symmetry-reduction)" if not r.symmetry_reduction else
+            f"the group {group.name} has one operation only" if group.order == 1 else
+            f"operations of {group.name} take the plane of the coarse mesh to another" if mixes else None)
+    attrs["symmetry_reduction"] = note is None
+    if note is not None:
+        attrs["symmetry_reduction_note"] = note
         return None
     from .evaluate import group_sums
     from .integrate.adaptive import Reduction
