@@ -36,11 +36,18 @@ as a safety margin) it is the children's error, shared among them in proportion 
 their embedded indicator
 |Q_c - w_c F(centre)| (the Gauss rule against the midpoint rule on the same cell), so
 that the rough children inherit it.  A coarse cell starts with its embedded indicator.
-In a run of Fermi-sea quantities only, where the children do not resolve the thermal
-shell of a Fermi surface crossing them (cell radius above 2 k_B T/|v|), the integrand is
-a step on their scale and the rule is only first order: the error of the cut cells
-halves per halving, and the factor is 1/2 (at T = 0 no shell is known, and 1/16 is used).
-The reported error of each component is sum_c e_c (a conservative estimate).
+Where the children do not resolve the thermal shell of a Fermi surface crossing them (cell
+radius above 2 k_B T/|v|), the integrand is a step (or a bump as thin as the shell) on their
+scale and the rule is only first order: the error of the cut cells halves per halving, and the
+factor is 1/2 (at T = 0 no shell is known, and 1/16 is used).
+The reported error of each component adds the shares in two groups.  A leaf whose radius is
+between 2 and 8 times k_B T/|v| sees the shell as a step at a position random with respect to
+its nodes: the Gauss rule is unbiased over that position, so the errors of such leaves have
+random signs and add up in quadrature, 2 sqrt(sum_c e_c^2) (two standard deviations).  All
+other leaves add up linearly, sum_c e_c: smooth cells (errors of their parent's sign) and cells
+much larger than the shell (their nodes hit or miss the shell along a stretch of the Fermi
+surface: correlated errors).  The reported error is the sum of the two.
+benchmarks/adaptive_certification.py measures how often it bounds the true error.
 
 Refinement
 ----------
@@ -129,9 +136,16 @@ _FAMILY_FACTOR = 1.0 / 16.0
 _STEP_FACTOR = 0.5
 #: the children resolve the shell when their radius is below this times k_B T/|v|
 _STEP_RESOLUTION = 2.0
+#: the errors of leaves of radius between _STEP_RESOLUTION and this times k_B T/|v| have random signs
+#: and add up in quadrature; beyond it a node row misses or hits a shell along a stretch of the Fermi
+#: surface (correlated errors, added linearly).  8: benchmarks/adaptive_certification.py (Chern model)
+_RANDOM_RESOLUTION = 8.0
+#: standard deviations of the quadrature sum of the random-sign errors
+_RANDOM_Z = 2.0
 #: version of the refinement rules, stored in checkpoints: a checkpoint of a run refined under other
 #: rules (e.g. before the step factor of Fermi-sea runs) would not resume to an uninterrupted run's result
-_RULES = "octree-gauss/3: shell-forced, step-factor, dorfler-of-the-rest, box-occupations/linear-band-exact"
+_RULES = ("octree-gauss/4: shell-forced, step-factor in every run, random-sign errors in quadrature (2..8 kT/|v|, "
+          "z=2), dorfler-of-the-rest, box-occupations/linear-band-exact")
 
 
 @dataclass(frozen=True)
@@ -519,7 +533,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
                                             reduction)
     converged = False
     while True:
-        value, error, magnitude = _totals(leaves, reduction)
+        value, error, magnitude = _totals(geo, leaves, reduction)
         scale = _judged_scale(_scales(value, magnitude, evaluator, settings.abs_tolerance), error)
         rel = float(np.max(_ratio(error, scale)))
         unresolved = (geo.radius(leaves.level) > _SHELL_RESOLUTION * leaves.ell) & shell_forced
@@ -544,15 +558,15 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
         n_eval += added
         level += 1
     progress.finish()
-    value, error, _ = _totals(leaves, reduction)
+    value, error, _ = _totals(geo, leaves, reduction)
     return AdaptiveResult(value=value, error=error, n_evaluations=n_eval, levels=level, n_leaves=len(leaves),
                           converged=converged, history=history)
 
 
-def _totals(leaves: _Leaves, reduction: Reduction | None):
-    """The integral, its error estimate and the integral of |F| (for the round-off floor), flat; with a
-    reduction, ``project`` of the integral and ``bound`` of the others."""
-    value, error = leaves.Q.sum(axis=0), leaves.err.astype(np.float64).sum(axis=0)
+def _totals(geo: _Geometry, leaves: _Leaves, reduction: Reduction | None):
+    """The integral, its error estimate (:func:`_error`) and the integral of |F| (for the round-off floor),
+    flat; with a reduction, ``project`` of the integral and ``bound`` of the others."""
+    value, error = leaves.Q.sum(axis=0), _error(geo, leaves)
     magnitude = np.abs(leaves.Q).sum(axis=0)
     if reduction is None:
         return value, error, magnitude
@@ -675,10 +689,18 @@ def _mark(indicator: np.ndarray, unresolved: np.ndarray, budget_cells: int) -> t
 
 def _family_factor(shell_forced: bool, geo: _Geometry, clev, ell, n_families: int) -> np.ndarray:
     """(n_families, 1) ratio of the children's error to their parent's (see the module docstring)."""
-    if shell_forced:  # the forced shell refinement is in charge
-        return np.full((n_families, 1), _FAMILY_FACTOR)
     step = (geo.radius(clev) > _STEP_RESOLUTION * ell).reshape(n_families, -1).any(axis=1)
     return np.where(step, _STEP_FACTOR, _FAMILY_FACTOR)[:, None]
+
+
+def _error(geo: _Geometry, leaves: _Leaves) -> np.ndarray:
+    """Reported error of every output (see the module docstring): the error shares of the leaves whose
+    radius is between ``_STEP_RESOLUTION`` and ``_RANDOM_RESOLUTION`` times their Fermi-shell length
+    (random signs) add up in quadrature, ``_RANDOM_Z`` standard deviations; all others linearly."""
+    err = leaves.err.astype(np.float64)
+    ratio = np.divide(geo.radius(leaves.level), leaves.ell, out=np.full(len(leaves), np.inf), where=leaves.ell > 0)
+    rnd = (ratio > _STEP_RESOLUTION) & (ratio <= _RANDOM_RESOLUTION)
+    return np.sum(err[~rnd], axis=0) + _RANDOM_Z * np.sqrt(np.sum(err[rnd] ** 2, axis=0))
 
 
 def _progress(settings, parallel, level, n_eval, rel, unresolved, elapsed) -> None:
