@@ -75,20 +75,24 @@ Reduction by symmetry (``reduction=``)
 For an integrand covariant under a group of |G| operations on k, F(g k) = rho(g) F(k), the caller
 (:mod:`wbentropy.api`) gives a :class:`Reduction`: a smooth weight w >= 0 with sum_g w(g k) = 1
 (:mod:`wbentropy.kspace.wedge`: about 1/|G| of the zone plus a thin layer along the faces of a
-fundamental domain), a conservative filter of cells where w = 0 everywhere, and the maps
-``project`` = sum_g rho(g)^T and ``bound`` = sum_g |rho(g)|^T.  Then the integral of F over the zone is
-``project(int w F)`` exactly, and the integrator integrates w F: the cells the filter drops are never
-evaluated (coarse cells, and children of split cells), nodes where w = 0 are not diagonalised (F = 0
+fundamental domain, falling to 0 across a width ``width``), a conservative filter of cells where w = 0
+everywhere, and the maps ``project`` = |G| P (P the group average of rho(g), Neumann's projector) and
+``bound`` = |G| mean_g |rho(g)|.  Then the integral of F over the zone is ``project(int w F)`` exactly,
+and the integrator integrates w F: the cells the filter drops are never evaluated (coarse cells, and
+children of split cells; a coarse cell it keeps whose nodes all have w = 0 is split first, up to 3
+times, so that no sliver of the support goes unseen), nodes where w = 0 are not diagonalised (F = 0
 there; ``n_evaluations`` counts the diagonalised ones), and w F replaces F everywhere (Gauss sums,
 embedded indicators, box occupations, error shares), so w's faces are refined like any other feature
-of the integrand.  The reported value is ``project(sum_c Q_c)`` and the reported error
-``bound(sum_c e_c)``: since |sum_g rho(g)^T d| <= sum_g |rho(g)|^T |d| component by component, it bounds
-the error of the reported value whenever sum_c e_c bounds the error of each component of int w F (the
-same assumption as without reduction).  The stopping rule and the scales judge these reported (full
+of the integrand: a cell whose nodes' weights differ holds a step of w and gets a Fermi-shell length of
+at most ``width`` (a step's error factor until its cells are smaller than that).  The reported value
+is ``project(sum_c Q_c)`` and the reported error ``bound(E)``, E the error estimate of int w F above:
+since |sum_g rho(g)^T d| <= sum_g |rho(g)|^T |d| component by component, it bounds the error of the
+reported value whenever E bounds the error of each component of int w F (the same assumption as
+without reduction).  The stopping rule and the scales judge these reported (full
 zone) values and errors; a leaf's indicator is max_j e_c,j s_j with s = ``bound``(1 / scale), the
-ratio its error share adds to the reported errors.  The weight is a function of k alone, computed
-identically on every rank (shared out and gathered in rank order), so results stay bit-identical for
-any number of ranks and threads; checkpoints record the reduction's label, and a restart with another
+ratio its error share adds to the reported errors.  The weight is a function of k alone, the same
+bits in any batch (no BLAS), shared out over the ranks and gathered in rank order, so the refinement
+does not depend on the number of ranks and threads; checkpoints record the reduction's label, and a restart with another
 reduction (or none) is refused.
 
 Parallelism and determinism
