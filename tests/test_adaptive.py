@@ -25,11 +25,16 @@ def qwz2d():
 
 
 @pytest.fixture(scope="module")
-def reference(qwz2d):
-    """Dense uniform mesh: converged to ~1e-10 (2187^2 and 2916^2 agree to 3e-9 relative)."""
-    r = compute(model=qwz2d, quantities=["ahc", "entropy_hall"], temperatures=[T_LOW], mus=[MU],
+def references(qwz2d):
+    """Dense uniform mesh at 30 K and 300 K: converged to ~1e-10 (2187^2 and 2916^2 agree to 3e-9 relative)."""
+    r = compute(model=qwz2d, quantities=["ahc", "entropy_hall"], temperatures=[T_LOW, 300.0], mus=[MU],
                 kmesh=(2187, 2187, 1), batch_size=50000)
-    return r["ahc"][0, 0, 0, 1], r["entropy_hall"][0, 0, 0, 1]
+    return {T: (r["ahc"][i, 0, 0, 1], r["entropy_hall"][i, 0, 0, 1]) for i, T in enumerate((T_LOW, 300.0))}
+
+
+@pytest.fixture(scope="module")
+def reference(references):
+    return references[T_LOW]
 
 
 def test_adaptive_beats_uniform_on_chern_model(qwz2d, reference):
@@ -49,8 +54,8 @@ def test_adaptive_beats_uniform_on_chern_model(qwz2d, reference):
     uni = {n: compute(model=qwz2d, quantities=["entropy_hall"], temperatures=[T_LOW], mus=[MU],
                       kmesh=(n, n, 1), batch_size=50000)["entropy_hall"][0, 0, 0, 1] for n in (729, 972)}
     assert abs(uni[729] / ref_s - 1) > 1e-4 and abs(uni[972] / ref_s - 1) < 1e-4
-    assert 972**2 / n_ad > 4.0, n_ad  # measured 944784 / 216585 = 4.4
-    assert 729**2 / n_ad > 2.4  # measured 2.45
+    assert 972**2 / n_ad > 4.5, n_ad  # measured 944784 / 200133 = 4.7
+    assert 729**2 / n_ad > 2.6  # measured 2.66
 
 
 def test_fermi_sea_run_is_refined_by_its_error_alone(qwz2d, reference):
@@ -77,8 +82,8 @@ def test_box_occupations_integrate_an_unresolved_step(qwz2d, reference):
     """Averaging f_n and s_n over each node's box with the band linear in it (--box-occupations: the
     boxes tile the cell, so a linear band's Fermi sea is integrated exactly) integrates a Fermi
     surface or thermal shell that cuts a box instead of sampling it: to 1e-4, the AHC-only run needs
-    22 833 k-points instead of 73 701 with the nodes' own f_n, the sigma^s run 117 945 instead of
-    198 729 (measured), and every run is within its error estimate of the dense reference."""
+    22 833 k-points instead of 39 393 with the nodes' own f_n, the sigma^s run 106 857 instead of
+    184 509 (measured), and every run is within its error estimate of the dense reference."""
     ref_e, ref_s = reference
     runs = {(q, box): compute(model=qwz2d, quantities=[q], temperatures=[T_LOW], mus=[MU], kmesh=(9, 9, 1),
                               tolerance=1e-4, box_occupations=box)
@@ -89,8 +94,39 @@ def test_box_occupations_integrate_an_unresolved_step(qwz2d, reference):
         assert abs(r[q][0, 0, 0, 1] - ref) <= r.quantities[q].error[0, 0, 0, 1], q
         assert abs(r[q][0, 0, 0, 1] / ref - 1) < 1e-4, q
     n = {key: r.attrs["num_kpoints"] for key, r in runs.items()}
-    assert n["ahc", True] < 0.4 * n["ahc", False], n
-    assert n["entropy_hall", True] < 0.7 * n["entropy_hall", False], n
+    assert n["ahc", True] < 0.65 * n["ahc", False], n  # measured 0.58
+    assert n["entropy_hall", True] < 0.65 * n["entropy_hall", False], n  # measured 0.58
+
+
+def test_estimate_is_bounded_and_sharp_at_300_k(qwz2d, references):
+    """At 300 K on the Chern model the run a --tolerance eps would make (the first level whose estimate is
+    within eps) reports an error at least its true error, and stops at most 3x the k-points of the first
+    level from which its value stays within eps of the dense reference (benchmarks/adaptive_certification.py,
+    measured at every budget: 1.5-2.5x), for eps = 0.05 ... 0.005."""
+    ref = references[300.0][0]
+    levels = []
+    compute(model=qwz2d, quantities=["ahc"], temperatures=[300.0], mus=[MU], kmesh=(9, 9, 1), tolerance=1e-3,
+            on_level=lambda lev, n, v, e: levels.append((n, v["ahc"][0, 0, 0, 1], e["ahc"][0, 0, 0, 1])))
+    n, v, e = map(np.array, zip(*levels))
+    for eps in (0.05, 0.02, 0.01, 0.005):
+        stop = np.flatnonzero(e <= eps * np.abs(v))[0]
+        assert abs(v[stop] - ref) <= e[stop], eps
+        outside = np.flatnonzero(np.abs(v - ref) > eps * abs(ref))
+        within = n[outside[-1] + 1] if len(outside) else n[0]
+        assert within <= n[stop] <= 3 * within, (eps, n[stop], within)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 28: at 30 K the Gauss nodes miss a thermal shell thinner than the cells "
+                   "and the estimate does not see it (measured: 4.0e-5 reported, 1.6e-3 true)")
+def test_estimate_bounds_a_shell_quantity_at_low_temperature(qwz2d, reference):
+    """A --tolerance 0.01 run of sigma^s alone at 30 K should report an error at least its true error
+    (benchmarks/adaptive_certification.py: this is one of the 39 of 64 sigma^s cases at 30 K where it
+    does not).  Strict: the day the estimate bounds it, this test says so."""
+    _, ref_s = reference
+    r = compute(model=qwz2d, quantities=["entropy_hall"], temperatures=[T_LOW], mus=[MU], kmesh=(9, 9, 1),
+                tolerance=0.01)
+    assert r.attrs["converged"]
+    assert abs(r["entropy_hall"][0, 0, 0, 1] - ref_s) <= r.quantities["entropy_hall"].error[0, 0, 0, 1]
 
 
 def test_on_level_reports_the_running_integral(qwz2d):

@@ -588,9 +588,6 @@ def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel
                         group=None):
     """Adaptive refinement: (flat values, errors per quantity, warnings); records the refinement in ``attrs``.
     It covers the full zone (with a symmetry ``group`` the caller projects the result: :func:`_neumann`)."""
-    if group is not None:
-        attrs.update({"symmetry_reduction": False,
-                      "symmetry_reduction_note": "adaptive integration covers the full zone"})
     r, c = plan.request, plan.checked
     names = [q.name for q in c.quantities]
     settings = dataclasses.replace(
@@ -600,8 +597,10 @@ def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel
     signature = run_signature(model=model, parallel=parallel, quantities=c.quantities, temperatures=c.temperatures,
                               mus=c.mus, options=plan.options, degen_thresh=r.degen_thresh, settings=settings) \
         if r.checkpoint or r.restart else {}
+    reduction = _adaptive_reduction(r, group=group, model=model, evaluator=evaluator, attrs=attrs,
+                                    plan_mesh=plan.mesh.shape)
     res = integrate_adaptive(evaluator=evaluator, settings=settings, parallel=parallel, restart=r.restart,
-                             signature=signature)
+                             signature=signature, reduction=reduction)
     warnings_found = []
     if not res.converged and r.tolerance is not None:
         warnings_found.append(f"adaptive integration stopped before reaching the tolerance {r.tolerance:.1e}: "
@@ -615,6 +614,35 @@ def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel
                   "abs_tolerance": r.abs_tolerance, "estimated_rel_error": res.history[-1]["rel_error"],
                   "history": res.history})
     return res.value, evaluator.errors(res.error), warnings_found
+
+
+def _adaptive_reduction(r: _Request, *, group, model: TBModel, evaluator: Evaluator, attrs: dict, plan_mesh):
+    """The irreducible wedge of a symmetrized model's magnetic point group for the adaptive integrator
+    (:class:`~wbentropy.integrate.adaptive.Reduction`, :mod:`wbentropy.kspace.wedge`), or None (no group, or
+    ``symmetry_reduction=False``, a group of one operation, or one that moves the plane of a 2D coarse mesh:
+    the full zone); records the choice in ``attrs``."""
+    if group is None:
+        return None
+    flat = [d for d in range(3) if plan_mesh[d] == 1]  # a 2D model: the group must keep its plane
+    mixes = any(np.any(np.delete(group.k_ops[:, d, :], d, axis=1)) or np.any(np.delete(group.k_ops[:, :, d], d, axis=1))
+                for d in flat)
+    note = ("not asked for (symmetry_reduction=False / --no-symmetry-reduction)" if not r.symmetry_reduction else
+            f"the group {group.name} has one operation only" if group.order == 1 else
+            f"operations of {group.name} take the plane of the coarse mesh to another" if mixes else None)
+    attrs["symmetry_reduction"] = note is None
+    if note is not None:
+        attrs["symmetry_reduction_note"] = note
+        return None
+    from .evaluate import group_sums
+    from .integrate.adaptive import Reduction
+    from .kspace.wedge import Wedge
+
+    wedge = Wedge.build(k_ops=group.k_ops, recip=model.reciprocal_lattice)
+    project, bound = group_sums(evaluator, group=group)
+    label = f"{group.name}: {wedge.label()}"
+    attrs["symmetry_wedge"] = label
+    return Reduction(weight=wedge.weight, keep_cells=wedge.keep_boxes, project=project, bound=bound, label=label,
+                     width=wedge.delta)
 
 
 def _result(plan: _Plan, *, values, errors, attrs: dict) -> Result:

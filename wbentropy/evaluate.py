@@ -24,7 +24,7 @@ from .model import TBModel
 from .physics.occupation import kT_eV
 from .quantities import Options, Quantity
 
-__all__ = ["Evaluator", "SamplingStats", "sampling_warnings", "storage_shape", "needed_operators"]
+__all__ = ["Evaluator", "SamplingStats", "sampling_warnings", "storage_shape", "needed_operators", "group_sums"]
 
 logger = logging.getLogger(__name__)
 
@@ -350,3 +350,38 @@ class Evaluator:
                 for q, v in zip(self.quantities, self.split(flat))]
 
 
+
+
+def group_sums(evaluator: Evaluator, *, group):
+    """The full-zone integral from a wedge integral, and the bound on its error (flat vectors).
+
+    Each quantity's integrand transforms as F(g k) = rho(g) F(k) under the operations g of the magnetic
+    point group ``group`` (:class:`wbentropy.symmetry.SymmetryGroup`; rho from the quantity's rank, parity
+    and time reversal: :func:`wbentropy.physics.tensor_symmetry.representation`).  Returns
+
+    * ``project(v) = |G| P v``, P = mean_g rho(g) Neumann's projector, |G| the operations on k: with
+      v = int w F over a weight with sum_g w(g k) = 1 this is the integral over the zone
+      (:mod:`wbentropy.kspace.wedge`; P is symmetric, rho(g)^T = rho(g^-1));
+    * ``bound(e) = |G| mean_g |rho(g)| e`` (elementwise absolute values): a bound on the error of
+      ``project(v)`` from a bound e on the error of each component of v; linear, non-negative and
+      self-adjoint.
+    """
+    from .physics.tensor_symmetry import representation
+
+    maps = []
+    for q in evaluator.quantities:
+        rank = 1 if q.vector else q.rank
+        reps = np.array([representation(R, bool(a), rank=rank, parity=q.parity, time_reversal=q.time_reversal)
+                         for R, a in zip(group.rotations, group.antiunitary)])
+        maps.append((group.order * reps.mean(axis=0), group.order * np.abs(reps).mean(axis=0), rank))
+
+    def apply(flat: np.ndarray, which: int) -> np.ndarray:
+        parts = []
+        for q, arr, m in zip(evaluator.quantities, evaluator.split(np.asarray(flat, dtype=float)), maps):
+            t = np.moveaxis(arr, -1, 0) if q.complex_valued else arr  # (re, im) first: rho is real
+            out = (t.reshape(t.shape[:t.ndim - m[2]] + (-1,)) @ m[which].T).reshape(t.shape)
+            out = np.moveaxis(out, 0, -1) if q.complex_valued else out
+            parts.append(out.reshape(out.shape[:np.ndim(flat) - 1] + (-1,)))
+        return np.concatenate(parts, axis=-1)
+
+    return (lambda v: apply(v, 0)), (lambda e: apply(e, 1))

@@ -56,8 +56,8 @@ def add_symmetry_reduction(p) -> None:
     """``--no-symmetry-reduction``: integrate the full mesh of a symmetrized model (``compute``)."""
     p.add_argument("--no-symmetry-reduction", dest="symmetry_reduction", action="store_false",
                    help="with a symmetrized model (--symmetrize), integrate every point of the uniform mesh instead "
-                        "of its irreducible points (the tensors are projected either way; for checks: "
-                        "docs/symmetry.md)")
+                        "of its irreducible points, or adaptively the whole zone instead of the irreducible wedge "
+                        "(the tensors are projected either way; for checks: docs/symmetry.md)")
 
 
 def add_spin_pair(p) -> None:

@@ -1,0 +1,340 @@
+"""Certification of the adaptive integrator's error estimate: is it reliable (does the reported
+error bound the true error?) and sharp (does a ``--tolerance eps`` run stop soon after its value is
+within eps?), over a set of cases with independent references.
+
+    python benchmarks/adaptive_certification.py [--models chern chern_b fe] [--cache DIR] [--details]
+
+A *curve* is one adaptive run (one model, one set of quantities, one T, one mu) continued to a tight
+tolerance (``--curve-tolerance``) or a budget; it is recorded level by level (value and error of every
+tensor component, the run's own relative error estimate and unresolved Fermi-surface cells, from the
+result's ``history``) and, by wrapping the integrator's split step, at every ``--max-kpoints`` budget
+between the levels.  A ``--tolerance eps`` run makes the same refinement decisions and stops at the
+first level where the curve's estimate is within eps and no Fermi-surface cell is unresolved: each
+curve gives the run of every tolerance (0.05, 0.02, 0.01, 0.005) without running it again.
+
+A *case* is (curve, tolerance, quantity, component): a component of a tensor whose reference is at
+least 10 % of the tensor's largest.  For each case:
+
+* reliability: the reported error of the component against its true error |value - reference|;
+* sharpness: the k-points the tolerance run uses over the k-points from which its own curve (at every
+  budget) stays within eps * scale of the reference, scale = the tensor's largest component (the
+  run's own stopping scale).
+
+One table is printed: per subset (the cases the estimate was tuned on, the held-out cases, all), the
+number of cases, the fraction bounded, the worst under-estimate (largest true / reported error), the
+median over-estimate, and the median and largest sharpness ratio.
+
+Models and references (``--models``):
+
+* ``chern``: the Qi-Wu-Zhang Chern model (m = -1, t = 1 eV, 2D, 9 x 9 coarse cells).  In the gap the
+  AHC is quantised, -C e^2/(h c) with C = -sign(m) (analytic); elsewhere the reference is the uniform
+  mesh N x N (``--chern-mesh``, default 2187; its difference from (4/3 N)^2 is printed as its
+  accuracy).  Tuning set.
+* ``chern_b``: the same model with m = 1.4, t = 0.8 eV, a = 3.5 A (C = -1, a narrower gap at M) from
+  7 x 7 coarse cells; references as for ``chern``.  Held out.
+* ``fe``: bcc Fe from ``../shared/data/Fe_Wannier90`` (8^3 coarse cells, mu = E_F = 17.6255 eV).
+  References (``FE_REFERENCES``): sigma^e_xy and sigma^s_xy at 300 K from the uniform 400^3 mesh
+  (453.057 S/cm, -0.421585 A/(m K); the 384^3 mesh agrees within 3e-4 and 4e-5), sigma^e_xy at 30 K
+  from an adaptive run to 6 M k-points (446.875 S/cm, checked against other coarse meshes to about
+  1e-3; docs/adaptive.md).  Components without a reference are not cases.  Tuning set.
+* ``fe_sym``: the symmetrized Fe_sym (``../shared/data/Fe_sym_Wannier90``, WannierBerri's symmetrization,
+  M along -z, mu = 17.6 eV): its references are dense adaptive runs made once by
+  ``--make-references fe_sym`` (``--reference-budget`` k-points each, cached; the accuracy printed is the
+  difference of its last two levels).  Held out.
+
+Every run is cached in ``--cache`` (default ``$WBENTROPY_BENCH_TMP/adaptive_certification``, outside the
+repository): a rerun only reprints, a changed estimate needs a new cache folder.  Nothing is asserted
+(tests/test_adaptive.py holds the assertions).
+"""
+from __future__ import annotations
+
+import _threads  # noqa: F401  (before numpy: the thread pool and single-threaded BLAS)
+
+import argparse
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from _data import EF_FE, material
+from fe_adaptive import recording_splits
+
+from wbentropy import constants as C
+from wbentropy.api import compute
+
+logger = logging.getLogger("bench")
+TOLERANCES = (0.05, 0.02, 0.01, 0.005)
+QUANTITY_SETS = (("ahc",), ("entropy_hall",), ("ahc", "entropy_hall"))
+#: a component is a case when its reference is at least this fraction of its tensor's largest
+COMPONENT_FLOOR = 0.1
+#: (T, mu, quantity) -> (component (a, b), value, how it was made) for Fe, from docs/adaptive.md and issue 28
+FE_REFERENCES = {
+    (300.0, EF_FE, "ahc"): ((0, 1), 453.057, "uniform 400^3"),
+    (300.0, EF_FE, "entropy_hall"): ((0, 1), -0.421585, "uniform 400^3"),
+    (30.0, EF_FE, "ahc"): ((0, 1), 446.875, "adaptive, 6 M k-points"),
+}
+MODELS = {
+    "chern": dict(kind="qwz", mass=-1.0, hopping=1.0, a=3.0, coarse=(9, 9, 1), gap=(-1.0, 1.0),
+                  mus=(-2.2, -1.5, -1.1, 0.0, 2.6), temperatures=(30.0, 300.0), budget=2_000_000, tuning=True),
+    "chern_b": dict(kind="qwz", mass=1.4, hopping=0.8, a=3.5, coarse=(7, 7, 1), gap=(-0.48, 0.48),
+                    mus=(-2.0, -1.0, -0.6, 0.0, 1.2), temperatures=(30.0, 300.0), budget=2_000_000, tuning=False),
+    "fe": dict(kind="w90", coarse=(8, 8, 8), mus=(EF_FE,), temperatures=(300.0, 30.0), budget=3_000_000,
+               tuning=True, quantity_sets=(("ahc",), ("ahc", "entropy_hall"))),
+    "fe_sym": dict(kind="fe_sym", coarse=(8, 8, 8), mus=(17.6,), temperatures=(300.0,), budget=3_000_000,
+                   tuning=False, quantity_sets=(("ahc",), ("ahc", "entropy_hall"))),
+}
+QWZ_C = 5.0  # layer spacing of the QWZ models, Angstrom
+
+
+def load(name: str):
+    """The model of ``MODELS[name]``."""
+    spec = MODELS[name]
+    if spec["kind"] == "qwz":
+        from wbentropy.toy_models import qwz_chern_model
+
+        return qwz_chern_model(mass=spec["mass"], hopping=spec["hopping"], a=spec["a"], c=QWZ_C, tz=0.0)
+    from wbentropy.io.load import load_model
+
+    if spec["kind"] == "w90":
+        return load_model(w90=material("Fe_Wannier90") / "Fe")
+    folder = material("Fe_sym_Wannier90")
+    from wbentropy.symmetry import symmetrize_model
+
+    model = load_model(w90=folder / "Fe_sym")
+    return symmetrize_model(model, win=folder / "Fe_sym.win", magmom=[0, 0, -1], mus=[17.6],
+                            projections=["Fe:sp3d2;t2g"])[0]
+
+
+def runs_of(name: str):
+    """(quantities, T, mu) of every curve of a model: no entropy Hall run in a gap (its tensor is
+    exponentially small there, no relative accuracy of its own is asked)."""
+    spec = MODELS[name]
+    gap = spec.get("gap", (np.inf, -np.inf))
+    for qs in spec.get("quantity_sets", QUANTITY_SETS):
+        for T in spec["temperatures"]:
+            for mu in spec["mus"]:
+                if "entropy_hall" in qs and gap[0] < mu < gap[1]:
+                    continue
+                yield qs, T, mu
+
+
+def curve(model, name: str, qs, T: float, mu: float, args) -> dict:
+    """One recorded adaptive run (see the module docstring), cached as ``DIR/<key>.npz``."""
+    spec = MODELS[name]
+    key = f"{name}_{'+'.join(qs)}_T{T:g}_mu{mu:g}"
+    path = Path(args.cache) / f"{key}.npz"
+    if path.exists():
+        return dict(np.load(path, allow_pickle=False))
+    levels, steps, t0 = [], [], time.perf_counter()
+
+    def on_level(level, n, values, errors):
+        levels.append((n, np.stack([values[q][0, 0] for q in qs]), np.stack([errors[q][0, 0] for q in qs])))
+        logger.info("  %s level %d: %d k-points, %.0f s", key, level, n, time.perf_counter() - t0)
+
+    def record(cost, changes):  # each split cell's change, in the order a smaller budget takes them
+        steps.append((levels[-1][0], cost, np.cumsum(np.stack([changes[q][:, 0, 0] for q in qs], axis=1), axis=0)))
+
+    with recording_splits(record):
+        r = compute(model=model, quantities=list(qs), temperatures=[T], mus=[mu], kmesh=spec["coarse"],
+                    tolerance=args.curve_tolerance, max_kpoints=args.budget or spec["budget"], on_level=on_level)
+    hist = r.attrs["history"]
+    n_split = [len(s[2]) for s in steps]
+    out = dict(kpoints=np.array([x[0] for x in levels]), value=np.stack([x[1] for x in levels]),
+               error=np.stack([x[2] for x in levels]), rel_error=np.array([h["rel_error"] for h in hist]),
+               unresolved=np.array([h.get("unresolved_fermi_cells", 0) for h in hist]),
+               step_kpoints=np.array([s[0] for s in steps]), step_cost=np.array([s[1] for s in steps]),
+               step_cells=np.array(n_split), step_cum=np.concatenate([s[2] for s in steps]) if steps
+               else np.zeros((0, len(qs), 3, 3)), seconds=np.array(time.perf_counter() - t0))
+    np.savez(path, **out)
+    logger.info("curve %s: %d levels, %d k-points, %.0f s", key, len(levels), levels[-1][0], out["seconds"])
+    return out
+
+
+def budget_series(c: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(k-points, values (n, n_q, 3, 3)) of the run at every budget: each level, and each level's value
+    plus its first m split cells' changes."""
+    ks, vs, pos = list(c["kpoints"]), list(c["value"]), 0
+    for lev, (n0, cost, m) in enumerate(zip(c["step_kpoints"], c["step_cost"], c["step_cells"])):
+        cum = c["step_cum"][pos:pos + m]
+        pos += m
+        base = c["value"][list(c["kpoints"]).index(n0)]
+        ks += list(n0 + cost * np.arange(1, m + 1))
+        vs += list(base[None] + cum)
+    order = np.argsort(ks, kind="stable")
+    return np.asarray(ks)[order], np.asarray(vs)[order]
+
+
+def stays_within(ks: np.ndarray, err: np.ndarray, eps: float):
+    """Smallest k-points from which ``err`` stays <= eps to the end of the curve (None if never)."""
+    bad = np.flatnonzero(err > eps)
+    if len(bad) == 0:
+        return int(ks[0])
+    return int(ks[bad[-1] + 1]) if bad[-1] + 1 < len(ks) else None
+
+
+def references(name: str, model, args) -> dict:
+    """(T, mu, quantity) -> {(a, b): (value, how, accuracy)} of a model; cached in DIR/references.json."""
+    path = Path(args.cache) / "references.json"
+    cache = json.loads(path.read_text()) if path.exists() else {}
+    spec = MODELS[name]
+    if spec["kind"] == "w90":
+        return {(T, mu, q): {ab: (v, how, None)} for (T, mu, q), (ab, v, how) in FE_REFERENCES.items()}
+    if spec["kind"] == "qwz":
+        if name not in cache:
+            cache[name] = _qwz_references(model, name, args.chern_mesh)
+            path.write_text(json.dumps(cache, indent=1))
+    elif name not in cache:
+        if name not in args.make_references:
+            logger.info("%s: no references yet (--make-references %s makes them)", name, name)
+            return {}
+        cache[name] = _adaptive_references(model, spec, args.reference_budget)
+        path.write_text(json.dumps(cache, indent=1))
+    out = {}
+    for key, comps in cache[name].items():
+        T, mu, q = key.split("|")
+        out[float(T), float(mu), q] = {tuple(json.loads(ab)): tuple(v) for ab, v in comps.items()}
+    return out
+
+
+def _qwz_references(model, name: str, n: int) -> dict:
+    """Uniform N x N references of every (T, mu) (their accuracy: the difference from the (4N/3)^2 mesh),
+    and the quantised AHC in the gap (analytic)."""
+    spec = MODELS[name]
+    T, mu = list(spec["temperatures"]), list(spec["mus"])
+    dense = {}
+    for m in (n, 4 * n // 3):
+        t0 = time.perf_counter()
+        dense[m] = compute(model=model, quantities=["ahc", "entropy_hall"], temperatures=T, mus=mu,
+                           kmesh=(m, m, 1), batch_size=50000)
+        logger.info("reference mesh %d^2: %.0f s", m, time.perf_counter() - t0)
+    chern = -np.sign(spec["mass"]) if 0 < abs(spec["mass"]) < 2 else 0.0
+    quantum = -chern * C.E2_OVER_H / (QWZ_C * 1e-8)  # S/cm, one conductance quantum per layer spacing
+    out = {}
+    for iT, t in enumerate(T):
+        for imu, m in enumerate(mu):
+            for q in ("ahc", "entropy_hall"):
+                v, w = dense[n][q][iT, imu], dense[4 * n // 3][q][iT, imu]
+                acc = float(abs(w[0, 1] - v[0, 1]) / max(abs(v[0, 1]), 1e-300))
+                if q == "ahc" and spec["gap"][0] < m < spec["gap"][1]:
+                    logger.info("%s, %g K, mu = %g eV: quantised %.6f S/cm, uniform %d^2 %.6f", name, t, m, quantum,
+                                n, v[0, 1])
+                    comps = {"[0, 1]": (quantum, "analytic (quantised)", 0.0)}
+                else:
+                    comps = {"[0, 1]": (float(v[0, 1]), f"uniform {n}^2", acc)}
+                out[f"{t}|{m}|{q}"] = comps
+    return out
+
+
+def _adaptive_references(model, spec, budget: int) -> dict:
+    """Dense adaptive references of every (T, mu): each component of every Hall tensor from a run of
+    ``budget`` k-points (accuracy: its change over the last two levels, relative to the tensor)."""
+    out = {}
+    for T in spec["temperatures"]:
+        for mu in spec["mus"]:
+            levels = []
+            r = compute(model=model, quantities=["ahc", "entropy_hall"], temperatures=[T], mus=[mu],
+                        kmesh=spec["coarse"], tolerance=1e-6, max_kpoints=budget,
+                        on_level=lambda lev, n, v, e: levels.append(v))
+            for q in ("ahc", "entropy_hall"):
+                v = r[q][0, 0]
+                acc = float(np.max(np.abs(levels[-2][q][0, 0] - v)) / np.max(np.abs(v)))
+                out[f"{T}|{mu}|{q}"] = {json.dumps([a, b]): (float(v[a, b]), f"adaptive {budget} k-points", acc)
+                                        for a in range(3) for b in range(a + 1, 3)}
+    return out
+
+
+def cases_of(name: str, qs, T, mu, c: dict, refs: dict) -> list[dict]:
+    """Every case of one curve (see the module docstring)."""
+    ks, vs = budget_series(c)
+    out = []
+    for eps in TOLERANCES:
+        stop = np.flatnonzero((c["rel_error"] <= eps) & (c["unresolved"] == 0))
+        for iq, q in enumerate(qs):
+            comps = refs.get((T, mu, q), {})
+            scale = np.max(np.abs(c["value"][-1, iq]))
+            for (a, b), (ref, how, acc) in comps.items():
+                if abs(ref) < COMPONENT_FLOOR * scale:
+                    continue
+                case = dict(model=name, run="+".join(qs), T=T, mu=mu, q=q, ab=(a, b), eps=eps,
+                            tuning=MODELS[name]["tuning"], reached=len(stop) > 0)
+                within = stays_within(ks, np.abs(vs[:, iq, a, b] - ref) / scale, eps)
+                if len(stop):
+                    i = stop[0]
+                    case.update(kpoints=int(c["kpoints"][i]), estimate=float(c["error"][i, iq, a, b]),
+                                true=float(abs(c["value"][i, iq, a, b] - ref)), scale=float(scale),
+                                within=within, sharpness=c["kpoints"][i] / within if within else np.inf)
+                out.append(case)
+    return out
+
+
+def summary(rows: list[dict], label: str) -> str:
+    """One table row of a subset of the cases."""
+    done = [r for r in rows if r["reached"]]
+    if not done:
+        return f"| {label} | {len(rows)} | 0 | — | — | — | — | — |"
+    est, true = np.array([r["estimate"] for r in done]), np.array([r["true"] for r in done])
+    under = true / np.maximum(est, 1e-300)
+    sharp = np.array([r["sharpness"] for r in done])
+    return (f"| {label} | {len(rows)} | {len(done)} | {100 * np.mean(est >= true):.0f} % | "
+            f"{int(np.sum(under > 2))} | {np.max(under):.1f} | {np.median(1 / np.maximum(under, 1e-300)):.1f} | "
+            f"{np.median(sharp):.2f} | {100 * np.mean(sharp <= 2):.0f} % |")
+
+
+def table(rows: list[dict]) -> list[str]:
+    """The printed table: every subset (tuning / held out) at every temperature, and all cases."""
+    out = ["| cases | all | reached | bounded | under by > 2x | worst true/estimate | median estimate/true "
+           "| sharpness median | sharpness <= 2 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for tuning, label in ((True, "tuning"), (False, "held out")):
+        for T in sorted({r["T"] for r in rows}, reverse=True):
+            sub = [r for r in rows if r["tuning"] == tuning and r["T"] == T]
+            if sub:
+                models = ", ".join(sorted({r["model"] for r in sub}))
+                out.append(summary(sub, f"{label} ({models}), {T:g} K"))
+    out.append(summary(rows, "all"))
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", nargs="+", choices=list(MODELS), default=["chern", "chern_b", "fe"])
+    p.add_argument("--cache", default=os.path.join(os.environ.get("WBENTROPY_BENCH_TMP") or tempfile.gettempdir(),
+                                                    "adaptive_certification"),
+                   help="folder of the cached curves and references (outside the repository)")
+    p.add_argument("--curve-tolerance", type=float, default=1e-3, help="tolerance each curve is run to")
+    p.add_argument("--budget", type=int, help="k-points of every curve (default: the model's, 2 M or 3 M)")
+    p.add_argument("--chern-mesh", type=int, default=2187, help="uniform N x N reference of the Chern models")
+    p.add_argument("--make-references", nargs="*", default=[], choices=["fe_sym"],
+                   help="make the dense adaptive references of these models (hours)")
+    p.add_argument("--reference-budget", type=int, default=20_000_000)
+    p.add_argument("--temperatures", nargs="+", type=float, help="only the curves at these temperatures")
+    p.add_argument("--runs", nargs="+", help="only these quantity sets, e.g. ahc ahc+entropy_hall")
+    p.add_argument("--details", action="store_true", help="also print every case")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("wbentropy").setLevel(logging.WARNING)
+    Path(args.cache).mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name in args.models:
+        model = load(name)
+        refs = references(name, model, args)
+        for qs, T, mu in runs_of(name):
+            if not any((T, mu, q) in refs for q in qs) or (args.temperatures and T not in args.temperatures) \
+                    or (args.runs and "+".join(qs) not in args.runs):
+                continue
+            rows += cases_of(name, qs, T, mu, curve(model, name, qs, T, mu, args), refs)
+    if args.details:
+        logger.info("| model | run | T | mu | quantity | ab | eps | k-points | estimate | true | sharpness |")
+        for r in rows:
+            logger.info("| %s | %s | %g | %g | %s | %s | %g | %s | %.2e | %.2e | %.2f |", r["model"], r["run"], r["T"],
+                        r["mu"], r["q"], r["ab"], r["eps"], r.get("kpoints", "not reached"),
+                        r.get("estimate", np.nan), r.get("true", np.nan), r.get("sharpness", np.nan))
+    logger.info("")
+    for line in table(rows):
+        logger.info(line)
+
+
+if __name__ == "__main__":
+    main()
