@@ -128,8 +128,10 @@ def test_results_are_projected_and_the_residual_stored(runs, group):
         rank = _rank(q)
         P = group.projector(rank=rank, parity=q.parity, time_reversal=q.time_reversal)
         expected = symmetry_residual(plain[name], P, rank=rank)
+        # both are round-off of a symmetric sum (<= 2e-10 of the scale): they agree to the noise of the k sum,
+        # whose last bits depend on the batching (threads, ranks)
         np.testing.assert_allclose(full.quantities[name].attrs["symmetry_residual"], expected,
-                                   rtol=1e-6, atol=1e-12 * _scale(runs, name))
+                                   rtol=1e-6, atol=1e-9 * _scale(runs, name))
         np.testing.assert_allclose(full[name], plain[name], rtol=0, atol=1e-10 * _scale(runs, name))
 
 
