@@ -266,7 +266,6 @@ def test_adaptive_runs_cover_the_full_zone_and_are_projected(symmetrized):
     warned = {str(w.message).split(":")[0] for w in caught if "projecting onto" in str(w.message)}
     for name, allowed in (("ahc", _ALLOWED["odd"]), ("drude_conductivity", _ALLOWED["even"])):
         q = res.quantities[name]
-        print(name, q.attrs["symmetry_residual_relative"], np.max(q.error) / np.max(np.abs(q.value)))
         assert q.attrs["symmetry_residual"] > 0
         assert (name in warned) == (q.attrs["symmetry_residual"] > np.max(q.error)), name
         mask = np.ones((3, 3), dtype=bool)
