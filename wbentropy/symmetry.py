@@ -97,7 +97,8 @@ def to_system_r(model: TBModel, *, symmetrize: bool = False, win: str | Path | N
     if win is None or not Path(win).is_file():
         raise InputError("to_system_r(symmetrize=True): needs the crystal structure and projections from a .win "
                          "(win=..., or a model read with its SEED.win)")
-    return _checked_symmetrization(model, win=win, magmom=magmom, mus=mus, projections=projections)[0]
+    group, sym, _ = _checked_symmetrization(model, win=win, magmom=magmom, mus=mus, projections=projections)
+    return _system_r_of_symmetrized(sym, group)
 
 
 def _system_r(model: TBModel):
@@ -269,22 +270,61 @@ def band_breaking(model: TBModel, group: SymmetryGroup, *, energy: float, nk: in
 
 
 # ------------------------------------------------------------------ symmetrize
-def _symmetrize_system(model: TBModel, *, structure: dict, projections: list[str], magmom: np.ndarray | None):
-    system = _system_r(model)
-    moments = None if magmom is None else np.asarray(magmom, dtype=float)
+@contextlib.contextmanager
+def _quiet_wannierberri():
+    """Silence WannierBerri and irrep while they symmetrize: their notes (e.g. the advice on ';' in
+    projections, the printed space group) are not the user's business here."""
     wb_logger = logging.getLogger("wannierberri")
     level = wb_logger.level
-    wb_logger.setLevel(logging.ERROR)  # its advice on ';' in projections is not the user's business here
+    wb_logger.setLevel(logging.ERROR)
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        wb_logger.setLevel(level)
+
+
+_SYMMETRIZER_ERRORS = (AssertionError, ValueError, KeyError, RuntimeError, IndexError)
+
+
+def _symmetrize_system(model: TBModel, *, structure: dict, projections: list[str], magmom: np.ndarray | None):
+    """WannierBerri's own symmetrization (``System_R.symmetrize``) of ``model`` converted to a ``System_R``:
+    the reference :func:`_symmetrize` is tested against (it needs about 4x the model's memory)."""
+    system = _system_r(model)
+    moments = None if magmom is None else np.asarray(magmom, dtype=float)
+    try:
+        with _quiet_wannierberri():
             system.symmetrize(proj=projections, positions=np.asarray(structure["positions"]),
                               atom_name=list(structure["atom_names"]), soc=structure["spinors"],
                               magmom=moments, silent=True, reorder_back=True)
-    except (AssertionError, ValueError, KeyError, RuntimeError, IndexError) as exc:
+    except _SYMMETRIZER_ERRORS as exc:
         raise InputError(f"WannierBerri cannot symmetrize the model with projections {projections}: {exc}") from None
-    finally:
-        wb_logger.setLevel(level)
+    return system
+
+
+def _symmetrize(model: TBModel, *, group: SymmetryGroup, structure: dict, projections: list[str]) -> TBModel:
+    """Every operator of ``model`` averaged over ``group`` with WannierBerri's group action
+    (:mod:`wbentropy.symmetrize_lean`: equal to :func:`_symmetrize_system` to round-off, in the memory of the
+    result plus small slices)."""
+    from .symmetrize_lean import group_action, symmetrize_operators
+
+    try:
+        with _quiet_wannierberri():
+            action = group_action(spacegroup=group.spacegroup, structure=structure, projections=projections)
+    except _SYMMETRIZER_ERRORS as exc:
+        raise InputError(f"WannierBerri cannot symmetrize the model with projections {projections}: {exc}") from None
+    return symmetrize_operators(model, action)
+
+
+def _system_r_of_symmetrized(sym: TBModel, group: SymmetryGroup):
+    """The ``System_R`` of a symmetrized model, carrying its point group as ``System_R.symmetrize`` leaves it
+    (what ``wannierberri.run(..., use_irred_kpt=True, symmetrize=True)`` needs)."""
+    system = _system_r(sym)
+    with _quiet_wannierberri():
+        system.set_pointgroup(spacegroup=group.spacegroup)
+        system.set_structure_from_sg(group.spacegroup)
+    system.symmetrized = True
     return system
 
 
@@ -341,8 +381,8 @@ def symmetrize_model(model: TBModel, *, win: str | Path, magmom=None, mus=(), pr
 
 def _checked_symmetrization(model: TBModel, *, win: str | Path, magmom=None, mus=(),
                             projections: list[str] | None = None, nk_check: int = 300, nk_breaking: int = 100,
-                            seed: int = 0) -> tuple[object, TBModel, dict]:
-    """:func:`symmetrize_model`, also returning WannierBerri's symmetrized ``System_R`` (with its point group)."""
+                            seed: int = 0) -> tuple[SymmetryGroup, TBModel, dict]:
+    """:func:`symmetrize_model`, also returning the group."""
     from .io.win import read_win_structure
 
     t0 = time.perf_counter()
@@ -352,9 +392,8 @@ def _checked_symmetrization(model: TBModel, *, win: str | Path, magmom=None, mus
     mus = np.atleast_1d(np.asarray(mus, dtype=float))
     reference = float(mus[0]) if mus.size else float(np.median(_bands(model, np.zeros((1, 3)))))
     before = band_breaking(model, group, energy=reference, nk=nk_breaking, seed=seed)
-    system = _symmetrize_system(model, structure=structure, projections=projections or structure["projections"],
-                                magmom=moments)
-    sym = from_system_r(system, like=model, note=f"{group.name} ({group.order} operations) from {win}")
+    sym = _symmetrize(model, group=group, structure=structure, projections=projections or structure["projections"])
+    sym = _with_sources(sym, {"symmetrized": f"{group.name} ({group.order} operations) from {win}"})
     check = _check(model, sym, group, mus=mus, nk=nk_check, seed=seed)
     filling_moved = np.abs(check["filling_sym"] - check["filling_raw"]) > FILLING_TOL
     if check["excess"] > CHECK_TOL_EV or np.any(filling_moved):
@@ -375,7 +414,7 @@ def _checked_symmetrization(model: TBModel, *, win: str | Path, magmom=None, mus
               "symmetry_breaking_after_eV": after, "symmetrize_seconds": time.perf_counter() - t0}
     logger.info("symmetrized under %s (%d operations): band breaking %.3g eV -> %.3g eV (%.1f s)",
                 group.name, group.order, before, after, record["symmetrize_seconds"])
-    return system, sym, record
+    return group, sym, record
 
 
 def measure_breaking(model: TBModel, *, win: str | Path | None, magmom=None, mus=(), temperatures=(),
