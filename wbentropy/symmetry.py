@@ -46,6 +46,8 @@ CHECK_TOL_EV = 0.005
 FILLING_TOL = 0.05
 #: bands within this distance (eV) of the reference energy enter the breaking measure
 BREAKING_WINDOW_EV = 1.0
+#: k-points per batch of the band checks
+BAND_BATCH = 256
 _LATTICE_LETTERS = "PIFCABR"
 
 
@@ -246,10 +248,14 @@ def magnetic_group(*, structure: dict, magmom: np.ndarray | None) -> SymmetryGro
 
 # ------------------------------------------------------------------ bands
 def _bands(model: TBModel, k: np.ndarray) -> np.ndarray:
-    """Band energies (nk, nw) at reduced k (nk, 3), from the interpolator every integral uses."""
+    """Band energies (nk, nw) at reduced k (nk, 3), from the interpolator every integral uses, in batches of
+    :data:`BAND_BATCH` k-points (the Fourier sum's temporaries stay small beside the model)."""
     from .kspace.interpolation import Interpolator
 
-    return np.linalg.eigvalsh(Interpolator(model=model, position=False)(k).H)
+    interpolate = Interpolator(model=model, position=False)
+    k = np.atleast_2d(k)
+    return np.concatenate([np.linalg.eigvalsh(interpolate(k[s:s + BAND_BATCH]).H)
+                           for s in range(0, len(k), BAND_BATCH)])
 
 
 def _orbit_bands(model: TBModel, group: SymmetryGroup, k: np.ndarray) -> np.ndarray:
@@ -440,15 +446,39 @@ def measure_breaking(model: TBModel, *, win: str | Path | None, magmom=None, mus
     breaking = band_breaking(model, group, energy=reference, nk=nk, seed=seed)
     temps = np.atleast_1d(np.asarray(temperatures, dtype=float))
     threshold = min([1e-3] + [KB_EV * t for t in temps if t > 0])
-    if breaking > threshold:
-        logger.warning("the model breaks its magnetic point group %s (%d operations): bands within 1 eV of "
-                       "mu = %g eV differ by up to %.3g meV between symmetry-related k-points (more than %s); "
-                       "symmetry-forbidden tensor components will be finite; consider --symmetrize "
-                       "(and --magmom MX MY MZ for a magnetic crystal)",
-                       group.name, group.order, reference, breaking * 1e3,
-                       "1 meV" if threshold == 1e-3 else "k_B T")
+    if breaking > threshold and _reporting_process():
+        logger.warning(_breaking_message(group, magnetic=moments is not None, reference=reference, breaking=breaking,
+                                         threshold="1 meV" if threshold == 1e-3 else "k_B T"))
     return {"symmetry_group": group.name, "symmetry_group_order": group.order,
             "symmetry_breaking_before_eV": breaking}
+
+
+def _breaking_message(group: SymmetryGroup, *, magnetic: bool, reference: float, breaking: float,
+                      threshold: str) -> str:
+    """The warning of :func:`measure_breaking`.  Without moments the group is the structure's non-magnetic one
+    (time reversal kept), which a magnetic model with spin-orbit coupling breaks by nature: then the advice
+    is --magmom, and --symmetrize only for a model that really is non-magnetic (it would remove the magnetism)."""
+    figures = (f"bands within 1 eV of mu = {reference:g} eV differ by up to {breaking * 1e3:.3g} meV between "
+               f"symmetry-related k-points (more than {threshold})")
+    if magnetic:
+        return (f"the model breaks its magnetic point group {group.name} ({group.order} operations): {figures}; "
+                "symmetry-forbidden tensor components will be finite; consider --symmetrize")
+    return (f"without --magmom the crystal is taken as non-magnetic, and the model breaks the point group "
+            f"{group.name} ({group.order} operations, time reversal included) of its structure: {figures}. "
+            "A magnetic model (magnetisation with spin-orbit coupling) does so by nature: give its moments with "
+            "--magmom MX MY MZ to measure (and --symmetrize) under its magnetic group. A non-magnetic model with "
+            "this breaking gets finite symmetry-forbidden tensor components: consider --symmetrize")
+
+
+def _reporting_process() -> bool:
+    """False on the MPI ranks other than 0 of COMM_WORLD, when MPI is running (a warning is printed once);
+    MPI is never started here (mpi4py is only looked at when already imported and initialised)."""
+    import sys
+
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is None or not mpi.Is_initialized() or mpi.Is_finalized():
+        return True
+    return mpi.COMM_WORLD.Get_rank() == 0
 
 
 def _magmom_text(moments: np.ndarray | None) -> str:
