@@ -150,35 +150,39 @@ def _rotated(G: np.ndarray, symop, parities: tuple[int, int, int], left: np.ndar
     return G.conj() * p_tr if symop.time_reversal else G
 
 
-def _accumulate(out: np.ndarray, X: np.ndarray, *, key: str, R_out: np.ndarray, table: _RTable,
-                action: GroupAction, centres: np.ndarray | None, i0: int) -> None:
-    """out += sum over operations, block and atom pairs of the rotated blocks of X (not yet divided by N)."""
-    parities = _parities(key)
+def _terms(action: GroupAction):
+    """Every (operation, block pair, atom pair) of the average: (symop, S, target rows, target columns, source rows,
+    source columns, D_a^dagger, D_b, T_a - T_b, same atom and block), the rows and columns as the model's indices."""
     p = action.order
     for isym, symop in enumerate(action.symmetries):
         S = np.rint(symop.rotation).astype(int)
         for b1 in action.blocks:
             for b2 in action.blocks:
                 n1, n2 = b1["norb"], b2["norb"]
-                step = max(1, SLICE_BYTES // (n1 * n2 * X[0, 0, 0].size * 16))
                 for a, b in np.ndindex(len(b1["T"]), len(b2["T"])):
-                    a1, b_1 = b1["atommap"][a, isym], b2["atommap"][b, isym]
-                    rows, cols = p[b1["start"] + a * n1 + np.arange(n1)], p[b2["start"] + b * n2 + np.arange(n2)]
-                    src_rows = p[b1["start"] + a1 * n1 + np.arange(n1)]
-                    src_cols = p[b2["start"] + b_1 * n2 + np.arange(n2)]
-                    left, right = b1["D"][a, isym].conj().T, b2["D"][b, isym]
-                    shift = b1["T"][a, isym] - b2["T"][b, isym]
-                    diagonal = centres is not None and b1 is b2 and a1 == b_1
-                    for lo in range(0, len(R_out), step):
-                        target = np.arange(lo, min(lo + step, len(R_out)))
-                        source = table(R_out[target] @ S.T + shift)
-                        hit = source >= 0
-                        target, source = target[hit], source[hit]
-                        G = X[np.ix_(source, src_rows, src_cols)]
-                        if diagonal and np.any(source == i0):  # convention I: no centres on the R = 0 diagonal
-                            k = int(np.flatnonzero(source == i0)[0])
-                            G[k, np.arange(n1), np.arange(n1)] -= centres[src_rows]
-                        out[np.ix_(target, rows, cols)] += _rotated(G, symop, parities, left, right)
+                    ga, gb = b1["atommap"][a, isym], b2["atommap"][b, isym]
+                    yield (symop, S, p[b1["start"] + a * n1 + np.arange(n1)], p[b2["start"] + b * n2 + np.arange(n2)],
+                           p[b1["start"] + ga * n1 + np.arange(n1)], p[b2["start"] + gb * n2 + np.arange(n2)],
+                           b1["D"][a, isym].conj().T, b2["D"][b, isym], b1["T"][a, isym] - b2["T"][b, isym],
+                           b1 is b2 and ga == gb)
+
+
+def _accumulate(out: np.ndarray, X: np.ndarray, *, key: str, R_out: np.ndarray, table: _RTable,
+                action: GroupAction, centres: np.ndarray | None, i0: int) -> None:
+    """out += the sum over operations, block and atom pairs of the rotated blocks of X (not yet divided by N),
+    a slice of R vectors (at most :data:`SLICE_BYTES` of X) at a time."""
+    parities = _parities(key)
+    for symop, S, rows, cols, src_rows, src_cols, left, right, shift, same in _terms(action):
+        step = max(1, SLICE_BYTES // (len(rows) * len(cols) * X[0, 0, 0].size * 16))
+        for lo in range(0, len(R_out), step):
+            target = np.arange(lo, min(lo + step, len(R_out)))
+            source = table(R_out[target] @ S.T + shift)
+            target, source = target[source >= 0], source[source >= 0]
+            G = X[np.ix_(source, src_rows, src_cols)]
+            if centres is not None and same and np.any(source == i0):  # convention I: no centres on R = 0
+                k = int(np.flatnonzero(source == i0)[0])
+                G[k, np.arange(len(rows)), np.arange(len(rows))] -= centres[src_rows]
+            out[np.ix_(target, rows, cols)] += _rotated(G, symop, parities, left, right)
 
 
 def symmetrize_operators(model: TBModel, action: GroupAction) -> TBModel:
@@ -202,7 +206,8 @@ def symmetrize_operators(model: TBModel, action: GroupAction) -> TBModel:
                              "implemented")
         position = spec is not None and spec.position
         out = np.zeros((len(R_out),) + X.shape[1:], dtype=complex)
-        _accumulate(out, X, key=spec.wannierberri if spec is not None else name, R_out=R_out, table=table, action=action,
+        key = spec.wannierberri if spec is not None else name
+        _accumulate(out, X, key=key, R_out=R_out, table=table, action=action,
                     centres=model.centres if position else None, i0=i0)
         out /= n_ops
         if position:
