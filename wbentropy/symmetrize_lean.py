@@ -31,8 +31,10 @@ from .model import OPERATORS, TBModel
 
 __all__ = ["GroupAction", "group_action", "symmetrize_operators"]
 
-#: bytes of one gathered slice of an operator (bounds the temporaries of the average)
+#: bytes of one gathered slice of an operator (bounds the temporaries of the average): at most this, and at
+#: most 1/16 of the operator (a few temporaries of a slice stay small beside a small model too)
 SLICE_BYTES = 1 << 20
+SLICE_FRACTION = 16
 
 
 @dataclass(frozen=True)
@@ -143,11 +145,14 @@ def _rotated(G: np.ndarray, symop, parities: tuple[int, int, int], left: np.ndar
     rotation = np.asarray(symop.rotation_cart, dtype=complex)
     for _ in range(n_cart):  # each product rotates the first Cartesian index and moves it last (as tensordot)
         G = np.moveaxis(G, 3, -1) @ rotation
-    if symop.inversion:
-        G = G * (p_inv * (-1) ** n_cart)
-    G = np.moveaxis(G, (1, 2), (-2, -1))
-    G = np.moveaxis(left @ G @ right, (-2, -1), (1, 2))
-    return G.conj() * p_tr if symop.time_reversal else G
+    if symop.inversion and p_inv * (-1) ** n_cart != 1:
+        G = -G
+    G = np.moveaxis(left @ np.moveaxis(G, (1, 2), (-2, -1)) @ right, (-2, -1), (1, 2))
+    if symop.time_reversal:
+        np.conjugate(G, out=G)
+        if p_tr != 1:
+            G *= p_tr
+    return G
 
 
 def _terms(action: GroupAction):
@@ -172,8 +177,9 @@ def _accumulate(out: np.ndarray, X: np.ndarray, *, key: str, R_out: np.ndarray, 
     """out += the sum over operations, block and atom pairs of the rotated blocks of X (not yet divided by N),
     a slice of R vectors (at most :data:`SLICE_BYTES` of X) at a time."""
     parities = _parities(key)
+    budget = min(SLICE_BYTES, X.nbytes // SLICE_FRACTION)
     for symop, S, rows, cols, src_rows, src_cols, left, right, shift, same in _terms(action):
-        step = max(1, SLICE_BYTES // (len(rows) * len(cols) * X[0, 0, 0].size * 16))
+        step = max(1, budget // (len(rows) * len(cols) * X[0, 0, 0].size * 16))
         for lo in range(0, len(R_out), step):
             target = np.arange(lo, min(lo + step, len(R_out)))
             source = table(R_out[target] @ S.T + shift)
