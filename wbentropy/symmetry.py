@@ -1,10 +1,12 @@
 """Magnetic symmetry of a Wannier model: the group, its breaking, and a checked symmetrization.
 
 The group theory is not ours: the magnetic space group comes from ``irrep`` (spglib underneath),
-the symmetrization of the real-space operators from WannierBerri
-(``System_R.symmetrize``, :class:`wannierberri.symmetry.sawf.SymmetrizerSAWF`).  This module
-converts a :class:`~wbentropy.model.TBModel` to a WannierBerri ``System_R`` and back, measures how
-far the band energies break the group, and refuses a symmetrization that changes the physics:
+its action on the Wannier functions (atom maps, lattice shifts, orbital matrices) from WannierBerri's
+:class:`wannierberri.symmetry.sawf.SymmetrizerSAWF`; the average of the real-space operators over the
+group is :mod:`wbentropy.symmetrize_lean` (equal to WannierBerri's ``System_R.symmetrize`` to
+round-off, in a third of its memory).  This module converts a :class:`~wbentropy.model.TBModel` to a
+WannierBerri ``System_R`` and back, measures how far the band energies break the group, and refuses a
+symmetrization that changes the physics:
 
 * **breaking**: ``max |E_n(k) - E_n(g k)|`` over the point-group images ``g k`` (time reversal
   sends k to -k), for bands within +-1 eV of a reference energy, on random k;
@@ -78,8 +80,8 @@ def to_system_r(model: TBModel, *, symmetrize: bool = False, win: str | Path | N
     ----------
     model : TBModel
     symmetrize : bool
-        Symmetrize every operator under the magnetic space group with WannierBerri's
-        ``System_R.symmetrize``, after the check of :func:`symmetrize_model` (refused with
+        Symmetrize every operator under the magnetic space group (:func:`symmetrize_model`, the average
+        WannierBerri's ``System_R.symmetrize`` computes), after its check (refused with
         :class:`~wbentropy.errors.InputError` if the symmetrized bands leave the raw orbit spread or the
         band count below a mu changes).  The returned system carries its point group
         (``system.pointgroup``), as ``wannierberri.run(..., use_irred_kpt=True, symmetrize=True)`` needs.
@@ -350,7 +352,10 @@ def _check(raw: TBModel, sym: TBModel, group: SymmetryGroup, *, mus: np.ndarray,
 
 def symmetrize_model(model: TBModel, *, win: str | Path, magmom=None, mus=(), projections: list[str] | None = None,
                      nk_check: int = 300, nk_breaking: int = 100, seed: int = 0) -> tuple[TBModel, dict]:
-    """Symmetrize H(R) and r(R) under the magnetic space group with WannierBerri, after checking it.
+    """Symmetrize every operator (H(R), r(R), ...) under the magnetic space group, after checking it.
+
+    The group action is WannierBerri's, the average :mod:`wbentropy.symmetrize_lean` (its memory: the
+    result plus small slices).
 
     Parameters
     ----------
