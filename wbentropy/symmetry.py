@@ -408,16 +408,7 @@ def _checked_symmetrization(model: TBModel, *, win: str | Path, magmom=None, mus
     check = _check(model, sym, group, mus=mus, nk=nk_check, seed=seed)
     filling_moved = np.abs(check["filling_sym"] - check["filling_raw"]) > FILLING_TOL
     if check["excess"] > CHECK_TOL_EV or np.any(filling_moved):
-        filling = ", ".join(f"{a:.2f} -> {b:.2f}" for a, b, bad in
-                            zip(check["filling_raw"], check["filling_sym"], filling_moved) if bad)
-        raise InputError(
-            f"symmetrization refused: the symmetrized bands move up to {check['shift']:.3g} eV, "
-            f"{max(check['excess'], 0.0):.3g} eV beyond the spread of the raw bands over the {group.order} "
-            f"images g k of {group.name}"
-            + (f", and the bands below mu per k-point change ({filling})" if filling else "")
-            + "; the Wannier functions no longer have the character of the projections in the .win. "
-            "Wannierise symmetry-adapted functions (Wannier90's site_symmetry, or projection-like functions "
-            "whose bands survive this check) or run without --symmetrize", path=win)
+        raise InputError(_refusal(check, group, filling_moved, magnetic=moments is not None), path=win)
     after = band_breaking(sym, group, energy=reference, nk=nk_breaking, seed=seed)
     record = {"symmetry_group": group.name, "symmetry_space_group": group.space_group,
               "symmetry_group_order": group.order, "symmetry_magmom": _magmom_text(moments),
@@ -426,6 +417,24 @@ def _checked_symmetrization(model: TBModel, *, win: str | Path, magmom=None, mus
     logger.info("symmetrized under %s (%d operations): band breaking %.3g eV -> %.3g eV (%.1f s)",
                 group.name, group.order, before, after, record["symmetrize_seconds"])
     return group, sym, record
+
+
+def _refusal(check: dict, group: SymmetryGroup, filling_moved: np.ndarray, *, magnetic: bool) -> str:
+    """The one line of a refused symmetrization: what moved, and why it may have (without moments first the
+    non-magnetic group, which a magnetic model cannot keep its bands under)."""
+    filling = ", ".join(f"{a:.2f} -> {b:.2f}" for a, b, bad in
+                        zip(check["filling_raw"], check["filling_sym"], filling_moved) if bad)
+    reason = ("; the Wannier functions" if magnetic else
+              "; without --magmom the crystal is taken as non-magnetic, and a magnetic model (exchange splitting, "
+              "spin-orbit coupling) cannot keep its bands under that group's time reversal: give the moments with "
+              "--magmom MX MY MZ. For a non-magnetic crystal: the Wannier functions")
+    return (f"symmetrization refused: the symmetrized bands move up to {check['shift']:.3g} eV, "
+            f"{max(check['excess'], 0.0):.3g} eV beyond the spread of the raw bands over the {group.order} "
+            f"images g k of {group.name}"
+            + (f", and the bands below mu per k-point change ({filling})" if filling else "")
+            + f"{reason} no longer have the character of the projections in the .win. "
+            "Wannierise symmetry-adapted functions (Wannier90's site_symmetry, or projection-like functions "
+            "whose bands survive this check) or run without --symmetrize")
 
 
 def measure_breaking(model: TBModel, *, win: str | Path | None, magmom=None, mus=(), temperatures=(),
