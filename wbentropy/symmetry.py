@@ -1,10 +1,12 @@
 """Magnetic symmetry of a Wannier model: the group, its breaking, and a checked symmetrization.
 
 The group theory is not ours: the magnetic space group comes from ``irrep`` (spglib underneath),
-the symmetrization of the real-space operators from WannierBerri
-(``System_R.symmetrize``, :class:`wannierberri.symmetry.sawf.SymmetrizerSAWF`).  This module
-converts a :class:`~wbentropy.model.TBModel` to a WannierBerri ``System_R`` and back, measures how
-far the band energies break the group, and refuses a symmetrization that changes the physics:
+its action on the Wannier functions (atom maps, lattice shifts, orbital matrices) from WannierBerri's
+:class:`wannierberri.symmetry.sawf.SymmetrizerSAWF`; the average of the real-space operators over the
+group is :mod:`wbentropy.symmetrize_lean` (equal to WannierBerri's ``System_R.symmetrize`` to
+round-off, in a third of its memory).  This module converts a :class:`~wbentropy.model.TBModel` to a
+WannierBerri ``System_R`` and back, measures how far the band energies break the group, and refuses a
+symmetrization that changes the physics:
 
 * **breaking**: ``max |E_n(k) - E_n(g k)|`` over the point-group images ``g k`` (time reversal
   sends k to -k), for bands within +-1 eV of a reference energy, on random k;
@@ -46,6 +48,8 @@ CHECK_TOL_EV = 0.005
 FILLING_TOL = 0.05
 #: bands within this distance (eV) of the reference energy enter the breaking measure
 BREAKING_WINDOW_EV = 1.0
+#: k-points per batch of the band checks
+BAND_BATCH = 256
 _LATTICE_LETTERS = "PIFCABR"
 
 
@@ -76,8 +80,8 @@ def to_system_r(model: TBModel, *, symmetrize: bool = False, win: str | Path | N
     ----------
     model : TBModel
     symmetrize : bool
-        Symmetrize every operator under the magnetic space group with WannierBerri's
-        ``System_R.symmetrize``, after the check of :func:`symmetrize_model` (refused with
+        Symmetrize every operator under the magnetic space group (:func:`symmetrize_model`, the average
+        WannierBerri's ``System_R.symmetrize`` computes), after its check (refused with
         :class:`~wbentropy.errors.InputError` if the symmetrized bands leave the raw orbit spread or the
         band count below a mu changes).  The returned system carries its point group
         (``system.pointgroup``), as ``wannierberri.run(..., use_irred_kpt=True, symmetrize=True)`` needs.
@@ -97,7 +101,8 @@ def to_system_r(model: TBModel, *, symmetrize: bool = False, win: str | Path | N
     if win is None or not Path(win).is_file():
         raise InputError("to_system_r(symmetrize=True): needs the crystal structure and projections from a .win "
                          "(win=..., or a model read with its SEED.win)")
-    return _checked_symmetrization(model, win=win, magmom=magmom, mus=mus, projections=projections)[0]
+    group, sym, _ = _checked_symmetrization(model, win=win, magmom=magmom, mus=mus, projections=projections)
+    return _system_r_of_symmetrized(sym, group)
 
 
 def _system_r(model: TBModel):
@@ -245,10 +250,14 @@ def magnetic_group(*, structure: dict, magmom: np.ndarray | None) -> SymmetryGro
 
 # ------------------------------------------------------------------ bands
 def _bands(model: TBModel, k: np.ndarray) -> np.ndarray:
-    """Band energies (nk, nw) at reduced k (nk, 3), from the interpolator every integral uses."""
+    """Band energies (nk, nw) at reduced k (nk, 3), from the interpolator every integral uses, in batches of
+    :data:`BAND_BATCH` k-points (the Fourier sum's temporaries stay small beside the model)."""
     from .kspace.interpolation import Interpolator
 
-    return np.linalg.eigvalsh(Interpolator(model=model, position=False)(k).H)
+    interpolate = Interpolator(model=model, position=False)
+    k = np.atleast_2d(k)
+    return np.concatenate([np.linalg.eigvalsh(interpolate(k[s:s + BAND_BATCH]).H)
+                           for s in range(0, len(k), BAND_BATCH)])
 
 
 def _orbit_bands(model: TBModel, group: SymmetryGroup, k: np.ndarray) -> np.ndarray:
@@ -269,22 +278,61 @@ def band_breaking(model: TBModel, group: SymmetryGroup, *, energy: float, nk: in
 
 
 # ------------------------------------------------------------------ symmetrize
-def _symmetrize_system(model: TBModel, *, structure: dict, projections: list[str], magmom: np.ndarray | None):
-    system = _system_r(model)
-    moments = None if magmom is None else np.asarray(magmom, dtype=float)
+@contextlib.contextmanager
+def _quiet_wannierberri():
+    """Silence WannierBerri and irrep while they symmetrize: their notes (e.g. the advice on ';' in
+    projections, the printed space group) are not the user's business here."""
     wb_logger = logging.getLogger("wannierberri")
     level = wb_logger.level
-    wb_logger.setLevel(logging.ERROR)  # its advice on ';' in projections is not the user's business here
+    wb_logger.setLevel(logging.ERROR)
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        wb_logger.setLevel(level)
+
+
+_SYMMETRIZER_ERRORS = (AssertionError, ValueError, KeyError, RuntimeError, IndexError)
+
+
+def _symmetrize_system(model: TBModel, *, structure: dict, projections: list[str], magmom: np.ndarray | None):
+    """WannierBerri's own symmetrization (``System_R.symmetrize``) of ``model`` converted to a ``System_R``:
+    the reference :func:`_symmetrize` is tested against (it needs about 4x the model's memory)."""
+    system = _system_r(model)
+    moments = None if magmom is None else np.asarray(magmom, dtype=float)
+    try:
+        with _quiet_wannierberri():
             system.symmetrize(proj=projections, positions=np.asarray(structure["positions"]),
                               atom_name=list(structure["atom_names"]), soc=structure["spinors"],
                               magmom=moments, silent=True, reorder_back=True)
-    except (AssertionError, ValueError, KeyError, RuntimeError, IndexError) as exc:
+    except _SYMMETRIZER_ERRORS as exc:
         raise InputError(f"WannierBerri cannot symmetrize the model with projections {projections}: {exc}") from None
-    finally:
-        wb_logger.setLevel(level)
+    return system
+
+
+def _symmetrize(model: TBModel, *, group: SymmetryGroup, structure: dict, projections: list[str]) -> TBModel:
+    """Every operator of ``model`` averaged over ``group`` with WannierBerri's group action
+    (:mod:`wbentropy.symmetrize_lean`: equal to :func:`_symmetrize_system` to round-off, in the memory of the
+    result plus small slices)."""
+    from .symmetrize_lean import group_action, symmetrize_operators
+
+    try:
+        with _quiet_wannierberri():
+            action = group_action(spacegroup=group.spacegroup, structure=structure, projections=projections)
+    except _SYMMETRIZER_ERRORS as exc:
+        raise InputError(f"WannierBerri cannot symmetrize the model with projections {projections}: {exc}") from None
+    return symmetrize_operators(model, action)
+
+
+def _system_r_of_symmetrized(sym: TBModel, group: SymmetryGroup):
+    """The ``System_R`` of a symmetrized model, carrying its point group as ``System_R.symmetrize`` leaves it
+    (what ``wannierberri.run(..., use_irred_kpt=True, symmetrize=True)`` needs)."""
+    system = _system_r(sym)
+    with _quiet_wannierberri():
+        system.set_pointgroup(spacegroup=group.spacegroup)
+        system.set_structure_from_sg(group.spacegroup)
+    system.symmetrized = True
     return system
 
 
@@ -304,7 +352,10 @@ def _check(raw: TBModel, sym: TBModel, group: SymmetryGroup, *, mus: np.ndarray,
 
 def symmetrize_model(model: TBModel, *, win: str | Path, magmom=None, mus=(), projections: list[str] | None = None,
                      nk_check: int = 300, nk_breaking: int = 100, seed: int = 0) -> tuple[TBModel, dict]:
-    """Symmetrize H(R) and r(R) under the magnetic space group with WannierBerri, after checking it.
+    """Symmetrize every operator (H(R), r(R), ...) under the magnetic space group, after checking it.
+
+    The group action is WannierBerri's, the average :mod:`wbentropy.symmetrize_lean` (its memory: the
+    result plus small slices).
 
     Parameters
     ----------
@@ -341,8 +392,8 @@ def symmetrize_model(model: TBModel, *, win: str | Path, magmom=None, mus=(), pr
 
 def _checked_symmetrization(model: TBModel, *, win: str | Path, magmom=None, mus=(),
                             projections: list[str] | None = None, nk_check: int = 300, nk_breaking: int = 100,
-                            seed: int = 0) -> tuple[object, TBModel, dict]:
-    """:func:`symmetrize_model`, also returning WannierBerri's symmetrized ``System_R`` (with its point group)."""
+                            seed: int = 0) -> tuple[SymmetryGroup, TBModel, dict]:
+    """:func:`symmetrize_model`, also returning the group."""
     from .io.win import read_win_structure
 
     t0 = time.perf_counter()
@@ -352,22 +403,12 @@ def _checked_symmetrization(model: TBModel, *, win: str | Path, magmom=None, mus
     mus = np.atleast_1d(np.asarray(mus, dtype=float))
     reference = float(mus[0]) if mus.size else float(np.median(_bands(model, np.zeros((1, 3)))))
     before = band_breaking(model, group, energy=reference, nk=nk_breaking, seed=seed)
-    system = _symmetrize_system(model, structure=structure, projections=projections or structure["projections"],
-                                magmom=moments)
-    sym = from_system_r(system, like=model, note=f"{group.name} ({group.order} operations) from {win}")
+    sym = _symmetrize(model, group=group, structure=structure, projections=projections or structure["projections"])
+    sym = _with_sources(sym, {"symmetrized": f"{group.name} ({group.order} operations) from {win}"})
     check = _check(model, sym, group, mus=mus, nk=nk_check, seed=seed)
     filling_moved = np.abs(check["filling_sym"] - check["filling_raw"]) > FILLING_TOL
     if check["excess"] > CHECK_TOL_EV or np.any(filling_moved):
-        filling = ", ".join(f"{a:.2f} -> {b:.2f}" for a, b, bad in
-                            zip(check["filling_raw"], check["filling_sym"], filling_moved) if bad)
-        raise InputError(
-            f"symmetrization refused: the symmetrized bands move up to {check['shift']:.3g} eV, "
-            f"{max(check['excess'], 0.0):.3g} eV beyond the spread of the raw bands over the {group.order} "
-            f"images g k of {group.name}"
-            + (f", and the bands below mu per k-point change ({filling})" if filling else "")
-            + "; the Wannier functions no longer have the character of the projections in the .win. "
-            "Wannierise symmetry-adapted functions (Wannier90's site_symmetry, or projection-like functions "
-            "whose bands survive this check) or run without --symmetrize", path=win)
+        raise InputError(_refusal(check, group, filling_moved, magnetic=moments is not None), path=win)
     after = band_breaking(sym, group, energy=reference, nk=nk_breaking, seed=seed)
     record = {"symmetry_group": group.name, "symmetry_space_group": group.space_group,
               "symmetry_group_order": group.order, "symmetry_magmom": _magmom_text(moments),
@@ -375,7 +416,25 @@ def _checked_symmetrization(model: TBModel, *, win: str | Path, magmom=None, mus
               "symmetry_breaking_after_eV": after, "symmetrize_seconds": time.perf_counter() - t0}
     logger.info("symmetrized under %s (%d operations): band breaking %.3g eV -> %.3g eV (%.1f s)",
                 group.name, group.order, before, after, record["symmetrize_seconds"])
-    return system, sym, record
+    return group, sym, record
+
+
+def _refusal(check: dict, group: SymmetryGroup, filling_moved: np.ndarray, *, magnetic: bool) -> str:
+    """The one line of a refused symmetrization: what moved, and why it may have (without moments first the
+    non-magnetic group, which a magnetic model cannot keep its bands under)."""
+    filling = ", ".join(f"{a:.2f} -> {b:.2f}" for a, b, bad in
+                        zip(check["filling_raw"], check["filling_sym"], filling_moved) if bad)
+    reason = ("; the Wannier functions" if magnetic else
+              "; without --magmom the crystal is taken as non-magnetic, and a magnetic model (exchange splitting, "
+              "spin-orbit coupling) cannot keep its bands under that group's time reversal: give the moments with "
+              "--magmom MX MY MZ. For a non-magnetic crystal: the Wannier functions")
+    return (f"symmetrization refused: the symmetrized bands move up to {check['shift']:.3g} eV, "
+            f"{max(check['excess'], 0.0):.3g} eV beyond the spread of the raw bands over the {group.order} "
+            f"images g k of {group.name}"
+            + (f", and the bands below mu per k-point change ({filling})" if filling else "")
+            + f"{reason} no longer have the character of the projections in the .win. "
+            "Wannierise symmetry-adapted functions (Wannier90's site_symmetry, or projection-like functions "
+            "whose bands survive this check) or run without --symmetrize")
 
 
 def measure_breaking(model: TBModel, *, win: str | Path | None, magmom=None, mus=(), temperatures=(),
@@ -401,15 +460,39 @@ def measure_breaking(model: TBModel, *, win: str | Path | None, magmom=None, mus
     breaking = band_breaking(model, group, energy=reference, nk=nk, seed=seed)
     temps = np.atleast_1d(np.asarray(temperatures, dtype=float))
     threshold = min([1e-3] + [KB_EV * t for t in temps if t > 0])
-    if breaking > threshold:
-        logger.warning("the model breaks its magnetic point group %s (%d operations): bands within 1 eV of "
-                       "mu = %g eV differ by up to %.3g meV between symmetry-related k-points (more than %s); "
-                       "symmetry-forbidden tensor components will be finite; consider --symmetrize "
-                       "(and --magmom MX MY MZ for a magnetic crystal)",
-                       group.name, group.order, reference, breaking * 1e3,
-                       "1 meV" if threshold == 1e-3 else "k_B T")
+    if breaking > threshold and _reporting_process():
+        logger.warning(_breaking_message(group, magnetic=moments is not None, reference=reference, breaking=breaking,
+                                         threshold="1 meV" if threshold == 1e-3 else "k_B T"))
     return {"symmetry_group": group.name, "symmetry_group_order": group.order,
             "symmetry_breaking_before_eV": breaking}
+
+
+def _breaking_message(group: SymmetryGroup, *, magnetic: bool, reference: float, breaking: float,
+                      threshold: str) -> str:
+    """The warning of :func:`measure_breaking`.  Without moments the group is the structure's non-magnetic one
+    (time reversal kept), which a magnetic model with spin-orbit coupling breaks by nature: then the advice
+    is --magmom, and --symmetrize only for a model that really is non-magnetic (it would remove the magnetism)."""
+    figures = (f"bands within 1 eV of mu = {reference:g} eV differ by up to {breaking * 1e3:.3g} meV between "
+               f"symmetry-related k-points (more than {threshold})")
+    if magnetic:
+        return (f"the model breaks its magnetic point group {group.name} ({group.order} operations): {figures}; "
+                "symmetry-forbidden tensor components will be finite; consider --symmetrize")
+    return (f"without --magmom the crystal is taken as non-magnetic, and the model breaks the point group "
+            f"{group.name} ({group.order} operations, time reversal included) of its structure: {figures}. "
+            "A magnetic model (magnetisation with spin-orbit coupling) does so by nature: give its moments with "
+            "--magmom MX MY MZ to measure (and --symmetrize) under its magnetic group. A non-magnetic model with "
+            "this breaking gets finite symmetry-forbidden tensor components: consider --symmetrize")
+
+
+def _reporting_process() -> bool:
+    """False on the MPI ranks other than 0 of COMM_WORLD, when MPI is running (a warning is printed once);
+    MPI is never started here (mpi4py is only looked at when already imported and initialised)."""
+    import sys
+
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is None or not mpi.Is_initialized() or mpi.Is_finalized():
+        return True
+    return mpi.COMM_WORLD.Get_rank() == 0
 
 
 def _magmom_text(moments: np.ndarray | None) -> str:
