@@ -151,6 +151,9 @@ _RANDOM_Z = 2.0
 _SHELL_BIAS = 1.0
 _SHELL_Z = 2.0
 _SHELL_WEIGHT = 1.0
+#: with shell contrasts, the step factor is kept for children of radius up to this times k_B T/|v|, where
+#: their node boxes resolve the shell (no contrast) but the Gauss rule does not yet
+_CONTRAST_RESOLUTION = 4.0
 #: version of the refinement rules, stored in checkpoints: a checkpoint of a run refined under other
 #: rules (e.g. before the step factor of Fermi-sea runs) would not resume to an uninterrupted run's result
 _RULES = ("octree-gauss/5: shell contrasts (box minus node occupations) in the error and the indicators, "
@@ -698,7 +701,7 @@ def _refine(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Par
     nc = geo.n_children
     Qf = Q.reshape(n_mark, nc, -1)
     change = Qf.sum(axis=1) - parents.Q
-    family = np.abs(change) * _family_factor(geo, clev, ell if thermal_steps else ell_w, n_mark)
+    family = np.abs(change) * _family_factor(geo, clev, ell, n_mark, None if thermal_steps else ell_w)
     embf = emb.reshape(n_mark, nc, -1)
     total = embf.sum(axis=1, keepdims=True)
     share = np.where(total > 0, embf / np.where(total > 0, total, 1.0), 1.0 / nc)
@@ -724,9 +727,16 @@ def _mark(indicator: np.ndarray, unresolved: np.ndarray, budget_cells: int) -> t
     return marked, taken
 
 
-def _family_factor(geo: _Geometry, clev, ell, n_families: int) -> np.ndarray:
-    """(n_families, 1) ratio of the children's error to their parent's (see the module docstring)."""
-    step = (geo.radius(clev) > _STEP_RESOLUTION * ell).reshape(n_families, -1).any(axis=1)
+def _family_factor(geo: _Geometry, clev, ell, n_families: int, ell_w=None) -> np.ndarray:
+    """(n_families, 1) ratio of the children's error to their parent's (see the module docstring): the step
+    factor where a child's radius is above ``_STEP_RESOLUTION`` times ``ell`` (with ``ell_w``, the steps of
+    the reduction's weight, ``ell`` only up to ``_CONTRAST_RESOLUTION`` times it: beyond, the shell contrasts
+    carry the thermal shell's error)."""
+    ratio = geo.radius(clev) / ell
+    step = ratio > _STEP_RESOLUTION
+    if ell_w is not None:
+        step = (step & (ratio <= _CONTRAST_RESOLUTION)) | (geo.radius(clev) > _STEP_RESOLUTION * ell_w)
+    step = step.reshape(n_families, -1).any(axis=1)
     return np.where(step, _STEP_FACTOR, _FAMILY_FACTOR)[:, None]
 
 
