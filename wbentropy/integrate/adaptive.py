@@ -39,14 +39,37 @@ that the rough children inherit it.  A coarse cell starts with its embedded indi
 Where the children do not resolve the thermal shell of a Fermi surface crossing them (cell
 radius above 2 k_B T/|v|), the integrand is a step (or a bump as thin as the shell) on their
 scale and the rule is only first order: the error of the cut cells halves per halving, and the
-factor is 1/2 (at T = 0 no shell is known, and 1/16 is used).
-The reported error of each component adds the shares in two groups.  A leaf whose radius is
-between 2 and 8 times k_B T/|v| sees the shell as a step at a position random with respect to
+factor is 1/2 (at T = 0 no shell is known, and 1/16 is used) -- unless the shell contrasts below
+carry that error: then 1/2 is used only for children of radius 2 to 4 k_B T/|v| (their node boxes
+resolve the shell, so they have no contrast, but the Gauss rule does not yet) and 1/16 elsewhere.
+
+Shell contrasts (node occupations, the default)
+-----------------------------------------------
+Every node is evaluated twice from the same band geometry: with the occupation weights f_n, s_n at the
+node (the integrand F) and with their means over the node's box, the band linear in it (as with
+``box_occupations``; 0 for quantities whose weight has no box mean, e.g. -df/dE).  The cell's Gauss sum
+of the difference is its *shell contrast* S_c (signed, per output): for a linear band with constant
+Berry curvature the box means integrate the cell exactly, so -S_c is the error with which the nodes hit
+or miss a Fermi surface or a thermal shell thinner than their boxes; it vanishes where every box
+resolves the shell (the band sweeps at most k_B T either side) and is known a priori, at the level the
+cell is made, not one split later.  The contrasts are not added to the value (that is
+``box_occupations``); they enter the reported error and the refinement.  With ``box_occupations`` the
+node values are the box means and there is no contrast (S_c = 0).
+
+Reported error
+--------------
+The reported error of each component adds the shares in two groups and the contrasts.  A leaf whose
+radius is between 2 and 8 times k_B T/|v| sees the shell as a step at a position random with respect to
 its nodes: the Gauss rule is unbiased over that position, so the errors of such leaves have
 random signs and add up in quadrature, 2 sqrt(sum_c e_c^2) (two standard deviations).  All
 other leaves add up linearly, sum_c e_c: smooth cells (errors of their parent's sign) and cells
 much larger than the shell (their nodes hit or miss the shell along a stretch of the Fermi
-surface: correlated errors).  The reported error is the sum of the two.
+surface: correlated errors).  The contrasts add |sum_c S_c| (their correlated part: the error the
+node rule makes over the whole Fermi surface, as far as the box means know it) plus
+2 sqrt(sum_c S_c^2) (the box means' own error, of the size of the contrasts, with random signs):
+
+    error = sum_{other} e_c + 2 sqrt(sum_{2 < rho_c/(k_BT/|v|) <= 8} e_c^2) + |sum_c S_c| + 2 sqrt(sum_c S_c^2).
+
 benchmarks/adaptive_certification.py measures how often it bounds the true error.
 
 Refinement
@@ -57,14 +80,14 @@ largest tensor on the (T, mu) grid, so that e.g. an in-gap sigma^s ~ exp(-gap/2k
 does not demand relative accuracy of its own) + ``abs_tolerance``, and a leaf's
 indicator is max_j e_c,j / scale_j, so one refined set of k-points serves every
 quantity and every (T, mu).  Berry-curvature hot spots show up as large indicators.
-When a requested quantity lives in the thermal shell (-df/dE, 1/T or s_n: the
-evaluator is ``fermi_weighted``), cells crossed by a Fermi surface (a band within
-|v| rho + a few k_B T of a requested mu, rho the cell radius) are refined until their
-radius is below 60 times the length k_B T/|v| on which the occupations change
-(Fermi-surface refinement: the evaluator reports that length per k-point), so that the
-shell is resolved even where the coarse mesh saw no sign of it.  A Fermi-sea integrand
-(the AHC, f_n Omega_n) sees the Fermi surface as a step between its nodes, so it is
-refined by its (step-aware) error estimate alone.  Each level refines the unresolved
+A leaf's indicator is (e_c + |S_c|) / scale, so a cell that a thin shell crosses is refined by
+its contrast, as far as its error matters, where its nodes saw no sign of the shell.  When a
+requested quantity lives in the thermal shell with a weight that has no box mean (-df/dE, 1/T:
+the evaluator is ``shell_unaveraged``; with ``box_occupations`` every ``fermi_weighted`` one),
+cells crossed by a Fermi surface (a band within |v| rho + a few k_B T of a requested mu, rho the
+cell radius) are refined until their radius is below 60 times the length k_B T/|v| on which the
+occupations change (Fermi-surface refinement: the evaluator reports that length per k-point), so
+that the shell is resolved even where the coarse mesh saw no sign of it.  Each level refines the unresolved
 Fermi-surface cells and the smallest set of the other leaves carrying half of their total
 indicator (Dorfler marking), within the k-point budget (a level cut short by the budget splits
 the unresolved cells with the largest indicators first), until max_j error_j / scale_j <= ``tolerance`` and no
