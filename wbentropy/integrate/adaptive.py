@@ -176,7 +176,7 @@ _SHELL_Z = 2.0
 _SHELL_WEIGHT = 1.0
 #: with shell contrasts, the step factor is kept for children of radius up to this times k_B T/|v|, where
 #: their node boxes resolve the shell (no contrast) but the Gauss rule does not yet
-_CONTRAST_RESOLUTION = 4.0
+_CONTRAST_RESOLUTION = 8.0
 #: version of the refinement rules, stored in checkpoints: a checkpoint of a run refined under other
 #: rules (e.g. before the step factor of Fermi-sea runs) would not resume to an uninterrupted run's result
 _RULES = ("octree-gauss/5: shell contrasts (box minus node occupations) in the error and the indicators, "
@@ -664,7 +664,7 @@ def _start(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Para
         logger.info("%s: %d cells instead of %d coarse cells", reduction.label, len(lev), nk0)
     Q, emb, ell, shell, _, n_eval = _cells(evaluator, geo, lev, corner, parallel, settings, progress,
                                            "adaptive, coarse mesh", reduction)
-    return _Leaves(lev, corner, Q, emb.astype(np.float32), ell, shell.astype(np.float32)), n_eval, 0, []
+    return _Leaves(lev, corner, Q, emb.astype(np.float32), ell, _thin(geo, lev, ell, shell)), n_eval, 0, []
 
 
 #: times a coarse cell that the reduction's filter keeps but whose nodes all have weight 0 is split
@@ -729,7 +729,7 @@ def _refine(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Par
     total = embf.sum(axis=1, keepdims=True)
     share = np.where(total > 0, embf / np.where(total > 0, total, 1.0), 1.0 / nc)
     cerr = (family[:, None, :] * share).reshape(n_mark * nc, -1).astype(np.float32)
-    children = _Leaves(clev, ccor, Q, cerr, ell, shell.astype(np.float32))
+    children = _Leaves(clev, ccor, Q, cerr, ell, _thin(geo, clev, ell, shell))
     leaves = _Leaves.concat(leaves.take(~marked), children if keep is None else children.take(keep))
     return leaves, n_eval, change
 
@@ -748,6 +748,14 @@ def _mark(indicator: np.ndarray, unresolved: np.ndarray, budget_cells: int) -> t
     marked = np.zeros(len(indicator), dtype=bool)
     marked[taken] = True
     return marked, taken
+
+
+def _thin(geo: _Geometry, level, ell, shell) -> np.ndarray:
+    """The shell contrasts of cells (float32) where the shell is thin on their scale (radius above
+    ``_CONTRAST_RESOLUTION`` k_B T/|v|); 0 elsewhere, where the Gauss rule resolves the shell better than
+    the box means (their difference is then the box means' own error, not the nodes')."""
+    thin = geo.radius(level) > _CONTRAST_RESOLUTION * ell
+    return np.where(thin[:, None], shell, 0.0).astype(np.float32)
 
 
 def _family_factor(geo: _Geometry, clev, ell, n_families: int, ell_w=None) -> np.ndarray:
