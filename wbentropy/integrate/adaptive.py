@@ -366,7 +366,7 @@ class _Geometry:
 def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel, boxes: bool = False,
                     progress: Progress | None = None):
     """Gauss values Q (n, n_out), embedded indicators (n, n_out), Fermi-shell lengths (n,) and shell
-    contrasts (n, n_out) of cells (the contrasts 0 with box occupations).
+    contrasts (n, n_out) float32 of cells (the contrasts 0 with box occupations).
 
     The cells' nodes (cell by cell, node by node) are cut into batches of ``evaluator.batch_size``
     counted from the first node, and evaluated in rounds of whole batches (at most
@@ -379,11 +379,11 @@ def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel
     n = len(level) * nn
     step = bs * max(1, evaluator.round_points() // bs)
     n_out = evaluator.n_outputs
-    if n == 0:
-        return np.empty((0, n_out)), np.empty((0, n_out)), np.empty(0), np.empty((0, n_out))
+    # filled round by round (no second copy of the level's cells); the contrasts are kept in float32
+    out = (np.empty((len(level), n_out)), np.empty((len(level), n_out)), np.empty(len(level)),
+           np.empty((len(level), n_out), dtype=np.float32))
     # nodes of a straddling cell: integrands, Fermi-shell lengths, contrasts
     carry = (np.empty((0, n_out)), np.empty(0), np.empty((0, n_out)))
-    parts = []
     for a in range(0, n, step):
         b = min(n, a + step)
         c0, c1 = a // nn, -(-b // nn)  # the cells the round's nodes belong to
@@ -391,11 +391,11 @@ def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel
                                     parallel, boxes, progress)
         F, ell, D = (np.concatenate([c, x]) for c, x in zip(carry, (F, ell, D)))  # from node c0 * nn on
         done = len(ell) // nn
-        parts.append(_cell_values(geo, level[c0:c0 + done], F[:done * nn], ell[:done * nn], D[:done * nn]))
+        values = _cell_values(geo, level[c0:c0 + done], F[:done * nn], ell[:done * nn], D[:done * nn])
+        for whole, part in zip(out, values):
+            whole[c0:c0 + done] = part
         carry = (F[done * nn:], ell[done * nn:], D[done * nn:])
-    if len(parts) == 1:
-        return parts[0]
-    return tuple(np.concatenate(x) for x in zip(*parts))
+    return out
 
 
 def _evaluate_round(evaluator, geo: _Geometry, level, corner, lo: int, hi: int, parallel: Parallel,
@@ -758,8 +758,9 @@ def _thin(geo: _Geometry, level, ell, shell) -> np.ndarray:
     """The shell contrasts of cells (float32) where the shell is thin on their scale (radius above
     ``_CONTRAST_RESOLUTION`` k_B T/|v|); 0 elsewhere, where the Gauss rule resolves the shell better than
     the box means (their difference is then the box means' own error, not the nodes')."""
-    thin = geo.radius(level) > _CONTRAST_RESOLUTION * ell
-    return np.where(thin[:, None], shell, 0.0).astype(np.float32)
+    out = np.array(shell, dtype=np.float32)
+    out[~(geo.radius(level) > _CONTRAST_RESOLUTION * ell)] = 0.0
+    return out
 
 
 def _family_factor(geo: _Geometry, clev, ell, n_families: int, ell_w=None) -> np.ndarray:
@@ -778,13 +779,16 @@ def _family_factor(geo: _Geometry, clev, ell, n_families: int, ell_w=None) -> np
 def _error(geo: _Geometry, leaves: _Leaves) -> np.ndarray:
     """Reported error of every output (see the module docstring): the error shares of the leaves whose
     radius is between ``_STEP_RESOLUTION`` and ``_RANDOM_RESOLUTION`` times their Fermi-shell length
-    (random signs) add up in quadrature, ``_RANDOM_Z`` standard deviations; all others linearly."""
-    err = leaves.err.astype(np.float64)
+    (random signs) add up in quadrature, ``_RANDOM_Z`` standard deviations; all others linearly; the shell
+    contrasts add ``_SHELL_BIAS`` |their sum| and ``_SHELL_Z`` sqrt(sum of their squares).  Sums in float64
+    without float64 copies of the (leaves, outputs) arrays."""
+    err, shell = leaves.err, leaves.shell
     ratio = np.divide(geo.radius(leaves.level), leaves.ell, out=np.full(len(leaves), np.inf), where=leaves.ell > 0)
     rnd = (ratio > _STEP_RESOLUTION) & (ratio <= _RANDOM_RESOLUTION)
-    shell = leaves.shell.astype(np.float64)
-    return np.sum(err[~rnd], axis=0) + _RANDOM_Z * np.sqrt(np.sum(err[rnd] ** 2, axis=0)) \
-        + _SHELL_BIAS * np.abs(np.sum(shell, axis=0)) + _SHELL_Z * np.sqrt(np.sum(shell ** 2, axis=0))
+    linear = np.sum(err, axis=0, dtype=np.float64, where=~rnd[:, None])
+    random = np.einsum("ij,ij->j", err[rnd], err[rnd], dtype=np.float64)
+    return linear + _RANDOM_Z * np.sqrt(random) + _SHELL_BIAS * np.abs(np.sum(shell, axis=0, dtype=np.float64)) \
+        + _SHELL_Z * np.sqrt(np.einsum("ij,ij->j", shell, shell, dtype=np.float64))
 
 
 def _progress(settings, parallel, level, n_eval, rel, unresolved, elapsed) -> None:
