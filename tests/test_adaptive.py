@@ -54,36 +54,42 @@ def test_adaptive_beats_uniform_on_chern_model(qwz2d, reference):
     uni = {n: compute(model=qwz2d, quantities=["entropy_hall"], temperatures=[T_LOW], mus=[MU],
                       kmesh=(n, n, 1), batch_size=50000)["entropy_hall"][0, 0, 0, 1] for n in (729, 972)}
     assert abs(uni[729] / ref_s - 1) > 1e-4 and abs(uni[972] / ref_s - 1) < 1e-4
-    assert 972**2 / n_ad > 4.5, n_ad  # measured 944784 / 200133 = 4.7
-    assert 729**2 / n_ad > 2.6  # measured 2.66
+    assert 972**2 / n_ad > 4.5, n_ad  # measured 944784 / 184905 = 5.1
+    assert 729**2 / n_ad > 2.6  # measured 2.87
 
 
-def test_fermi_sea_run_is_refined_by_its_error_alone(qwz2d, reference):
-    """The AHC is a Fermi-sea integral (f_n Omega_n, no -df/dE): an AHC-only run is not forced to
-    resolve the k_B T shell (no unresolved Fermi cells at any level), so it reaches its tolerance
-    with fewer k-points than a run that also holds the Fermi-surface quantity sigma^s, and is still
-    within its error estimate of the dense reference."""
-    ref_e, _ = reference
+def test_shell_cells_are_refined_by_their_error(qwz2d, reference):
+    """The AHC (f_n Omega_n) and sigma^s (s_n Omega_n) have band weights that the shell contrast covers: their
+    runs are not forced to resolve the k_B T shell (no unresolved Fermi cells at any level), they are refined
+    by their estimated errors and end within them of the dense reference; the AHC-only run needs fewer
+    k-points.  A -df/dE quantity (the Drude conductivity, no box average of its weight) still forces the
+    shell's cells until their radius is below 60 k_BT/|v|."""
+    ref_e, ref_s = reference
     sea = compute(model=qwz2d, quantities=["ahc"], temperatures=[T_LOW], mus=[MU], kmesh=(9, 9, 1),
                   tolerance=1e-4)
     both = compute(model=qwz2d, quantities=["ahc", "entropy_hall"], temperatures=[T_LOW], mus=[MU],
                    kmesh=(9, 9, 1), tolerance=1e-4)
-    assert sea.attrs["converged"]
-    assert all(h["unresolved_fermi_cells"] == 0 for h in sea.attrs["history"])
-    assert any(h["unresolved_fermi_cells"] > 0 for h in both.attrs["history"])
+    for r in (sea, both):
+        assert r.attrs["converged"]
+        assert all(h["unresolved_fermi_cells"] == 0 for h in r.attrs["history"])
+        for q, ref in (("ahc", ref_e), ("entropy_hall", ref_s)):
+            if q in r.quantities:
+                err = abs(r[q][0, 0, 0, 1] - ref)
+                assert err <= r.quantities[q].error[0, 0, 0, 1], q
+                assert err / abs(ref) < 1e-4, q
     assert sea.attrs["num_kpoints"] < 0.5 * both.attrs["num_kpoints"], (sea.attrs["num_kpoints"],
                                                                          both.attrs["num_kpoints"])
-    err = abs(sea["ahc"][0, 0, 0, 1] - ref_e)
-    assert err <= sea.quantities["ahc"].error[0, 0, 0, 1]
-    assert err / abs(ref_e) < 1e-4
+    drude = compute(model=qwz2d, quantities=["ahc", "drude_conductivity"], temperatures=[T_LOW], mus=[MU],
+                    kmesh=(9, 9, 1), tau_fs=10.0, tolerance=0.05, max_kpoints=100_000)
+    assert drude.attrs["history"][0]["unresolved_fermi_cells"] > 0
 
 
 def test_box_occupations_integrate_an_unresolved_step(qwz2d, reference):
     """Averaging f_n and s_n over each node's box with the band linear in it (--box-occupations: the
     boxes tile the cell, so a linear band's Fermi sea is integrated exactly) integrates a Fermi
     surface or thermal shell that cuts a box instead of sampling it: to 1e-4, the AHC-only run needs
-    22 833 k-points instead of 39 393 with the nodes' own f_n, the sigma^s run 106 857 instead of
-    184 509 (measured), and every run is within its error estimate of the dense reference."""
+    22 833 k-points instead of 33 237 with the nodes' own f_n, the sigma^s run 106 857 instead of
+    191 529 (measured), and every run is within its error estimate of the dense reference."""
     ref_e, ref_s = reference
     runs = {(q, box): compute(model=qwz2d, quantities=[q], temperatures=[T_LOW], mus=[MU], kmesh=(9, 9, 1),
                               tolerance=1e-4, box_occupations=box)
@@ -94,15 +100,15 @@ def test_box_occupations_integrate_an_unresolved_step(qwz2d, reference):
         assert abs(r[q][0, 0, 0, 1] - ref) <= r.quantities[q].error[0, 0, 0, 1], q
         assert abs(r[q][0, 0, 0, 1] / ref - 1) < 1e-4, q
     n = {key: r.attrs["num_kpoints"] for key, r in runs.items()}
-    assert n["ahc", True] < 0.65 * n["ahc", False], n  # measured 0.58
-    assert n["entropy_hall", True] < 0.65 * n["entropy_hall", False], n  # measured 0.58
+    assert n["ahc", True] < 0.75 * n["ahc", False], n  # measured 0.69
+    assert n["entropy_hall", True] < 0.65 * n["entropy_hall", False], n  # measured 0.56
 
 
 def test_estimate_is_bounded_and_sharp_at_300_k(qwz2d, references):
     """At 300 K on the Chern model the run a --tolerance eps would make (the first level whose estimate is
-    within eps) reports an error at least its true error, and stops at most 3x the k-points of the first
-    level from which its value stays within eps of the dense reference (benchmarks/adaptive_certification.py,
-    measured at every budget: 1.5-2.5x), for eps = 0.05 ... 0.005."""
+    within eps) reports an error at least its true error, and stops at most 3.5x the k-points of the first
+    level from which its value stays within eps of the dense reference (measured: 3.1x for eps = 0.02, one
+    level late; benchmarks/adaptive_certification.py, at every budget: median 2.3x), for eps = 0.05 ... 0.005."""
     ref = references[300.0][0]
     levels = []
     compute(model=qwz2d, quantities=["ahc"], temperatures=[300.0], mus=[MU], kmesh=(9, 9, 1), tolerance=1e-3,
@@ -113,15 +119,14 @@ def test_estimate_is_bounded_and_sharp_at_300_k(qwz2d, references):
         assert abs(v[stop] - ref) <= e[stop], eps
         outside = np.flatnonzero(np.abs(v - ref) > eps * abs(ref))
         within = n[outside[-1] + 1] if len(outside) else n[0]
-        assert within <= n[stop] <= 3 * within, (eps, n[stop], within)
+        assert within <= n[stop] <= 3.5 * within, (eps, n[stop], within)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 28: at 30 K the Gauss nodes miss a thermal shell thinner than the cells "
-                   "and the estimate does not see it (measured: 4.0e-5 reported, 1.6e-3 true)")
 def test_estimate_bounds_a_shell_quantity_at_low_temperature(qwz2d, reference):
-    """A --tolerance 0.01 run of sigma^s alone at 30 K should report an error at least its true error
-    (benchmarks/adaptive_certification.py: this is one of the 39 of 64 sigma^s cases at 30 K where it
-    does not).  Strict: the day the estimate bounds it, this test says so."""
+    """A --tolerance 0.01 run of sigma^s alone at 30 K reports an error at least its true error: the Gauss
+    nodes miss a thermal shell thinner than the cells, but the shell contrast (the cell's Gauss sum with the
+    occupations averaged over the node boxes minus the nodes' own) sees it (measured: 8.0e-3 reported,
+    5.3e-3 true; under the rules before the contrast, 4.0e-5 reported, 1.6e-3 true)."""
     _, ref_s = reference
     r = compute(model=qwz2d, quantities=["entropy_hall"], temperatures=[T_LOW], mus=[MU], kmesh=(9, 9, 1),
                 tolerance=0.01)
@@ -392,7 +397,7 @@ def test_leaf_memory_budget_stops_refinement_with_a_warning(qwz2d, caplog):
         res = integrate_adaptive(evaluator=ev, settings=settings)
     assert not res.converged
     assert res.levels >= 1  # it refined while there was room
-    assert res.n_leaves * (12 * ev.n_outputs + 64) <= 2.0 * 2**20
+    assert res.n_leaves * (16 * ev.n_outputs + 64) <= 2.0 * 2**20
     assert "leaf cells would exceed" in caplog.text
 
 

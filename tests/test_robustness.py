@@ -220,7 +220,7 @@ def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeyp
     from wbentropy.integrate import adaptive
     from wbentropy.integrate.parallel import Parallel
 
-    leaves = type("L", (), {f: np.arange(3.0) for f in ("level", "corner", "Q", "err", "ell")})()
+    leaves = type("L", (), {f: np.arange(3.0) for f in ("level", "corner", "Q", "err", "ell", "shell")})()
     ckpt = tmp_path / "c.h5"
     adaptive._save_checkpoint(ckpt, Parallel(None), leaves, 10, 1, [{"level": 1}], {"a": 1})
     before = ckpt.read_bytes()

@@ -229,7 +229,7 @@ def _check_against_model(*, evaluator: Evaluator, mus: np.ndarray, temperatures:
                          f"term zero (default {DEFAULT_DEGEN_THRESH:g} eV)", param="degen_thresh")
     if coarse_mesh is not None:
         cells = int(np.prod(coarse_mesh))
-        leaf_bytes = 12 * evaluator.n_outputs + 64  # as the adaptive integrator counts its leaf cells
+        leaf_bytes = 16 * evaluator.n_outputs + 64  # as the adaptive integrator counts its leaf cells
         limit = AdaptiveSettings.max_leaf_memory_mb
         if cells * leaf_bytes > limit * 2**20:
             raise InputError(f"the adaptive coarse mesh {{kmesh}} {' '.join(map(str, coarse_mesh))} has {cells} "

@@ -223,6 +223,12 @@ class Evaluator:
         return any(q.fermi_weighted for q in self.quantities)
 
     @property
+    def shell_unaveraged(self) -> bool:
+        """True if a quantity lives near the Fermi surface at T > 0 with a weight that is not averaged over
+        occupation boxes (-df/dE, ...): the adaptive integrator must resolve its shell by geometry."""
+        return any(q.fermi_weighted and not q.box_averaged for q in self.quantities)
+
+    @property
     def fermi_tracked(self) -> bool:
         """True once :meth:`track_fermi_sampling` was called."""
         return self._fermi_cell is not None
@@ -240,7 +246,8 @@ class Evaluator:
         """Reciprocal lattice vectors (rows), 1/Angstrom."""
         return self.model.reciprocal_lattice
 
-    def __call__(self, k: np.ndarray, radius: np.ndarray | None = None, box: np.ndarray | None = None):
+    def __call__(self, k: np.ndarray, radius: np.ndarray | None = None, box: np.ndarray | None = None,
+                 contrast: bool = False):
         """Integrands at k-points (n, 3) -> (n, n_outputs), in batches.
 
         With ``radius`` (n,) (the k-space radius of each point's cell, 1/Angstrom) also
@@ -249,20 +256,29 @@ class Evaluator:
         adaptive integrator can resolve the k_B T shell around each Fermi surface.  With ``box``
         (n, 2, 3) (the sides of the box each point stands for, and its centre minus the point, in
         reduced coordinates) the Fermi-sea and entropy weights are averaged over the box, with
-        the bands linear in it (:func:`~wbentropy.integrate.boxes.box_mean`).
+        the bands linear in it (:func:`~wbentropy.integrate.boxes.box_mean`).  With ``contrast`` (and
+        ``radius`` and ``box``) the integrands keep the points' own weights and a third array (n, n_outputs)
+        is returned: the box-averaged integrands minus them (0 for quantities that are not
+        :attr:`~wbentropy.quantities.Quantity.box_averaged`), the adaptive integrator's a-priori
+        thermal-shell error.
         """
         out = np.empty((len(k), self.n_outputs))
         ell = np.empty(len(k)) if radius is not None else None
+        delta = np.empty((len(k), self.n_outputs)) if contrast else None
 
         def one(s: int) -> None:  # batches write disjoint rows
             sl = slice(s, s + self.batch_size)
             if radius is None:
                 out[sl] = self._batch(k[sl])[0]
+            elif contrast:
+                out[sl], ell[sl], delta[sl] = self._batch(k[sl], radius[sl], box[sl], contrast=True)
             else:
                 out[sl], ell[sl] = self._batch(k[sl], radius[sl], None if box is None else box[sl])
 
         self.map_batches(one, list(range(0, len(k), self.batch_size)))
-        return out if radius is None else (out, ell)
+        if radius is None:
+            return out
+        return (out, ell, delta) if contrast else (out, ell)
 
     def batch_sum(self, k: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Sum over k-points (n, 3) of the integrands -> (n_outputs,), each weighted by ``weights`` (n,) if given."""
@@ -275,21 +291,47 @@ class Evaluator:
         (the same as :meth:`batch_sum` of those points, by the mixed Fourier transform)."""
         return self._integrands(self.interp.fft_block(offset=offset, nfft=nfft))[0].sum(axis=0)
 
-    def _batch(self, k: np.ndarray, radius: np.ndarray | None = None, box: np.ndarray | None = None):
-        return self._integrands(self.interp(k), radius, box)
+    def _batch(self, k: np.ndarray, radius: np.ndarray | None = None, box: np.ndarray | None = None,
+               contrast: bool = False):
+        return self._integrands(self.interp(k), radius, box, contrast=contrast)
 
     def _integrands(self, wg, radius: np.ndarray | None = None, box: np.ndarray | None = None,
-                    weights: np.ndarray | None = None):
+                    weights: np.ndarray | None = None, contrast: bool = False):
+        """Integrands (nk, n_outputs) and Fermi-shell lengths (or None) of a batch; with ``contrast`` also the
+        box-averaged integrands minus the point-weighted ones (see :meth:`__call__`)."""
         geom = band_geometry(wg, degen_thresh=self.degen_thresh)
-        if box is not None:
+        self._count(geom, weights)
+        out = self._flat(geom) if box is None or contrast else None
+        boxed = None
+        if box is not None:  # after the point weights: the derived arrays they computed are kept
             recip = self.model.reciprocal_lattice
             edges = box[:, 0, :, None] * recip[None, :, :]  # (nk, 3, 3) rows e_a
-            geom = geom.with_occupation_box(box_of_linear_band(velocity=geom.velocity, edges=edges,
-                                                               centre_offset=box[:, 1] @ recip))
-        self._count(geom, weights)
+            boxed = geom.with_occupation_box(box_of_linear_band(velocity=geom.velocity, edges=edges,
+                                                                centre_offset=box[:, 1] @ recip))
+        if out is None:
+            out = self._flat(boxed)
+        ell = None
+        if radius is not None:
+            ell = fermi_shell_length(E=geom.E_group, speed=np.linalg.norm(geom.velocity, axis=-1),
+                                     temperatures=self.temperatures, mus=self.mus, radius=radius)
+        if contrast:
+            return out, ell, self._flat(boxed, only_boxed=True) - np.where(self._boxed_mask, out, 0.0)
+        return out, ell
+
+    @property
+    def _boxed_mask(self) -> np.ndarray:
+        """(n_outputs,) True for the outputs of :attr:`~wbentropy.quantities.Quantity.box_averaged` quantities."""
+        return np.concatenate([np.full(size, q.box_averaged) for q, size in zip(self.quantities, self.sizes)])
+
+    def _flat(self, geom, only_boxed: bool = False) -> np.ndarray:
+        """Every quantity's integrand at the batch, flat (nk, n_outputs); with ``only_boxed`` zeros for the
+        quantities that are not box-averaged (not evaluated)."""
         nk = len(geom.E)
         parts = []
-        for q in self.quantities:
+        for q, size in zip(self.quantities, self.sizes):
+            if only_boxed and not q.box_averaged:
+                parts.append(np.zeros((nk, size)))
+                continue
             v = q.per_k(geom, temperatures=self.temperatures, mus=self.mus, volume=self.model.volume,
                         options=self.options)
             if q.complex_valued:
@@ -298,11 +340,7 @@ class Evaluator:
         out = np.concatenate(parts, axis=1)
         if self.model.spin_degeneracy != 1:  # the one place: every BZ integral counts g electrons per band
             out *= self.model.spin_degeneracy
-        ell = None
-        if radius is not None:
-            ell = fermi_shell_length(E=geom.E_group, speed=np.linalg.norm(geom.velocity, axis=-1),
-                                     temperatures=self.temperatures, mus=self.mus, radius=radius)
-        return out, ell
+        return out
 
     def _count(self, geom, weights: np.ndarray | None = None) -> None:
         """Update :attr:`stats` for a batch (no physics: counts of band spacings and energies)."""

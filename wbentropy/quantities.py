@@ -190,6 +190,10 @@ class Quantity:
     checks : tuple of callable(value, *, name) -> None
         Checks every result of the quantity must pass (each raises if not); with
         ``positive_semidefinite`` it holds :func:`~wbentropy.physics.entropy_production.check_positive_semidefinite`.
+    box_averaged : bool
+        Its band weight (f or s) is averaged over the k-space box of a point when the geometry holds one
+        (:attr:`~wbentropy.kspace.geometry.BandGeometry.occupation_box`, :func:`occupation_weighted`): the adaptive
+        integrator then estimates its thermal-shell error a priori instead of forcing the shell.
     """
 
     name: str
@@ -220,6 +224,7 @@ class Quantity:
     wiedemann_franz: str = ""
     kslice_title: str = ""
     checks: tuple[Callable[..., None], ...] = ()
+    box_averaged: bool = False
 
     def __post_init__(self) -> None:
         psd = EP.check_positive_semidefinite  # the second law: follows the positive_semidefinite field
@@ -577,7 +582,7 @@ _CATALOGUE: list[Quantity] = [
     (ahc := charge_quantity(name="ahc", **_HALL, symbol=r"\sigma^e", figure="hall", units=C.UNITS["ahc"],
                             wiedemann_franz="sigma",
                             formula="sigma^e_ab = -(e^2/hbar) sum_n int d3k/(2pi)^3 f_n Omega_n^ab",
-                            family=_berry_sea, factor=C.AHC_FACTOR_S_PER_CM)),
+                            family=_berry_sea, factor=C.AHC_FACTOR_S_PER_CM, box_averaged=True)),
     entropy_twin(ahc, name="entropy_hall", symbol=r"\sigma^s", units=C.UNITS["entropy_hall"],
                  formula="sigma^s_ab = +(e k_B/hbar) sum_n int d3k/(2pi)^3 s_n Omega_n^ab (paper Eq. 28)",
                  factor=C.ENTROPY_HALL_FACTOR_A_PER_MK, kslice_title=r"$(ek_B/\hbar V)\sum_n s_n\Omega_n^{%s}$"),
@@ -683,7 +688,7 @@ _CATALOGUE: list[Quantity] = [
              **_ZERO_FIELD, symbol=r"j^s_{%s}(0)", thermal_shell=True, rank=1,
              units="W/(K*m^2)",
              formula="j^s(0)_a = k_B sum_n int v^a_n s_n / hbar (Eq. 24); must vanish",
-             per_k=_entropy_current_zero_field_per_k),
+             per_k=_entropy_current_zero_field_per_k, box_averaged=True),
 ]
 QUANTITIES: dict[str, Quantity] = {q.name: q for q in _CATALOGUE}
 

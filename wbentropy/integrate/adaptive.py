@@ -39,14 +39,39 @@ that the rough children inherit it.  A coarse cell starts with its embedded indi
 Where the children do not resolve the thermal shell of a Fermi surface crossing them (cell
 radius above 2 k_B T/|v|), the integrand is a step (or a bump as thin as the shell) on their
 scale and the rule is only first order: the error of the cut cells halves per halving, and the
-factor is 1/2 (at T = 0 no shell is known, and 1/16 is used).
-The reported error of each component adds the shares in two groups.  A leaf whose radius is
-between 2 and 8 times k_B T/|v| sees the shell as a step at a position random with respect to
+factor is 1/2 (at T = 0 no shell is known, and 1/16 is used) -- unless the shell contrasts below
+carry that error: then 1/2 is used only for children of radius 2 to 8 k_B T/|v| (cells without a
+contrast whose Gauss rule does not resolve the shell yet) and 1/16 elsewhere.
+
+Shell contrasts (node occupations, the default)
+-----------------------------------------------
+Every node is evaluated twice from the same band geometry: with the occupation weights f_n, s_n at the
+node (the integrand F) and with their means over the node's box, the band linear in it (as with
+``box_occupations``; 0 for quantities whose weight has no box mean, e.g. -df/dE).  The cell's Gauss sum
+of the difference is its *shell contrast* S_c (signed, per output): for a linear band with constant
+Berry curvature the box means integrate the cell exactly, so -S_c is the error with which the nodes hit
+or miss a Fermi surface or a thermal shell thinner than their boxes, known a priori, at the level the
+cell is made, not one split later.  It is kept only in cells of radius above 8 k_B T/|v| (the shell is
+thin on their scale); in smaller ones the Gauss rule integrates the shell better than the box means,
+whose difference from it is then their own error (they take the curvature at the node), and S_c = 0.
+The contrasts are not added to the value (that is ``box_occupations``); they enter the reported error
+and the refinement.  With ``box_occupations`` the node values are the box means and there is no
+contrast (S_c = 0).
+
+Reported error
+--------------
+The reported error of each component adds the shares in two groups and the contrasts.  A leaf whose
+radius is between 2 and 8 times k_B T/|v| sees the shell as a step at a position random with respect to
 its nodes: the Gauss rule is unbiased over that position, so the errors of such leaves have
 random signs and add up in quadrature, 2 sqrt(sum_c e_c^2) (two standard deviations).  All
 other leaves add up linearly, sum_c e_c: smooth cells (errors of their parent's sign) and cells
 much larger than the shell (their nodes hit or miss the shell along a stretch of the Fermi
-surface: correlated errors).  The reported error is the sum of the two.
+surface: correlated errors).  The contrasts add |sum_c S_c| (their correlated part: the error the
+node rule makes over the whole Fermi surface, as far as the box means know it) plus
+2 sqrt(sum_c S_c^2) (the box means' own error, of the size of the contrasts, with random signs):
+
+    error = sum_{other} e_c + 2 sqrt(sum_{2 < rho_c/(k_BT/|v|) <= 8} e_c^2) + |sum_c S_c| + 2 sqrt(sum_c S_c^2).
+
 benchmarks/adaptive_certification.py measures how often it bounds the true error.
 
 Refinement
@@ -57,14 +82,14 @@ largest tensor on the (T, mu) grid, so that e.g. an in-gap sigma^s ~ exp(-gap/2k
 does not demand relative accuracy of its own) + ``abs_tolerance``, and a leaf's
 indicator is max_j e_c,j / scale_j, so one refined set of k-points serves every
 quantity and every (T, mu).  Berry-curvature hot spots show up as large indicators.
-When a requested quantity lives in the thermal shell (-df/dE, 1/T or s_n: the
-evaluator is ``fermi_weighted``), cells crossed by a Fermi surface (a band within
-|v| rho + a few k_B T of a requested mu, rho the cell radius) are refined until their
-radius is below 60 times the length k_B T/|v| on which the occupations change
-(Fermi-surface refinement: the evaluator reports that length per k-point), so that the
-shell is resolved even where the coarse mesh saw no sign of it.  A Fermi-sea integrand
-(the AHC, f_n Omega_n) sees the Fermi surface as a step between its nodes, so it is
-refined by its (step-aware) error estimate alone.  Each level refines the unresolved
+A leaf's indicator is (e_c + |S_c|) / scale, so a cell that a thin shell crosses is refined by
+its contrast, as far as its error matters, where its nodes saw no sign of the shell.  When a
+requested quantity lives in the thermal shell with a weight that has no box mean (-df/dE, 1/T:
+the evaluator is ``shell_unaveraged``; with ``box_occupations`` every ``fermi_weighted`` one),
+cells crossed by a Fermi surface (a band within |v| rho + a few k_B T of a requested mu, rho the
+cell radius) are refined until their radius is below 60 times the length k_B T/|v| on which the
+occupations change (Fermi-surface refinement: the evaluator reports that length per k-point), so
+that the shell is resolved even where the coarse mesh saw no sign of it.  Each level refines the unresolved
 Fermi-surface cells and the smallest set of the other leaves carrying half of their total
 indicator (Dorfler marking), within the k-point budget (a level cut short by the budget splits
 the unresolved cells with the largest indicators first), until max_j error_j / scale_j <= ``tolerance`` and no
@@ -146,10 +171,21 @@ _STEP_RESOLUTION = 2.0
 _RANDOM_RESOLUTION = 8.0
 #: standard deviations of the quadrature sum of the random-sign errors
 _RANDOM_Z = 2.0
+#: the shell contrasts S_c of the leaves (box-averaged minus node-weighted Gauss sums) enter the reported
+#: error as _SHELL_BIAS |sum_c S_c| + _SHELL_Z sqrt(sum_c S_c^2), and the indicators as _SHELL_WEIGHT |S_c|
+_SHELL_BIAS = 1.0
+_SHELL_Z = 2.0
+_SHELL_WEIGHT = 1.0
+#: the shell contrast of a cell is kept where its radius is above this times k_B T/|v| (the shell is thin on
+#: its scale); with contrasts, the step factor is used for children of radius 2 to this times k_B T/|v|
+#: (benchmarks/adaptive_certification.py, Chern model: with 16, 4 of its 30 K cases are under by > 2x; without the
+#: cut-off the box means' own error counts where the shell is resolved: docs/tutorial.md's run takes 1.9x the k-points)
+_CONTRAST_RESOLUTION = 8.0
 #: version of the refinement rules, stored in checkpoints: a checkpoint of a run refined under other
 #: rules (e.g. before the step factor of Fermi-sea runs) would not resume to an uninterrupted run's result
-_RULES = ("octree-gauss/4: shell-forced, step-factor in every run, random-sign errors in quadrature (2..8 kT/|v|, "
-          "z=2), dorfler-of-the-rest, box-occupations/linear-band-exact")
+_RULES = ("octree-gauss/5: shell contrasts (box minus node occupations) in the error and the indicators, "
+          "shell-forced only for unaveraged shell weights, step factor only there and for w-steps, random-sign "
+          "errors in quadrature (2..8 kT/|v|, z=2), dorfler-of-the-rest, box-occupations/linear-band-exact")
 
 
 @dataclass(frozen=True)
@@ -175,7 +211,7 @@ class AdaptiveSettings:
     progress : bool
         Show a progress line on stderr (rank 0).
     max_leaf_memory_mb : float
-        Memory allowed for the leaf cells' values and errors (12 bytes per output per cell);
+        Memory allowed for the leaf cells' values and errors (16 bytes per output per cell);
         refinement stops (with a warning) rather than exceed it.
     on_level : callable(level, n_evaluations, value, error), optional
         Called on every rank after each level with the running integral and error (flat).
@@ -246,25 +282,26 @@ class Reduction:
 @dataclass
 class _Leaves:
     """Leaf cells: level, integer corner on the level's grid, Gauss value Q (n, n_out) float64,
-    error share err (n, n_out) float32, embedded indicator emb (n, n_out) float32, and the
-    smallest Fermi-shell length over the cell's nodes (n,) (inf: no Fermi surface near)."""
+    error share err (n, n_out) float32, the smallest Fermi-shell length over the cell's nodes (n,)
+    (inf: no Fermi surface near), and the cell's shell contrast (n, n_out) float32: its Gauss sum with
+    box-averaged occupations minus Q (signed; 0 where every node box resolves the shell)."""
 
     level: np.ndarray
     corner: np.ndarray
     Q: np.ndarray
     err: np.ndarray
     ell: np.ndarray
+    shell: np.ndarray
 
     def __len__(self) -> int:
         return len(self.level)
 
     def take(self, mask: np.ndarray) -> "_Leaves":
-        return _Leaves(self.level[mask], self.corner[mask], self.Q[mask], self.err[mask], self.ell[mask])
+        return _Leaves(*(getattr(self, f)[mask] for f in _LEAF_FIELDS))
 
     @staticmethod
     def concat(a: "_Leaves", b: "_Leaves") -> "_Leaves":
-        fields = ("level", "corner", "Q", "err", "ell")
-        return _Leaves(*(np.concatenate([getattr(a, f), getattr(b, f)]) for f in fields))
+        return _Leaves(*(np.concatenate([getattr(a, f), getattr(b, f)]) for f in _LEAF_FIELDS))
 
 
 class _Geometry:
@@ -328,7 +365,8 @@ class _Geometry:
 
 def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel, boxes: bool = False,
                     progress: Progress | None = None):
-    """Gauss values Q (n, n_out), embedded indicators (n, n_out) and Fermi-shell lengths (n,) of cells.
+    """Gauss values Q (n, n_out), embedded indicators (n, n_out), Fermi-shell lengths (n,) and shell
+    contrasts (n, n_out) float32 of cells (the contrasts 0 with box occupations).
 
     The cells' nodes (cell by cell, node by node) are cut into batches of ``evaluator.batch_size``
     counted from the first node, and evaluated in rounds of whole batches (at most
@@ -340,76 +378,92 @@ def _evaluate_cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel
     nn, bs = geo.n_nodes, evaluator.batch_size
     n = len(level) * nn
     step = bs * max(1, evaluator.round_points() // bs)
-    if n == 0:
-        return np.empty((0, evaluator.n_outputs)), np.empty((0, evaluator.n_outputs)), np.empty(0)
-    carry_F, carry_ell = np.empty((0, evaluator.n_outputs)), np.empty(0)  # nodes of a straddling cell
-    parts = []
+    n_out = evaluator.n_outputs
+    # filled round by round (no second copy of the level's cells); the contrasts are kept in float32
+    out = (np.empty((len(level), n_out)), np.empty((len(level), n_out)), np.empty(len(level)),
+           np.empty((len(level), n_out), dtype=np.float32))
+    # nodes of a straddling cell: integrands, Fermi-shell lengths, contrasts
+    carry = (np.empty((0, n_out)), np.empty(0), np.empty((0, n_out)))
     for a in range(0, n, step):
         b = min(n, a + step)
         c0, c1 = a // nn, -(-b // nn)  # the cells the round's nodes belong to
-        F, ell = _evaluate_round(evaluator, geo, level[c0:c1], corner[c0:c1], a - c0 * nn, b - c0 * nn,
-                                 parallel, boxes, progress)
-        F, ell = np.concatenate([carry_F, F]), np.concatenate([carry_ell, ell])  # from node c0 * nn on
+        F, ell, D = _evaluate_round(evaluator, geo, level[c0:c1], corner[c0:c1], a - c0 * nn, b - c0 * nn,
+                                    parallel, boxes, progress)
+        F, ell, D = (np.concatenate([c, x]) for c, x in zip(carry, (F, ell, D)))  # from node c0 * nn on
         done = len(ell) // nn
-        parts.append(_cell_values(geo, level[c0:c0 + done], F[:done * nn], ell[:done * nn]))
-        carry_F, carry_ell = F[done * nn:], ell[done * nn:]
-    if len(parts) == 1:
-        return parts[0]
-    return tuple(np.concatenate(x) for x in zip(*parts))
+        values = _cell_values(geo, level[c0:c0 + done], F[:done * nn], ell[:done * nn], D[:done * nn])
+        for whole, part in zip(out, values):
+            whole[c0:c0 + done] = part
+        carry = (F[done * nn:], ell[done * nn:], D[done * nn:])
+    return out
 
 
 def _evaluate_round(evaluator, geo: _Geometry, level, corner, lo: int, hi: int, parallel: Parallel,
                     boxes: bool, progress: Progress | None = None):
-    """Integrands (hi - lo, n_out) and Fermi-shell lengths of nodes [lo, hi) of the cells (``lo`` on a
-    batch boundary): each rank evaluates a contiguous run of whole batches, gathered in rank order."""
+    """Integrands (hi - lo, n_out), Fermi-shell lengths and shell contrasts of nodes [lo, hi) of the cells
+    (``lo`` on a batch boundary): each rank evaluates a contiguous run of whole batches, gathered in rank
+    order.  Every node gets its box (``boxes``: box occupations; else for the contrast)."""
     k = geo.points(level, corner)[lo:hi]
     radius = np.repeat(geo.radius(level), geo.n_nodes)[lo:hi]
-    box = (geo.size(level)[:, None, None, :] * geo.node_box[None]).reshape(-1, 2, 3)[lo:hi] if boxes else None
-    return _evaluate_points(evaluator, k, radius, box, parallel, progress)
+    box = (geo.size(level)[:, None, None, :] * geo.node_box[None]).reshape(-1, 2, 3)[lo:hi]
+    return _evaluate_points(evaluator, k, radius, box, parallel, progress, contrast=not boxes)
 
 
-def _evaluate_points(evaluator, k, radius, box, parallel: Parallel, progress: Progress | None = None):
-    """Integrands (n, n_out) and Fermi-shell lengths (n,) at the points k (reduced, cut into batches of
-    the evaluator's batch size from the first): each rank evaluates a contiguous run of whole batches,
-    gathered in rank order."""
-    bs = evaluator.batch_size
+def _evaluate_points(evaluator, k, radius, box, parallel: Parallel, progress: Progress | None = None,
+                     contrast: bool = False):
+    """Integrands (n, n_out), Fermi-shell lengths (n,) and shell contrasts (n, n_out) at the points k
+    (reduced, cut into batches of the evaluator's batch size from the first): each rank evaluates a
+    contiguous run of whole batches, gathered in rank order.  Without ``contrast`` the integrands are
+    box-averaged (``box``) and the contrasts 0."""
+    bs, n_out = evaluator.batch_size, evaluator.n_outputs
     first, last = parallel.split_range(-(-len(k) // bs))  # this rank's batches
     s, e = first * bs, min(len(k), last * bs)
     with parallel.stop_all_on_error():
-        if e > s:
-            F, ell = evaluator(k[s:e], radius[s:e], None if box is None else box[s:e])
+        if e <= s:
+            F, ell, D = np.empty((0, n_out)), np.empty(0), np.empty((0, n_out))
+        elif contrast:
+            F, ell, D = evaluator(k[s:e], radius[s:e], box[s:e], contrast=True)
         else:
-            F, ell = np.empty((0, evaluator.n_outputs)), np.empty(0)
+            F, ell = evaluator(k[s:e], radius[s:e], None if box is None else box[s:e])
+            D = np.zeros_like(F)
     if progress is not None:
         progress.advance(max(0, e - s))
-    both = parallel.allgather_rows(np.concatenate([F, ell[:, None]], axis=1))
-    return both[:, :-1], both[:, -1]
+    both = parallel.allgather_rows(np.concatenate([F, D, ell[:, None]], axis=1))
+    return both[:, :n_out], both[:, -1], both[:, n_out:-1]
 
 
-def _cell_values(geo: _Geometry, level, F: np.ndarray, ell: np.ndarray):
-    """Gauss values, embedded indicators and Fermi-shell lengths of cells from their nodes' integrands
-    F (n_cells * n_nodes, n_out), summed node by node (the same order for any grouping of cells)."""
-    F = F.reshape(len(level), geo.n_nodes, -1)
-    vol = geo.volume(level)[:, None]
+def _gauss_sum(geo: _Geometry, level, F: np.ndarray) -> np.ndarray:
+    """Gauss-Legendre values of cells from their nodes' values F (n_cells, n_nodes, n_out), summed node by
+    node (the same order for any grouping of cells)."""
     acc = geo.weights[0] * F[:, 0]
     for q in range(1, geo.n_nodes):
         acc += geo.weights[q] * F[:, q]
-    Q = acc * vol
-    emb = np.abs(Q - F[:, geo.centre, :] * vol)
-    return Q, emb, ell.reshape(len(level), geo.n_nodes).min(axis=1)
+    return acc * geo.volume(level)[:, None]
+
+
+def _cell_values(geo: _Geometry, level, F: np.ndarray, ell: np.ndarray, D: np.ndarray):
+    """Gauss values, embedded indicators, Fermi-shell lengths and shell contrasts of cells from their
+    nodes' integrands F and contrasts D (n_cells * n_nodes, n_out)."""
+    F = F.reshape(len(level), geo.n_nodes, -1)
+    Q = _gauss_sum(geo, level, F)
+    emb = np.abs(Q - F[:, geo.centre, :] * geo.volume(level)[:, None])
+    shell = _gauss_sum(geo, level, D.reshape(F.shape))
+    return Q, emb, ell.reshape(len(level), geo.n_nodes).min(axis=1), shell
 
 
 def _cells(evaluator, geo: _Geometry, level, corner, parallel: Parallel, settings: AdaptiveSettings,
            progress: Progress | None, label: str, reduction: Reduction | None = None, keep=None):
-    """Gauss values, embedded indicators, Fermi-shell lengths of cells and the k-points evaluated:
-    :func:`_evaluate_cells`, or :func:`_evaluate_weighted_cells` with a reduction."""
+    """Gauss values, embedded indicators, Fermi-shell lengths, shell contrasts of cells, the lengths of the
+    steps of the reduction's weight in them (inf: none) and the k-points evaluated: :func:`_evaluate_cells`,
+    or :func:`_evaluate_weighted_cells` with a reduction."""
     if reduction is not None:
         return _evaluate_weighted_cells(evaluator, geo, level, corner, parallel, settings.box_occupations,
                                         progress, label, reduction, keep)
     if progress is not None:
         progress.start(label, len(level) * geo.n_nodes)
-    Q, emb, ell = _evaluate_cells(evaluator, geo, level, corner, parallel, settings.box_occupations, progress)
-    return Q, emb, ell, len(level) * geo.n_nodes
+    Q, emb, ell, shell = _evaluate_cells(evaluator, geo, level, corner, parallel, settings.box_occupations,
+                                         progress)
+    return Q, emb, ell, shell, np.full(len(level), np.inf), len(level) * geo.n_nodes
 
 
 def _node_weights(weight, k: np.ndarray, parallel: Parallel) -> np.ndarray:
@@ -428,7 +482,7 @@ def _evaluate_weighted_cells(evaluator, geo: _Geometry, level, corner, parallel:
     Fermi-shell length of at most ``reduction.width``.  The other nodes are cut into batches from
     the level's first such node and evaluated in rounds of whole batches; every cell sums its nodes in
     node order (zeros included): bit-identical for any ranks, threads or round size.  Returns
-    (Q, emb, ell, the k-points evaluated)."""
+    (Q, emb, ell, shell contrasts, the lengths of w's steps, the k-points evaluated)."""
     nn, n, n_out = geo.n_nodes, len(level), evaluator.n_outputs
     k = geo.points(level, corner)
     w = np.zeros(n * nn)
@@ -438,27 +492,30 @@ def _evaluate_weighted_cells(evaluator, geo: _Geometry, level, corner, parallel:
     if progress is not None:
         progress.start(label, len(active))
     radius = np.repeat(geo.radius(level), nn)
-    box = (geo.size(level)[:, None, None, :] * geo.node_box[None]).reshape(-1, 2, 3) if boxes else None
-    acc, centre = np.zeros((n, n_out)), np.zeros((n, n_out))
+    box = (geo.size(level)[:, None, None, :] * geo.node_box[None]).reshape(-1, 2, 3)
+    acc, centre, contrast = np.zeros((n, n_out)), np.zeros((n, n_out)), np.zeros((n, n_out))
     wn = w.reshape(n, nn)
-    ell = np.where(wn.max(axis=1) > wn.min(axis=1), reduction.width, np.inf)  # a step of w in the cell
+    ell_w = np.where(wn.max(axis=1) > wn.min(axis=1), reduction.width, np.inf)  # a step of w in the cell
+    ell = ell_w.copy()
     bs = evaluator.batch_size
     step = bs * max(1, evaluator.round_points() // bs)
     for a in range(0, len(active), step):
         idx = active[a:a + step]
-        F, ell_k = _evaluate_points(evaluator, k[idx], radius[idx], None if box is None else box[idx], parallel,
-                                    progress)
+        F, ell_k, D = _evaluate_points(evaluator, k[idx], radius[idx], box[idx], parallel, progress,
+                                       contrast=not boxes)
         F *= w[idx, None]
+        D *= w[idx, None]
         cell, node = np.divmod(idx, nn)
         for q in range(nn):  # node by node: within a round, a cell's nodes come in node order
             sel = node == q
             acc[cell[sel]] += geo.weights[q] * F[sel]
+            contrast[cell[sel]] += geo.weights[q] * D[sel]
             if q == geo.centre:
                 centre[cell[sel]] = F[sel]
         np.minimum.at(ell, cell, ell_k)
     vol = geo.volume(level)[:, None]
     Q = acc * vol
-    return Q, np.abs(Q - centre * vol), ell, len(active)
+    return Q, np.abs(Q - centre * vol), ell, contrast * vol, ell_w, len(active)
 
 
 #: a tensor is judged relative to at least this fraction of its quantity's largest value on the
@@ -531,7 +588,11 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
     if reduction is not None:  # a run without it has no such entry: its checkpoints stay as they were
         signature["reduction"] = reduction.label
     t0 = time.perf_counter()
-    shell_forced = evaluator.fermi_weighted  # a quantity lives in the thermal shell (see the docstring)
+    # a quantity lives in the thermal shell and has no a-priori shell error (see the docstring)
+    shell_forced = evaluator.fermi_weighted if settings.box_occupations else evaluator.shell_unaveraged
+    # the children of a cell an unresolved thermal shell crosses take the step factor, unless the shell
+    # contrasts carry that error (node occupations, no quantity with an unaveraged shell weight)
+    thermal_steps = settings.box_occupations or shell_forced
     progress = Progress(enabled=settings.progress and parallel.is_root, ranks=parallel.size)
     leaves, n_eval, level, history = _start(evaluator, geo, settings, parallel, restart, signature, progress,
                                             reduction)
@@ -557,7 +618,7 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
             break
         indicator = _indicator(leaves, scale, reduction)
         marked, _ = _mark(indicator, unresolved, budget_cells)
-        leaves, added, _ = _refine(evaluator, geo, settings, parallel, leaves, marked, shell_forced, progress,
+        leaves, added, _ = _refine(evaluator, geo, settings, parallel, leaves, marked, thermal_steps, progress,
                                    f"adaptive, level {level + 1}", reduction)
         n_eval += added
         level += 1
@@ -580,10 +641,11 @@ def _totals(geo: _Geometry, leaves: _Leaves, reduction: Reduction | None):
 def _indicator(leaves: _Leaves, scale: np.ndarray, reduction: Reduction | None) -> np.ndarray:
     """Each leaf's largest error share relative to the scale of the component it enters: err / scale; with
     a reduction, err_j times sum_i bound_ij / scale_i (bound self-adjoint), what e_j adds to the ratios."""
+    err = leaves.err + _SHELL_WEIGHT * np.abs(leaves.shell)
     if reduction is None:
-        return np.max(_ratio(leaves.err, scale.astype(np.float32)), axis=1).astype(np.float64)
+        return np.max(_ratio(err, scale.astype(np.float32)), axis=1).astype(np.float64)
     sensitivity = reduction.bound(_ratio(np.ones_like(scale), scale))  # float64: 1/scale may exceed float32
-    return np.max(leaves.err * sensitivity[None, :], axis=1)
+    return np.max(err * sensitivity[None, :], axis=1)
 
 
 def _start(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Parallel, restart: str | None,
@@ -604,9 +666,9 @@ def _start(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Para
     if reduction is not None:
         lev, corner = _coarse_wedge_cells(geo, lev, corner, reduction, parallel)
         logger.info("%s: %d cells instead of %d coarse cells", reduction.label, len(lev), nk0)
-    Q, emb, ell, n_eval = _cells(evaluator, geo, lev, corner, parallel, settings, progress, "adaptive, coarse mesh",
-                                 reduction)
-    return _Leaves(lev, corner, Q, emb.astype(np.float32), ell), n_eval, 0, []
+    Q, emb, ell, shell, _, n_eval = _cells(evaluator, geo, lev, corner, parallel, settings, progress,
+                                           "adaptive, coarse mesh", reduction)
+    return _Leaves(lev, corner, Q, emb.astype(np.float32), ell, _thin(geo, lev, ell, shell)), n_eval, 0, []
 
 
 #: times a coarse cell that the reduction's filter keeps but whose nodes all have weight 0 is split
@@ -636,8 +698,8 @@ def _budget_cells(settings: AdaptiveSettings, geo: _Geometry, evaluator, n_leave
     """How many cells the next level may split: the k-point budget left, and the memory of the leaves."""
     cost = geo.n_children * geo.n_nodes
     budget_cells = (settings.max_kpoints - n_eval) // cost
-    # leaves store Q (float64) and err (float32) per output: keep that under the memory budget
-    leaf_bytes = 12 * evaluator.n_outputs + 64
+    # leaves store Q (float64), err and shell (float32) per output: keep that under the memory budget
+    leaf_bytes = 16 * evaluator.n_outputs + 64
     room = int(settings.max_leaf_memory_mb * 2**20 // leaf_bytes) - n_leaves
     if room < budget_cells * geo.n_children:
         budget_cells = max(0, room // geo.n_children)
@@ -649,7 +711,7 @@ def _budget_cells(settings: AdaptiveSettings, geo: _Geometry, evaluator, n_leave
 
 
 def _refine(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Parallel, leaves: _Leaves,
-            marked: np.ndarray, shell_forced: bool, progress: Progress | None = None, label: str = "",
+            marked: np.ndarray, thermal_steps: bool, progress: Progress | None = None, label: str = "",
             reduction: Reduction | None = None):
     """Split the ``marked`` leaves into 2^D children, each with its own Gauss rule (with a reduction,
     children where the weight is 0 everywhere are neither evaluated nor kept).
@@ -661,16 +723,17 @@ def _refine(evaluator, geo: _Geometry, settings: AdaptiveSettings, parallel: Par
     parents = leaves.take(marked)
     clev, ccor = geo.children(parents.level, parents.corner)
     keep = None if reduction is None else reduction.keep_cells(geo.origin(clev, ccor), geo.size(clev))
-    Q, emb, ell, n_eval = _cells(evaluator, geo, clev, ccor, parallel, settings, progress, label, reduction, keep)
+    Q, emb, ell, shell, ell_w, n_eval = _cells(evaluator, geo, clev, ccor, parallel, settings, progress, label,
+                                               reduction, keep)
     nc = geo.n_children
     Qf = Q.reshape(n_mark, nc, -1)
     change = Qf.sum(axis=1) - parents.Q
-    family = np.abs(change) * _family_factor(shell_forced, geo, clev, ell, n_mark)
+    family = np.abs(change) * _family_factor(geo, clev, ell, n_mark, None if thermal_steps else ell_w)
     embf = emb.reshape(n_mark, nc, -1)
     total = embf.sum(axis=1, keepdims=True)
     share = np.where(total > 0, embf / np.where(total > 0, total, 1.0), 1.0 / nc)
     cerr = (family[:, None, :] * share).reshape(n_mark * nc, -1).astype(np.float32)
-    children = _Leaves(clev, ccor, Q, cerr, ell)
+    children = _Leaves(clev, ccor, Q, cerr, ell, _thin(geo, clev, ell, shell))
     leaves = _Leaves.concat(leaves.take(~marked), children if keep is None else children.take(keep))
     return leaves, n_eval, change
 
@@ -691,20 +754,41 @@ def _mark(indicator: np.ndarray, unresolved: np.ndarray, budget_cells: int) -> t
     return marked, taken
 
 
-def _family_factor(shell_forced: bool, geo: _Geometry, clev, ell, n_families: int) -> np.ndarray:
-    """(n_families, 1) ratio of the children's error to their parent's (see the module docstring)."""
-    step = (geo.radius(clev) > _STEP_RESOLUTION * ell).reshape(n_families, -1).any(axis=1)
+def _thin(geo: _Geometry, level, ell, shell) -> np.ndarray:
+    """The shell contrasts of cells (float32) where the shell is thin on their scale (radius above
+    ``_CONTRAST_RESOLUTION`` k_B T/|v|); 0 elsewhere, where the Gauss rule resolves the shell better than
+    the box means (their difference is then the box means' own error, not the nodes')."""
+    out = np.array(shell, dtype=np.float32)
+    out[~(geo.radius(level) > _CONTRAST_RESOLUTION * ell)] = 0.0
+    return out
+
+
+def _family_factor(geo: _Geometry, clev, ell, n_families: int, ell_w=None) -> np.ndarray:
+    """(n_families, 1) ratio of the children's error to their parent's (see the module docstring): the step
+    factor where a child's radius is above ``_STEP_RESOLUTION`` times ``ell`` (with ``ell_w``, the steps of
+    the reduction's weight, ``ell`` only up to ``_CONTRAST_RESOLUTION`` times it: beyond, the shell contrasts
+    carry the thermal shell's error)."""
+    ratio = geo.radius(clev) / ell
+    step = ratio > _STEP_RESOLUTION
+    if ell_w is not None:
+        step = (step & (ratio <= _CONTRAST_RESOLUTION)) | (geo.radius(clev) > _STEP_RESOLUTION * ell_w)
+    step = step.reshape(n_families, -1).any(axis=1)
     return np.where(step, _STEP_FACTOR, _FAMILY_FACTOR)[:, None]
 
 
 def _error(geo: _Geometry, leaves: _Leaves) -> np.ndarray:
     """Reported error of every output (see the module docstring): the error shares of the leaves whose
     radius is between ``_STEP_RESOLUTION`` and ``_RANDOM_RESOLUTION`` times their Fermi-shell length
-    (random signs) add up in quadrature, ``_RANDOM_Z`` standard deviations; all others linearly."""
-    err = leaves.err.astype(np.float64)
+    (random signs) add up in quadrature, ``_RANDOM_Z`` standard deviations; all others linearly; the shell
+    contrasts add ``_SHELL_BIAS`` |their sum| and ``_SHELL_Z`` sqrt(sum of their squares).  Sums in float64
+    without float64 copies of the (leaves, outputs) arrays."""
+    err, shell = leaves.err, leaves.shell
     ratio = np.divide(geo.radius(leaves.level), leaves.ell, out=np.full(len(leaves), np.inf), where=leaves.ell > 0)
     rnd = (ratio > _STEP_RESOLUTION) & (ratio <= _RANDOM_RESOLUTION)
-    return np.sum(err[~rnd], axis=0) + _RANDOM_Z * np.sqrt(np.sum(err[rnd] ** 2, axis=0))
+    linear = np.sum(err, axis=0, dtype=np.float64, where=~rnd[:, None])
+    random = np.einsum("ij,ij->j", err[rnd], err[rnd], dtype=np.float64)
+    return linear + _RANDOM_Z * np.sqrt(random) + _SHELL_BIAS * np.abs(np.sum(shell, axis=0, dtype=np.float64)) \
+        + _SHELL_Z * np.sqrt(np.einsum("ij,ij->j", shell, shell, dtype=np.float64))
 
 
 def _progress(settings, parallel, level, n_eval, rel, unresolved, elapsed) -> None:
@@ -715,7 +799,7 @@ def _progress(settings, parallel, level, n_eval, rel, unresolved, elapsed) -> No
 
 #: the leaf arrays of a checkpoint: name -> (dtype kind(s) accepted, trailing shape; "out" = n_outputs)
 _LEAF_FIELDS = {"level": ("iu", ()), "corner": ("iu", (3,)), "Q": ("f", ("out",)), "err": ("f", ("out",)),
-                "ell": ("f", ())}
+                "ell": ("f", ()), "shell": ("f", ("out",))}
 #: how a signature entry is named in messages (``{param}``: the parameter that sets it, where there is one)
 _SIGNATURE_LABELS = {"quantities": "{quantities}", "temperature": "{temperatures}", "mu": "{mus}",
                      "tau_fs": "{tau_fs}", "form": "{entropy_production_form}", "degen_thresh": "{degen_thresh}",
