@@ -315,15 +315,18 @@ def summary(rows: list[dict], label: str) -> str:
 
 
 def table(rows: list[dict]) -> list[str]:
-    """The printed table: every subset (tuning / held out) at every temperature, and all cases."""
+    """The printed table: every model at every temperature, the tuning and held-out subsets, and all cases."""
     out = ["| cases | all | reached | bounded | under by > 2x | worst true/estimate | median estimate/true "
            "| sharpness median | sharpness <= 2 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for tuning, label in ((True, "tuning"), (False, "held out")):
-        for T in sorted({r["T"] for r in rows}, reverse=True):
-            sub = [r for r in rows if r["tuning"] == tuning and r["T"] == T]
-            if sub:
-                models = ", ".join(sorted({r["model"] for r in sub}))
-                out.append(summary(sub, f"{label} ({models}), {T:g} K"))
+        for name in dict.fromkeys(r["model"] for r in rows if r["tuning"] == tuning):
+            for T in sorted({r["T"] for r in rows if r["model"] == name}, reverse=True):
+                sub = [r for r in rows if r["model"] == name and r["T"] == T]
+                out.append(summary(sub, f"{label}: {name}, {T:g} K"))
+    for tuning, label in ((True, "tuning"), (False, "held out")):
+        sub = [r for r in rows if r["tuning"] == tuning]
+        if sub:
+            out.append(summary(sub, f"{label}: all"))
     out.append(summary(rows, "all"))
     return out
 
