@@ -163,10 +163,15 @@ def runs_of(name: str):
                 yield qs, T, mu
 
 
+def curve_key(name: str, qs, T: float, mu: float) -> str:
+    """The name of a curve's cache file."""
+    return f"{name}_{'+'.join(qs)}_T{T:g}_mu{mu:g}"
+
+
 def curve(model, name: str, qs, T: float, mu: float, args) -> dict:
     """One recorded adaptive run (see the module docstring), cached as ``DIR/<key>.npz``."""
     spec = MODELS[name]
-    key = f"{name}_{'+'.join(qs)}_T{T:g}_mu{mu:g}"
+    key = curve_key(name, qs, T, mu)
     path = Path(args.cache) / f"{key}.npz"
     if path.exists():
         return dict(np.load(path, allow_pickle=False))
@@ -378,6 +383,7 @@ def main() -> None:
     p.add_argument("--temperatures", nargs="+", type=float, help="only the curves at these temperatures")
     p.add_argument("--runs", nargs="+", help="only these quantity sets, e.g. ahc ahc+entropy_hall")
     p.add_argument("--details", action="store_true", help="also print every case")
+    p.add_argument("--cached-only", action="store_true", help="only the curves already in --cache (no new run)")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("wbentropy").setLevel(logging.WARNING)
@@ -388,7 +394,8 @@ def main() -> None:
         refs = references(name, model, args)
         for qs, T, mu in runs_of(name):
             skip = (args.temperatures and T not in args.temperatures) or (args.runs and "+".join(qs) not in args.runs)
-            if skip or not any(useful(refs.get((T, mu, q), {})) for q in qs):
+            if skip or not any(useful(refs.get((T, mu, q), {})) for q in qs) \
+                    or (args.cached_only and not (Path(args.cache) / f"{curve_key(name, qs, T, mu)}.npz").exists()):
                 continue
             rows += cases_of(name, qs, T, mu, curve(model, name, qs, T, mu, args), refs)
     if args.details:
