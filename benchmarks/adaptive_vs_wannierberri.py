@@ -187,6 +187,8 @@ def main() -> int:
     k = f"wannierberri {dense}"
     setup, per_k = med(k, "load_s"), (med(k, "cpu_s") - med(k, "load_s")) / dense ** 3
     print(f"\nWannierBerri: {1e3 * per_k:.3f} ms CPU per k-point ({dense}^3, {T_K:g} K smoother), set-up {setup:.1f} s")
+    for bound, n in UNIFORM_STAYS_WITHIN[:-1]:
+        print(f"  every mesh from {n}^3 within {bound:g}: WannierBerri {setup + per_k * n ** 3:.0f} s CPU")
     for tol in args.tolerances:
         r = runs[f"adaptive {tol:g} #0"]
         true = abs(r["value"] - REFERENCE) / REFERENCE
