@@ -81,31 +81,20 @@ def _worker_uniform(seed: str, n: str, out: str) -> None:
 
 
 def _worker_wannierberri(seed: str, n: str, window: str, step: str, out: str) -> None:
-    """WannierBerri's AHC on the Gamma-centred n^3 mesh, serial, smoothed to 300 K by its FermiDiracSmoother."""
+    """WannierBerri's AHC on the Gamma-centred n^3 mesh (``compare_peers.wannierberri_uniform``: serial, no
+    symmetry, no refinement), smoothed to 300 K by its FermiDiracSmoother."""
     import numpy as np
-    import wannierberri as wb
+    from compare_peers import wannierberri_uniform
     from wannierberri.calculators.static import AHC
     from wannierberri.smoother import FermiDiracSmoother
 
     n, w, dE = int(n), float(window), float(step)
     efermi = EF_FE + dE * np.arange(-round(w / dE), round(w / dE) + 1)
-    t0 = time.perf_counter()
-    data = wb.w90files.WannierData.from_w90_files(seedname=seed, files=("chk", "eig", "mmn"),
-                                                  readnnkp=os.path.isfile(seed + ".nnkp"))
-    system = wb.system.System_R.from_wannierdata(data, berry=True, symmetrize=False, fftlib="numpy", silent=True)
-    t1 = time.perf_counter()
-    fft = max(f for f in range(1, min(n, 16) + 1) if n % f == 0)
-    grid = wb.Grid(system, NKdiv=n // fft, NKFFT=fft, use_symmetry=False)
     calc = AHC(Efermi=efermi, smoother=FermiDiracSmoother(efermi, T_K), save_mode="")
-    with tempfile.TemporaryDirectory(prefix="wb_adaptive_") as tmp:
-        result = wb.run(system, grid=grid, calculators={"ahc": calc}, adpt_num_iter=0, use_irred_kpt=False,
-                        symmetrize=False, parallel=False, fout_name=os.path.join(tmp, "result"),
-                        file_Klist_path=os.path.join(tmp, "klist"), parameters_K={"fftlib": "numpy"},
-                        print_progress_step_time=1e9)
-    t2 = time.perf_counter()
+    result, load_s, ksum_s = wannierberri_uniform(seed, n, {"ahc": calc})
     i = int(np.argmin(np.abs(efermi - EF_FE)))
     res = result.results["ahc"]
-    Path(out).write_text(json.dumps({"load_s": t1 - t0, "ksum_s": t2 - t1, "kpoints": n ** 3,
+    Path(out).write_text(json.dumps({"load_s": load_s, "ksum_s": ksum_s, "kpoints": n ** 3,
                                      "value": float(res.dataSmooth[i][2]) * 1e-2,  # (yz, zx, xy) S/m -> S/cm
                                      "value_T0": float(res.data[i][2]) * 1e-2}))
 
