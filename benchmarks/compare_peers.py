@@ -109,15 +109,13 @@ def _worker_wbentropy_tb(folder: str, n: int, out: str) -> None:
     Path(out).write_text(json.dumps({"ahc_T0": [float(t[1, 2]), float(t[2, 0]), float(t[0, 1])]}))
 
 
-def _worker_wannierberri(seed: str, n: int, out: str) -> None:
-    """WannierBerri's T = 0 AHC on exactly the Gamma-centred n^3 mesh, serial, no symmetry, no refinement.
+def wannierberri_uniform(seed: str, n: int, calculators: dict):
+    """WannierBerri's ``run`` of ``calculators`` on exactly the Gamma-centred n^3 mesh, serial, no symmetry, no
+    refinement; returns (result, set-up seconds, k-sum seconds).
 
     ``Grid(NKdiv=d, NKFFT=f)`` evaluates every k = j/(d f) once; f is the largest divisor of n up to 16.
-    ``AHC`` returns (sigma_yz, sigma_zx, sigma_xy) in S/m.
     """
-    import numpy as np
     import wannierberri as wb
-    from wannierberri.calculators.static import AHC
 
     t0 = time.perf_counter()
     data = wb.w90files.WannierData.from_w90_files(seedname=seed, files=("chk", "eig", "mmn"),
@@ -127,13 +125,22 @@ def _worker_wannierberri(seed: str, n: int, out: str) -> None:
     fft = max(f for f in range(1, min(n, 16) + 1) if n % f == 0)
     grid = wb.Grid(system, NKdiv=n // fft, NKFFT=fft, use_symmetry=False)
     with tempfile.TemporaryDirectory(prefix="wb_peer_") as tmp:
-        result = wb.run(system, grid=grid, calculators={"ahc": AHC(Efermi=np.array([EF_FE]), save_mode="")},
+        result = wb.run(system, grid=grid, calculators=calculators,
                         adpt_num_iter=0, use_irred_kpt=False, symmetrize=False, parallel=False,
                         fout_name=os.path.join(tmp, "result"), file_Klist_path=os.path.join(tmp, "klist"),
                         parameters_K={"fftlib": "numpy"}, print_progress_step_time=1e9)
-    t2 = time.perf_counter()
+    return result, t1 - t0, time.perf_counter() - t1
+
+
+def _worker_wannierberri(seed: str, n: int, out: str) -> None:
+    """WannierBerri's T = 0 AHC on the n^3 mesh (:func:`wannierberri_uniform`).  ``AHC`` returns (sigma_yz,
+    sigma_zx, sigma_xy) in S/m."""
+    import numpy as np
+    from wannierberri.calculators.static import AHC
+
+    result, load_s, ksum_s = wannierberri_uniform(seed, n, {"ahc": AHC(Efermi=np.array([EF_FE]), save_mode="")})
     ahc_s_per_cm = result.results["ahc"].data[0] * 1e-2
-    Path(out).write_text(json.dumps({"load_s": t1 - t0, "ksum_s": t2 - t1,
+    Path(out).write_text(json.dumps({"load_s": load_s, "ksum_s": ksum_s,
                                      "ahc_T0": [float(x) for x in ahc_s_per_cm]}))
 
 

@@ -230,6 +230,8 @@ def recording_splits(record):
         out = refine(evaluator, geo, settings, parallel, leaves, marked, shell_forced, *rest)
         chosen, taken = marks.pop()
         ordered = out[2][np.searchsorted(np.flatnonzero(chosen), taken)]
+        reduction = rest[2] if len(rest) > 2 else None  # over a wedge: the changes of the full-zone integral
+        ordered = ordered if reduction is None else reduction.project(ordered)
         record(geo.n_children * geo.n_nodes, dict(zip((q.name for q in evaluator.quantities),
                                                       evaluator.values(ordered))))
         return out
