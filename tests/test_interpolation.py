@@ -36,6 +36,27 @@ def test_real_paired_fourier_sum_equals_complex_sum(radius):
         assert np.max(np.abs(got - ref)) < 1e-12 * np.max(np.abs(ref)), name
 
 
+
+def test_without_derivatives_only_h_and_the_operators_are_built():
+    """derivatives=False (band energies): H(k) alone (with position=False), a quarter of the operator array, equal
+    to the plain complex sum and to the route with derivatives, by the direct sum and by the mixed FFT; with the
+    position operator A(k) but not its curl."""
+    model = random_model(num_wann=5, radius=2, seed=7)
+    nfft, offset = (3, 4, 2), np.array([0.1, 0.0, 0.25])
+    m = np.stack(np.meshgrid(*[np.arange(n) for n in nfft], indexing="ij"), axis=-1).reshape(-1, 3)
+    k = offset + m / np.asarray(nfft)
+    H, _, _, A, _ = _direct(model, k)
+    bare = Interpolator(model=model, position=False, derivatives=False)
+    full = Interpolator(model=model, position=False)
+    assert bare.layout == {} and bare.operator_bytes * 4 == full.operator_bytes
+    for wg in (bare(k), bare.fft_block(offset=offset, nfft=nfft)):
+        assert wg.full.shape[2] == wg.diag.shape[2] == 0
+        assert np.max(np.abs(wg.H - H)) < 1e-13 * np.max(np.abs(H))
+    assert np.max(np.abs(bare(k).H - full(k).H)) < 1e-14 * np.max(np.abs(H))    # round-off of the product
+    with_A = Interpolator(model=model, derivatives=False, second_derivatives=True)
+    assert set(with_A.layout) == {"A"}
+    assert np.max(np.abs(with_A(k).get("A") - A)) < 1e-12 * np.max(np.abs(A))
+
 def test_non_hermitian_model_gives_the_hermitian_part():
     """A model that breaks X(-R) = X(R)^+ (one R without its opposite, rounding noise)
     is interpolated as the Hermitian part of its Fourier sum."""

@@ -251,13 +251,16 @@ def magnetic_group(*, structure: dict, magmom: np.ndarray | None) -> SymmetryGro
 # ------------------------------------------------------------------ bands
 def _bands(model: TBModel, k: np.ndarray) -> np.ndarray:
     """Band energies (nk, nw) at reduced k (nk, 3), from the interpolator every integral uses, in batches of
-    :data:`BAND_BATCH` k-points (the Fourier sum's temporaries stay small beside the model)."""
+    :data:`BAND_BATCH` k-points (the Fourier sum's temporaries stay small beside the model).  H(k) alone is
+    built (no k-derivatives): its operator array is a quarter of the model's H and r."""
     from .kspace.interpolation import Interpolator
 
-    interpolate = Interpolator(model=model, position=False)
+    interpolate = Interpolator(model=model, position=False, derivatives=False)
     k = np.atleast_2d(k)
-    return np.concatenate([np.linalg.eigvalsh(interpolate(k[s:s + BAND_BATCH]).H)
-                           for s in range(0, len(k), BAND_BATCH)])
+    E = np.empty((len(k), model.num_wann))
+    for s in range(0, len(k), BAND_BATCH):
+        E[s:s + BAND_BATCH] = np.linalg.eigvalsh(interpolate(k[s:s + BAND_BATCH]).H)
+    return E
 
 
 def _orbit_bands(model: TBModel, group: SymmetryGroup, k: np.ndarray) -> np.ndarray:

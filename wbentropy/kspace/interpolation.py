@@ -79,6 +79,8 @@ class Component:
         The R-space matrices whose Fourier sum is the block.
     second_derivative : bool
         Built only when second derivatives are asked for.
+    derivative : bool
+        A k-derivative of its operator: left out when no derivatives are asked for (band energies only).
     """
 
     name: str
@@ -87,6 +89,7 @@ class Component:
     size: int
     build: Callable[[np.ndarray, np.ndarray], np.ndarray]
     second_derivative: bool = False
+    derivative: bool = False
 
 
 def _d2H(H: np.ndarray, Rc: np.ndarray) -> np.ndarray:
@@ -97,11 +100,12 @@ def _d2H(H: np.ndarray, Rc: np.ndarray) -> np.ndarray:
 #: The derivatives of H and AA (module docstring), in the order of their columns within each group; every
 #: other operator of the store is one "full" block of its own name (:func:`plan_components`).
 COMPONENTS = (
-    Component("dH", "H", "full", 3, lambda H, Rc: 1j * H[..., None] * Rc[:, None, None, :]),
+    Component("dH", "H", "full", 3, lambda H, Rc: 1j * H[..., None] * Rc[:, None, None, :], derivative=True),
     Component("A", "AA", "full", 3, lambda r, Rc: r),
-    Component("d2H", "H", "diag", 9, _d2H, second_derivative=True),
+    Component("d2H", "H", "diag", 9, _d2H, second_derivative=True, derivative=True),
     Component("curlA", "AA", "diag", 3, lambda r, Rc: 1j * (Rc[:, None, None, ALPHA] * r[..., BETA]
-                                                             - Rc[:, None, None, BETA] * r[..., ALPHA])),
+                                                             - Rc[:, None, None, BETA] * r[..., ALPHA]),
+              derivative=True),
 )
 
 
@@ -109,8 +113,12 @@ def _plain(X: np.ndarray, Rc: np.ndarray) -> np.ndarray:
     return X.reshape(X.shape[:3] + (-1,))
 
 
-def plan_components(model: TBModel, *, operators, second_derivatives: bool) -> list[Component]:
+def plan_components(model: TBModel, *, operators, second_derivatives: bool,
+                    derivatives: bool = True) -> list[Component]:
     """The blocks to interpolate for ``operators`` (store names; "H" always): "full" blocks first.
+
+    ``derivatives=False`` leaves out every k-derivative (dH, d2H, curlA, whatever ``second_derivatives``):
+    H(k) and the operators' own matrices only.
 
     Raises InputError for an operator the model does not hold, except "AA" (then the Berry
     connection is taken as zero: all orbitals at the origin of their cell).
@@ -120,7 +128,8 @@ def plan_components(model: TBModel, *, operators, second_derivatives: bool) -> l
         raise InputError(f"the model holds no operator {', '.join(missing)} (it holds "
                          f"{', '.join(model.operators)}); a reader must put it into the model's store")
     wanted = {"H"} | {name for name in operators if name in model.operators}
-    known = [c for c in COMPONENTS if c.operator in wanted and (second_derivatives or not c.second_derivative)]
+    known = [c for c in COMPONENTS if c.operator in wanted and (second_derivatives or not c.second_derivative)
+             and (derivatives or not c.derivative)]
     extra = [Component(name, name, "full", int(np.prod(model.operators[name].shape[3:])), _plain)
              for name in model.operators if name in wanted and name not in {c.operator for c in COMPONENTS}]
     full = [c for c in known if c.group == "full"] + extra
@@ -202,25 +211,29 @@ class Interpolator:
         The real-space model.
     operators : sequence of str
         The store operators to evaluate (default "H" and "AA"): "H" always, with its first
-        derivatives; "AA" adds the Berry connection A and its curl; any other name X its matrices
-        X(k) as a block named X (:func:`plan_components`).
+        derivatives (unless ``derivatives=False``); "AA" adds the Berry connection A and its curl; any
+        other name X its matrices X(k) as a block named X (:func:`plan_components`).
     second_derivatives : bool
         Also build d_a d_b H (needed for inverse masses / Fermi-sea Drude forms).
     position : bool
         False leaves out "AA" (the Berry connection terms).  If the model has no r(R), A = 0 and
         these are skipped.
+    derivatives : bool
+        False builds no k-derivatives (dH, d2H, curlA): with ``position=False``, H(k) alone, for band
+        energies (a quarter of the operator array and of the Fourier sum's work).
     parallel : Parallel, optional
         Under MPI the operator array (the largest object) is held once per node in
         shared memory.
     """
 
     def __init__(self, *, model: TBModel, operators=("H", "AA"), second_derivatives: bool = False,
-                 position: bool = True, parallel=None) -> None:
+                 position: bool = True, derivatives: bool = True, parallel=None) -> None:
         self.model = model
         nR, nw, _ = model.H.shape
         self.num_wann = nw
         wanted = [name for name in operators if position or name != "AA"]
-        self.components = plan_components(model, operators=wanted, second_derivatives=second_derivatives)
+        self.components = plan_components(model, operators=wanted, second_derivatives=second_derivatives,
+                                          derivatives=derivatives)
         self.operators = tuple(dict.fromkeys(["H"] + [c.operator for c in self.components]))
         self.has_position = "AA" in self.operators
         self._nfull = sum(c.size for c in self.components if c.group == "full")
