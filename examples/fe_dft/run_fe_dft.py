@@ -282,7 +282,7 @@ def frozen_window_check(out: Path, fermi: float, froz_max: float) -> float:
     e_dft = eig[:, 2].reshape(nk, nb)
     n = round(nk ** (1 / 3))
     kpts = full_grid(n)
-    e_w = np.linalg.eigvalsh(Interpolator(model=model, position=False)(kpts).H)
+    e_w = np.linalg.eigvalsh(Interpolator(model=model, position=False, derivatives=False)(kpts).H)  # H(k) alone
     worst = 0.0
     for ik in range(nk):  # small, once
         d = e_dft[ik][e_dft[ik] < froz_max]
