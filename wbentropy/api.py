@@ -616,21 +616,10 @@ def _integrate_adaptive(plan: _Plan, *, evaluator: Evaluator, parallel: Parallel
     return res.value, evaluator.errors(res.error), warnings_found
 
 
-#: adaptive runs integrate the irreducible wedge only at tolerances from this on: on the symmetrized Fe_sym
-#: (300 K, mu = 17.6 eV) wedge runs at 1e-3 and 3e-4 end 3.6 and 2.9 S/cm (1.5e-3) below the uniform
-#: 256^3-320^3 meshes and the full-zone run, reporting 1.3 and 0.5 S/cm; at 3e-3 and 0.01 they are within
-#: their reported errors (docs/symmetry.md).  Below it, and for budget-only runs, the full zone is integrated.
-WEDGE_MIN_TOLERANCE = 3e-3
-_WEDGE_TOLERANCE_NOTE = (f"the irreducible wedge is used at a tolerance of {WEDGE_MIN_TOLERANCE:g} or more only "
-                         "(below, its result was measured off by more than its error estimate): the full zone, "
-                         "projected")
-
-
 def _adaptive_reduction(r: _Request, *, group, model: TBModel, evaluator: Evaluator, attrs: dict, plan_mesh):
     """The irreducible wedge of a symmetrized model's magnetic point group for the adaptive integrator
     (:class:`~wbentropy.integrate.adaptive.Reduction`, :mod:`wbentropy.kspace.wedge`), or None (no group, or
-    ``symmetry_reduction=False``, a group of one operation, a tolerance below ``WEDGE_MIN_TOLERANCE`` or none, or
-    a group that moves the plane of a 2D coarse mesh:
+    ``symmetry_reduction=False``, a group of one operation, or a group that moves the plane of a 2D coarse mesh:
     the full zone); records the choice in ``attrs``."""
     if group is None:
         return None
@@ -639,7 +628,6 @@ def _adaptive_reduction(r: _Request, *, group, model: TBModel, evaluator: Evalua
                 for d in flat)
     note = ("not asked for (symmetry_reduction=False / --no-symmetry-reduction)" if not r.symmetry_reduction else
             f"the group {group.name} has one operation only" if group.order == 1 else
-            _WEDGE_TOLERANCE_NOTE if r.tolerance is None or r.tolerance < WEDGE_MIN_TOLERANCE else
             f"operations of {group.name} take the plane of the coarse mesh to another" if mixes else None)
     attrs["symmetry_reduction"] = note is None
     if note is not None:
