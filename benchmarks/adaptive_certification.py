@@ -136,9 +136,8 @@ FE_SYM_REFERENCES = {
 #: T -> the (coarse mesh, tolerance, k-point budget) of the full-zone adaptive run that makes the Fe_sym references
 #: (``--make-references fe_sym``) and of its cross-check from another coarse mesh
 FE_SYM_REFERENCE_RUNS = {
-    300.0: ((5, 3e-4, 8_000_000), (6, 1e-3, 4_000_000)),
-    100.0: ((5, 3e-4, 8_000_000), (6, 1e-3, 4_000_000)),
-    30.0: ((5, 1e-3, 8_000_000), (6, 2e-3, 4_000_000)),
+    300.0: ((5, 1e-3, 4_000_000), (6, 2e-3, 3_000_000)),
+    100.0: ((5, 2e-3, 2_500_000), (6, 3e-3, 1_500_000)),
 }
 QWZ_C = 5.0  # layer spacing of the QWZ models, Angstrom
 
@@ -250,10 +249,11 @@ def references(name: str, model, args) -> dict:
             cache[name] = _qwz_references(model, name, args.chern_mesh)
             path.write_text(json.dumps(cache, indent=1))
     elif name in args.make_references:
-        folder = Path(args.cache)
-        cache[name] = (_uniform_references(model, name, args.reference_meshes, folder)
-                       if args.reference_route == "uniform" else
-                       _adaptive_references(model, name, args.temperatures or MODELS[name]["temperatures"], folder))
+        if args.reference_route == "uniform":
+            cache[name] = _uniform_references(model, name, args.reference_meshes, Path(args.cache))
+        else:
+            temperatures = [T for T in args.temperatures or FE_SYM_REFERENCE_RUNS if T in FE_SYM_REFERENCE_RUNS]
+            cache[name] = _adaptive_references(model, name, temperatures, Path(args.cache))
         path.write_text(json.dumps(cache, indent=1))
     else:
         return {(T, mu, q): {ab: (v, how, acc)} for (T, mu, q), (ab, v, how, acc) in FE_SYM_REFERENCES.items()}
