@@ -51,9 +51,10 @@ Models and references (``--models``):
   ``--make-references fe_sym`` remakes them (``--temperatures`` for some only); ``--reference-route uniform``
   makes them from uniform meshes over their irreducible points (``--reference-meshes``, e.g. 256 320) and prints
   every mesh's values, for comparison only: Gamma-centred meshes are biased on this model.  They all sample the
-  C4z axis (Gamma-H, the magnetisation axis), where bands of different C4 eigenvalue cross near E_F and the
-  Berry curvature is sharply peaked: in the coarse cell (1, 1, 3) of a 4^3 division (1/64 of the zone, on the
-  axis) sigma_xy(300 K, 17.6 eV) gets 17.20 and 16.50 S/cm from the Gamma-centred 256^3 and 512^3 meshes,
+  Gamma-H lines along k_x and k_y (perpendicular to the magnetisation), where two bands cross 10 meV above
+  17.6 eV and the Berry curvature is sharply peaked: in the coarse cell (1, 1, 3) of a 4^3 division (1/64 of the
+  zone, centred on (0, 1/2, 0) 2pi/a; benchmarks/gamma_axis_bias.py) sigma_xy(300 K, 17.6 eV) gets 17.20 and
+  16.50 S/cm from the Gamma-centred 256^3 and 512^3 meshes,
   15.88 to 15.93 (256^3) and 16.24, 16.34 (512^3) from randomly shifted ones, 16.30 +- 0.14 from the adaptive
   run; over the zone the Gamma-centred 256^3 to 320^3 meshes lie about 3 S/cm (1.5e-3) above every adaptive run
   (2022.1 to 2024.0, from 4^3 to 6^3 coarse cells, full zone or wedge).  A curve runs where a reference is
@@ -118,7 +119,7 @@ FE_SYM_SYMMETRY = dict(symmetrize=True, magmom=[0.0, 0.0, -1.0], projections=["F
 #: on 2 cores shared with three other runs).  100 K and 30 K: still the uniform meshes over their irreducible
 #: points (``--reference-route uniform --reference-meshes 256 320``), their accuracy (the 320^3 - 256^3 difference)
 #: raised to at least ``UNIFORM_AXIS_BIAS``, the bias of the Gamma-centred meshes measured at 300 K (a floor, not a
-#: bound: the axis peak is sharper at lower T)
+#: bound: the peak on the symmetry lines is sharper at lower T)
 UNIFORM_AXIS_BIAS = 1.5e-3
 FE_SYM_REFERENCES = {
     (300.0, 17.4, "ahc"): ((0, 1), 1995.6486, "adaptive full zone from 5^3, 3999807 k-points (+- 3; from 6^3: "
@@ -360,7 +361,7 @@ def _adaptive_run(model, name: str, T: float, run: tuple, folder: Path) -> dict:
 
 def _adaptive_references(model, name: str, temperatures, folder: Path) -> dict:
     """References at ``temperatures`` from full-zone adaptive runs (``FE_SYM_REFERENCE_RUNS``: no coarse mesh
-    samples the C4z axis preferentially, unlike Gamma-centred uniform meshes): the reference run's sigma_xy, its
+    samples the symmetry lines preferentially, unlike Gamma-centred uniform meshes): the reference run's sigma_xy, its
     accuracy the larger of its reported error and its difference from the cross-check run, relative to the
     value; the stored references at the other temperatures.  Both runs' values are printed beside the stored."""
     out = {f"{T}|{mu}|{q}": {"[0, 1]": (v, how, acc)}
