@@ -119,10 +119,11 @@ def all_cells(ev: Evaluator, model, *, checkpoint: str, M: int, j: int) -> None:
         lev, cor = h["leaf_level"][()], h["leaf_corner"][()]
         Q, E = h["leaf_Q"][()][:, j], h["leaf_err"][()][:, j]
         n = json.loads(h.attrs["signature"])["coarse_mesh"][0]
-    irr = irreducible_mesh(symmetrized_group(model).k_ops, (M,) * 3)
+    k_ops = symmetrized_group(model).k_ops
+    irr = irreducible_mesh(k_ops, (M,) * 3)
     idx = np.array(np.unravel_index(irr.indices, (M,) * 3)).T
     F = np.concatenate([ev(idx[a:a + BATCH] / M)[:, j] for a in range(0, len(idx), BATCH)])
-    K = np.rint(symmetrized_group(model).k_ops).astype(int)
+    K = np.rint(k_ops).astype(int)
     images = np.sort(np.ravel_multi_index(tuple(np.moveaxis(np.einsum("gab,nb->nga", K, idx) % M, -1, 0)),
                                           (M,) * 3), axis=1)
     first = np.ones(images.shape, bool)
