@@ -47,7 +47,7 @@ Models and references (``--models``):
   (``symmetry_reduction=False``) from 5^3 coarse cells, which the curves do not use, to 4 M k-points
   (``FE_SYM_REFERENCE_RUNS``); accuracy: the larger of its reported error and its difference from a run from 6^3
   coarse cells (6e-4 to 1.7e-3 for sigma^e_xy, 1e-2 to 4e-2 for sigma^s_xy).  At 100 and 30 K still the uniform
-  meshes below, their accuracy at least ``UNIFORM_AXIS_BIAS``.
+  meshes below, their accuracy at least ``UNIFORM_LINE_BIAS``.
   ``--make-references fe_sym`` remakes them (``--temperatures`` for some only); ``--reference-route uniform``
   makes them from uniform meshes over their irreducible points (``--reference-meshes``, e.g. 256 320) and prints
   every mesh's values, for comparison only: Gamma-centred meshes are biased on this model.  They all sample the
@@ -118,9 +118,9 @@ FE_SYM_SYMMETRY = dict(symmetrize=True, magmom=[0.0, 0.0, -1.0], projections=["F
 #: ``FE_SYM_REFERENCE_RUNS``, both stopped by their budget: 4 M k-points from 5^3 (26 min), 3 M from 6^3 (24 min),
 #: on 2 cores shared with three other runs).  100 K and 30 K: still the uniform meshes over their irreducible
 #: points (``--reference-route uniform --reference-meshes 256 320``), their accuracy (the 320^3 - 256^3 difference)
-#: raised to at least ``UNIFORM_AXIS_BIAS``, the bias of the Gamma-centred meshes measured at 300 K (a floor, not a
+#: raised to at least ``UNIFORM_LINE_BIAS``, the bias of the Gamma-centred meshes measured at 300 K (a floor, not a
 #: bound: the peak on the symmetry lines is sharper at lower T)
-UNIFORM_AXIS_BIAS = 1.5e-3
+UNIFORM_LINE_BIAS = 1.5e-3
 FE_SYM_REFERENCES = {
     (300.0, 17.4, "ahc"): ((0, 1), 1995.6486, "adaptive full zone from 5^3, 3999807 k-points (+- 3; from 6^3: "
                            "1999.1)", 1.7e-03),
@@ -136,9 +136,9 @@ FE_SYM_REFERENCES = {
                                     "from 6^3: 0.544543)", 1.1e-02),
     (100.0, 17.4, "ahc"): ((0, 1), 2018.2424, "uniform 320^3 (256^3: 2029.57)", 5.6e-03),
     (100.0, 17.4, "entropy_hall"): ((0, 1), 0.16014496, "uniform 320^3 (256^3: 0.00845552)", 9.5e-01),
-    (100.0, 17.6, "ahc"): ((0, 1), 2032.3215, "uniform 320^3 (256^3: 2033.25; axis bias)", UNIFORM_AXIS_BIAS),
+    (100.0, 17.6, "ahc"): ((0, 1), 2032.3215, "uniform 320^3 (256^3: 2033.25; symmetry-line bias)", UNIFORM_LINE_BIAS),
     (100.0, 17.6, "entropy_hall"): ((0, 1), 0.41079683, "uniform 320^3 (256^3: 0.400669)", 2.5e-02),
-    (100.0, 17.8, "ahc"): ((0, 1), 1824.9191, "uniform 320^3 (256^3: 1827.11; axis bias)", UNIFORM_AXIS_BIAS),
+    (100.0, 17.8, "ahc"): ((0, 1), 1824.9191, "uniform 320^3 (256^3: 1827.11; symmetry-line bias)", UNIFORM_LINE_BIAS),
     (100.0, 17.8, "entropy_hall"): ((0, 1), 0.21837631, "uniform 320^3 (256^3: 0.202853)", 7.1e-02),
     (30.0, 17.4, "ahc"): ((0, 1), 2015.2303, "uniform 320^3 (256^3: 2038.2)", 1.1e-02),
     (30.0, 17.4, "entropy_hall"): ((0, 1), 0.14011897, "uniform 320^3 (256^3: -0.345225)", 3.5e+00),
