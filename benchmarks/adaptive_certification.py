@@ -38,7 +38,7 @@ Models and references (``--models``):
   30 K from an adaptive run to 6 M k-points (446.875 S/cm, checked against other coarse meshes to about
   1e-3), sigma^s_xy at 30 K from an adaptive run with box occupations to 27 M k-points (-0.02866 A/(m K),
   the same run from 12^3 coarse cells within 3e-3).  Components without a reference are not cases.
-  Tuning set.  A curve costs up to an hour on 2 cores.
+  Tuning set.  A curve (to 3 M k-points) costs 5 to 10 minutes on 2 cores.
 * ``fe_sym``: the symmetrized Fe_sym (``../shared/data/Fe_sym_Wannier90``, WannierBerri's symmetrization,
   M along -z, magnetic point group 4/mm'm' of 16 operations; ``FE_SYM_SYMMETRY``), mu = 17.4, 17.6,
   17.8 eV, 300, 100 and 30 K; every curve is an adaptive run over a fundamental domain (the wedge, from 4^3
@@ -411,6 +411,23 @@ def cases_of(name: str, qs, T, mu, c: dict, refs: dict) -> list[dict]:
     return out
 
 
+def within_lines(name: str, qs, T, mu, c: dict, refs: dict, targets) -> list[str]:
+    """For ``--within``: the k-points from which each referenced component of a curve stays within each target
+    relative to its reference ("> last k-points (relative error there)" if it never does)."""
+    if not targets:
+        return []
+    ks, vs = budget_series(c)
+    out = []
+    for iq, q in enumerate(qs):
+        for (a, b), (ref, _, _) in refs.get((T, mu, q), {}).items():
+            rel = np.abs(vs[:, iq, a, b] - ref) / abs(ref)
+            found = [(eps, stays_within(ks, rel, eps)) for eps in targets]
+            out.append(f"within: {curve_key(name, qs, T, mu)} {q}{(a, b)}: " + ", ".join(
+                f"{eps:g} from {n}" if n is not None else f"{eps:g} not by {ks[-1]} ({rel[-1]:.1e} there)"
+                for eps, n in found))
+    return out
+
+
 def summary(rows: list[dict], label: str) -> str:
     """One table row of a subset of the cases."""
     done = [r for r in rows if r["reached"]]
@@ -463,6 +480,10 @@ def main() -> None:
     p.add_argument("--runs", nargs="+", help="only these quantity sets, e.g. ahc ahc+entropy_hall")
     p.add_argument("--details", action="store_true", help="also print every case")
     p.add_argument("--cached-only", action="store_true", help="only the curves already in --cache (no new run)")
+    p.add_argument("--within", nargs="+", type=float, default=[],
+                   help="also print, per curve and referenced component, the k-points from which the curve (cut at "
+                   "every budget) stays within these relative errors of the reference itself (docs/adaptive.md, "
+                   "\"Measured figures\")")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("wbentropy").setLevel(logging.WARNING)
@@ -476,7 +497,10 @@ def main() -> None:
             if skip or not any(useful(refs.get((T, mu, q), {})) for q in qs) \
                     or (args.cached_only and not (Path(args.cache) / f"{curve_key(name, qs, T, mu)}.npz").exists()):
                 continue
-            rows += cases_of(name, qs, T, mu, curve(model, name, qs, T, mu, args), refs)
+            c = curve(model, name, qs, T, mu, args)
+            rows += cases_of(name, qs, T, mu, c, refs)
+            for line in within_lines(name, qs, T, mu, c, refs, args.within):
+                logger.info(line)
     if args.details:
         logger.info("| model | run | T | mu | quantity | ab | eps | k-points | estimate | true | sharpness |")
         for r in rows:
