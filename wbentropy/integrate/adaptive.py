@@ -64,7 +64,8 @@ The reported error of each component adds the shares in two groups and the contr
 radius is above 2 times k_B T/|v| does not resolve the shell: where the shell falls with respect to its
 nodes is random, and the error it leaves is the node rule hitting or missing it there, so the errors of
 such leaves have random signs and add up in quadrature, 3 sqrt(sum_c e_c^2) (three standard
-deviations).  The part of the hit-or-miss error with one sign over the whole Fermi surface is the node
+deviations; two in runs without contrasts, where the group holds only leaves of 2 to 8 times
+k_B T/|v|).  The part of the hit-or-miss error with one sign over the whole Fermi surface is the node
 rule's bias, which the contrasts carry (below).  All other leaves add up linearly, sum_c e_c: smooth
 cells and resolved shells (errors of their parent's sign), and leaves more than 8 times larger than
 their length where no contrast carries that bias (``box_occupations``, or a weight without box mean).  (A
@@ -181,9 +182,12 @@ _STEP_RESOLUTION = 2.0
 #: the errors of leaves of radius above _STEP_RESOLUTION times k_B T/|v| have random signs and add up in
 #: quadrature; beyond this times k_B T/|v| only where shell contrasts carry the nodes' errors of one sign
 _RANDOM_RESOLUTION = 8.0
-#: standard deviations of the quadrature sum of the random-sign errors (3: benchmarks/adaptive_certification.py;
-#: with 2, one held-out Chern case is under by 2.3x)
+#: standard deviations of the quadrature sum of the random-sign errors: 3 where it holds the leaves larger than
+#: _RANDOM_RESOLUTION times k_B T/|v| (a few coarse leaves may carry most of it; with 2, one held-out Chern case of
+#: benchmarks/adaptive_certification.py is under by 2.3x), 2 where it holds only those of 2 to 8 times (runs
+#: without contrasts)
 _RANDOM_Z = 3.0
+_RANDOM_Z_RESOLVED = 2.0
 #: the shell contrasts S_c of the leaves (box-averaged minus node-weighted Gauss sums) enter the reported
 #: error as _SHELL_BIAS |sum_c S_c| + _SHELL_Z sqrt(sum_c S_c^2), and the indicators as _SHELL_WEIGHT |S_c|
 _SHELL_BIAS = 1.0
@@ -198,7 +202,7 @@ _CONTRAST_RESOLUTION = 8.0
 #: rules (e.g. before the step factor of Fermi-sea runs) would not resume to an uninterrupted run's result
 _RULES = ("octree-gauss/6: shell contrasts (box minus node occupations) in the error and the indicators, "
           "shell-forced only for unaveraged shell weights, step factor only there and for w-steps, random-sign "
-          "errors in quadrature (above 2 kT/|v|; without contrasts up to 8; z=3), dorfler-of-the-rest, "
+          "errors in quadrature (above 2 kT/|v|, z=3; without contrasts 2..8, z=2), dorfler-of-the-rest, "
           "box-occupations/linear-band-exact, "
           "w-steps split to 2 widths")
 
@@ -809,7 +813,8 @@ def _error(geo: _Geometry, leaves: _Leaves, contrasts: bool = True) -> np.ndarra
     """Reported error of every output (see the module docstring): the error shares of the leaves whose
     radius is above ``_STEP_RESOLUTION`` times their Fermi-shell length (random signs; above
     ``_RANDOM_RESOLUTION`` times it only with ``contrasts``, which carry the errors of one sign there) add up
-    in quadrature, ``_RANDOM_Z`` standard deviations; all others linearly; the shell
+    in quadrature, ``_RANDOM_Z`` standard deviations (``_RANDOM_Z_RESOLVED`` without contrasts); all others
+    linearly; the shell
     contrasts add ``_SHELL_BIAS`` |their sum| and ``_SHELL_Z`` sqrt(sum of their squares).  Sums in float64
     without float64 copies of the (leaves, outputs) arrays."""
     err, shell = leaves.err, leaves.shell
@@ -817,7 +822,8 @@ def _error(geo: _Geometry, leaves: _Leaves, contrasts: bool = True) -> np.ndarra
     rnd = (ratio > _STEP_RESOLUTION) & ((ratio <= _RANDOM_RESOLUTION) | contrasts)
     linear = np.sum(err, axis=0, dtype=np.float64, where=~rnd[:, None])
     random = np.einsum("ij,ij->j", err[rnd], err[rnd], dtype=np.float64)
-    return linear + _RANDOM_Z * np.sqrt(random) + _SHELL_BIAS * np.abs(np.sum(shell, axis=0, dtype=np.float64)) \
+    z = _RANDOM_Z if contrasts else _RANDOM_Z_RESOLVED
+    return linear + z * np.sqrt(random) + _SHELL_BIAS * np.abs(np.sum(shell, axis=0, dtype=np.float64)) \
         + _SHELL_Z * np.sqrt(np.einsum("ij,ij->j", shell, shell, dtype=np.float64))
 
 
