@@ -53,7 +53,7 @@ Models and references (``--models``):
   every mesh's values, for comparison only: Gamma-centred meshes are biased on this model.  They all sample the
   Gamma-H lines along k_x and k_y (perpendicular to the magnetisation), where two bands cross 10 meV above
   17.6 eV and the Berry curvature is sharply peaked: in the coarse cell (1, 1, 3) of a 4^3 division (1/64 of the
-  zone, centred on (0, 1/2, 0) 2pi/a; benchmarks/gamma_axis_bias.py) sigma_xy(300 K, 17.6 eV) gets 17.20 and
+  zone, centred on (0, 1/2, 0) 2pi/a; benchmarks/gamma_line_bias.py) sigma_xy(300 K, 17.6 eV) gets 17.20 and
   16.50 S/cm from the Gamma-centred 256^3 and 512^3 meshes,
   15.88 to 15.93 (256^3) and 16.24, 16.34 (512^3) from randomly shifted ones, 16.30 +- 0.14 from the adaptive
   run; over the zone the Gamma-centred 256^3 to 320^3 meshes lie about 3 S/cm (1.5e-3) above every adaptive run

@@ -187,7 +187,7 @@ _RANDOM_RESOLUTION = 8.0
 #: benchmarks/adaptive_certification.py is under by 2.3x), 2 where it holds only those of 2 to 8 times (runs
 #: without contrasts)
 _RANDOM_Z = 3.0
-_RANDOM_Z_RESOLVED = 2.0
+_RANDOM_Z_NO_CONTRAST = 2.0
 #: the shell contrasts S_c of the leaves (box-averaged minus node-weighted Gauss sums) enter the reported
 #: error as _SHELL_BIAS |sum_c S_c| + _SHELL_Z sqrt(sum_c S_c^2), and the indicators as _SHELL_WEIGHT |S_c|
 _SHELL_BIAS = 1.0
@@ -203,8 +203,7 @@ _CONTRAST_RESOLUTION = 8.0
 _RULES = ("octree-gauss/6: shell contrasts (box minus node occupations) in the error and the indicators, "
           "shell-forced only for unaveraged shell weights, step factor only there and for w-steps, random-sign "
           "errors in quadrature (above 2 kT/|v|, z=3; without contrasts 2..8, z=2), dorfler-of-the-rest, "
-          "box-occupations/linear-band-exact, "
-          "w-steps split to 2 widths")
+          "box-occupations/linear-band-exact, w-steps split to 2 widths")
 
 
 @dataclass(frozen=True)
@@ -612,12 +611,13 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
     # the children of a cell an unresolved thermal shell crosses take the step factor, unless the shell
     # contrasts carry that error (node occupations, no quantity with an unaveraged shell weight)
     thermal_steps = settings.box_occupations or shell_forced
+    contrasts = not thermal_steps  # the reported error's random group: see :func:`_error`
     progress = Progress(enabled=settings.progress and parallel.is_root, ranks=parallel.size)
     leaves, n_eval, level, history = _start(evaluator, geo, settings, parallel, restart, signature, progress,
                                             reduction)
     converged = False
     while True:
-        value, error, magnitude = _totals(geo, leaves, reduction, not thermal_steps)
+        value, error, magnitude = _totals(geo, leaves, reduction, contrasts)
         scale = _judged_scale(_scales(value, magnitude, evaluator, settings.abs_tolerance), error)
         rel = float(np.max(_ratio(error, scale)))
         unresolved = _unresolved(geo, leaves, shell_forced, reduction)
@@ -642,12 +642,12 @@ def integrate_adaptive(*, evaluator, settings: AdaptiveSettings, parallel: Paral
         n_eval += added
         level += 1
     progress.finish()
-    value, error, _ = _totals(geo, leaves, reduction, not thermal_steps)
+    value, error, _ = _totals(geo, leaves, reduction, contrasts)
     return AdaptiveResult(value=value, error=error, n_evaluations=n_eval, levels=level, n_leaves=len(leaves),
                           converged=converged, history=history)
 
 
-def _totals(geo: _Geometry, leaves: _Leaves, reduction: Reduction | None, contrasts: bool = True):
+def _totals(geo: _Geometry, leaves: _Leaves, reduction: Reduction | None, contrasts: bool):
     """The integral, its error estimate (:func:`_error`) and the integral of |F| (for the round-off floor),
     flat; with a reduction, ``project`` of the integral and ``bound`` of the others."""
     value = leaves.Q.sum(axis=0)
@@ -809,11 +809,11 @@ def _family_factor(geo: _Geometry, clev, ell, n_families: int, ell_w=None) -> np
     return np.where(step, _STEP_FACTOR, _FAMILY_FACTOR)[:, None]
 
 
-def _error(geo: _Geometry, leaves: _Leaves, contrasts: bool = True) -> np.ndarray:
+def _error(geo: _Geometry, leaves: _Leaves, contrasts: bool) -> np.ndarray:
     """Reported error of every output (see the module docstring): the error shares of the leaves whose
     radius is above ``_STEP_RESOLUTION`` times their Fermi-shell length (random signs; above
     ``_RANDOM_RESOLUTION`` times it only with ``contrasts``, which carry the errors of one sign there) add up
-    in quadrature, ``_RANDOM_Z`` standard deviations (``_RANDOM_Z_RESOLVED`` without contrasts); all others
+    in quadrature, ``_RANDOM_Z`` standard deviations (``_RANDOM_Z_NO_CONTRAST`` without contrasts); all others
     linearly; the shell
     contrasts add ``_SHELL_BIAS`` |their sum| and ``_SHELL_Z`` sqrt(sum of their squares).  Sums in float64
     without float64 copies of the (leaves, outputs) arrays."""
@@ -822,7 +822,7 @@ def _error(geo: _Geometry, leaves: _Leaves, contrasts: bool = True) -> np.ndarra
     rnd = (ratio > _STEP_RESOLUTION) & ((ratio <= _RANDOM_RESOLUTION) | contrasts)
     linear = np.sum(err, axis=0, dtype=np.float64, where=~rnd[:, None])
     random = np.einsum("ij,ij->j", err[rnd], err[rnd], dtype=np.float64)
-    z = _RANDOM_Z if contrasts else _RANDOM_Z_RESOLVED
+    z = _RANDOM_Z if contrasts else _RANDOM_Z_NO_CONTRAST
     return linear + z * np.sqrt(random) + _SHELL_BIAS * np.abs(np.sum(shell, axis=0, dtype=np.float64)) \
         + _SHELL_Z * np.sqrt(np.einsum("ij,ij->j", shell, shell, dtype=np.float64))
 

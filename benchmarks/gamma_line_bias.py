@@ -1,19 +1,19 @@
 """One coarse cell on a Gamma-H line of magnetic bcc Fe: Gamma-centred and shifted uniform meshes against the
 adaptive integrator (the table "Gamma-centred uniform meshes are not a reference here" of docs/symmetry.md).
 
-    nice python benchmarks/gamma_axis_bias.py [--model fe_sym|fe_sa] [--divisions 4] [--meshes 256 512]
+    nice python benchmarks/gamma_line_bias.py [--model fe_sym|fe_sa] [--divisions 4] [--meshes 256 512]
         [--shifts 3 2] [--tolerances 1e-3 1e-4] [--seed 1]
 
 The zone is cut into ``--divisions``^3 Gamma-centred cells (cell i: the box of side 1/n centred on i/n, reduced
-coordinates); the cell holding k = (0, 1/2, 0) 2pi/a (on the Gamma-H line along the magnetisation) is integrated
-by
+coordinates); the cell holding ``--point`` (default k = (0, 1/2, 0) 2pi/a, on the Gamma-H line along k_y,
+perpendicular to the magnetisation, where every Gamma-centred mesh has points) is integrated by
 
 * the adaptive integrator on that cell alone (:func:`wbentropy.integrate.adaptive.integrate_adaptive` on an
   evaluator that maps the unit zone onto the cell), at every ``--tolerances`` (relative to the cell's value);
 * the points of the Gamma-centred M^3 mesh in the cell (points on its faces with weight 1/2 per face), for every
   ``--meshes``: what a uniform mesh, WannierBerri's or postw90's, adds up there;
 * M^3 meshes shifted by a random fraction of their spacing (``--shifts`` of each M, seeded), which sample the
-  axis only by chance.
+  line only by chance.
 
 Printed: sigma_xy of the cell (S/cm, its share of the zone's AHC), 300 K, mu of the model.  The models:
 ``fe_sym``, the symmetrized shared Fe_sym (M along -z, mu = 17.6 eV), with the defaults (about 25 min on 2
@@ -112,7 +112,7 @@ def all_cells(ev: Evaluator, model, *, checkpoint: str, M: int, j: int) -> None:
     invariant under the group of a magnetisation along z); prints the cells that differ by more than 0.1 S/cm."""
     import h5py
 
-    from wbentropy.integrate.orbits import irreducible_mesh
+    from wbentropy.integrate.orbits import irreducible_mesh, mesh_operations
     from wbentropy.symmetry import symmetrized_group
 
     with h5py.File(checkpoint, "r") as h:
@@ -123,7 +123,7 @@ def all_cells(ev: Evaluator, model, *, checkpoint: str, M: int, j: int) -> None:
     irr = irreducible_mesh(k_ops, (M,) * 3)
     idx = np.array(np.unravel_index(irr.indices, (M,) * 3)).T
     F = np.concatenate([ev(idx[a:a + BATCH] / M)[:, j] for a in range(0, len(idx), BATCH)])
-    K = np.rint(k_ops).astype(int)
+    K = mesh_operations(k_ops, (M,) * 3)
     images = np.sort(np.ravel_multi_index(tuple(np.moveaxis(np.einsum("gab,nb->nga", K, idx) % M, -1, 0)),
                                           (M,) * 3), axis=1)
     first = np.ones(images.shape, bool)
